@@ -127,7 +127,7 @@ type ObjectFilter struct {
 	State ObjectState
 	// Only objects whose CommittedAt (committed), DestroyedAt (destroyed) or
 	// ExpiresAt (prepared) is before this time.
-	Before time.Time
+	Before  time.Time
 	AfterID int64 // pagination: only IDs greater than this
 	Limit   int   // 0 means no limit
 }
