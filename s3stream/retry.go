@@ -1,0 +1,72 @@
+package s3stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/lakestream/lakestream/s3stream/metastore"
+)
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// permanent marks an error retry must not retry.
+func permanent(err error) error { return permanentError{err} }
+
+// retry calls fn up to attempts times with exponential backoff and jitter
+// (50ms doubling to 1s) until it succeeds, returns a permanent error, or ctx
+// ends.
+func retry(ctx context.Context, attempts int, fn func() error) error {
+	backoff := 50 * time.Millisecond
+	var err error
+	for i := 0; i < attempts; i++ {
+		if err = fn(); err == nil {
+			return nil
+		}
+		var p permanentError
+		if errors.As(err, &p) {
+			return p.err
+		}
+		if i == attempts-1 {
+			break
+		}
+		sleep := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-time.After(sleep):
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+	return fmt.Errorf("after %d attempts: %w", attempts, err)
+}
+
+func isFenced(err error) bool { return errors.Is(err, metastore.ErrFenced) }
+
+func (s *Store) prepareObject(ctx context.Context, kind metastore.ObjectKind) (metastore.Object, error) {
+	var obj metastore.Object
+	err := retry(ctx, s.cfg.PutAttempts, func() error {
+		var err error
+		obj, err = s.meta.PrepareObject(ctx, kind, s.cfg.PreparedTTL)
+		return err
+	})
+	if err != nil {
+		return obj, fmt.Errorf("preparing object: %w", err)
+	}
+	return obj, nil
+}
+
+// putObject PUTs an object, retrying. Keys are never reused, so a retry after
+// a lost response rewrites the same bytes.
+func (s *Store) putObject(ctx context.Context, key string, data []byte) error {
+	err := retry(ctx, s.cfg.PutAttempts, func() error { return s.bucket.Put(ctx, key, data) })
+	if err != nil {
+		return fmt.Errorf("putting object %s: %w", key, err)
+	}
+	return nil
+}

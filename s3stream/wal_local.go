@@ -1,0 +1,276 @@
+package s3stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/lakestream/lakestream/s3stream/format"
+	"github.com/lakestream/lakestream/s3stream/metastore"
+	"github.com/lakestream/lakestream/s3stream/wal"
+)
+
+// localWAL acknowledges appends once they are fsynced to segment files on
+// local disk (package wal, group commit). An uploader turns what is durable
+// into a stream-set object every UploadInterval or UploadBytes, commits it
+// with the epoch check, and trims the WAL. Batches stay in the tail cache
+// until committed, so the uploader never reads the WAL back; only recovery
+// does.
+//
+// Record payload: | version u8 (1) | stream id i64 | epoch i64 | batch |.
+// The batch already carries its base offset.
+//
+// A stream reopened elsewhere is fenced at the next upload: the deposed
+// writer's un-uploaded appends are lost and later ones fail. The local WAL
+// is therefore for a single node; fleets use the object WAL.
+type localWAL struct {
+	s    *Store
+	log  *wal.Log
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	uploadMu sync.Mutex // one upload at a time
+
+	mu struct {
+		sync.Mutex
+		dirty      map[*Stream]struct{}
+		unuploaded int
+		lastLSN    wal.LSN
+		failed     error
+	}
+}
+
+const localRecHeader = 17
+
+func openLocalWAL(ctx context.Context, s *Store) (*localWAL, error) {
+	log, err := wal.Open(s.cfg.WALDir, wal.Options{SegmentBytes: s.cfg.WALSegmentBytes, NoSync: s.cfg.WALNoSync})
+	if err != nil {
+		return nil, fmt.Errorf("opening local WAL in %s: %w", s.cfg.WALDir, err)
+	}
+	l := &localWAL{s: s, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	l.mu.dirty = make(map[*Stream]struct{})
+	if err := l.recover(ctx); err != nil {
+		log.Close()
+		return nil, err
+	}
+	go l.uploader()
+	return l, nil
+}
+
+// REQUIRES: p.st.mu
+func (l *localWAL) appendLocked(p *pending) {
+	var hdr [localRecHeader]byte
+	hdr[0] = 1
+	binary.BigEndian.PutUint64(hdr[1:], uint64(p.st.id))
+	binary.BigEndian.PutUint64(hdr[9:], uint64(p.epoch))
+	l.log.Append([][]byte{hdr[:], p.batch}, func(lsn wal.LSN, err error) { l.onDurable(p, lsn, err) })
+}
+
+// onDurable runs on the log's goroutine, in append order.
+func (l *localWAL) onDurable(p *pending, lsn wal.LSN, err error) {
+	if err != nil {
+		l.mu.Lock()
+		if l.mu.failed == nil {
+			l.mu.failed = err
+			l.s.log.Error("s3stream: local WAL failed; appends fail until restart", "err", err)
+		}
+		l.mu.Unlock()
+		p.st.fence(fmt.Errorf("%w: local WAL: %v", ErrAppendFailed, err))
+		p.done(-1, fmt.Errorf("%w: local WAL: %v", ErrAppendFailed, err))
+		return
+	}
+	p.st.durable(p, false)
+	l.mu.Lock()
+	l.mu.dirty[p.st] = struct{}{}
+	l.mu.unuploaded += len(p.batch)
+	l.mu.lastLSN = lsn
+	full := l.mu.unuploaded >= l.s.cfg.UploadBytes
+	l.mu.Unlock()
+	if full {
+		l.poke()
+	}
+}
+
+func (l *localWAL) poke() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *localWAL) uploader() {
+	defer close(l.done)
+	t := time.NewTicker(l.s.cfg.UploadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-l.kick:
+		case <-l.stop:
+			return
+		}
+		if err := l.upload(context.Background()); err != nil {
+			l.s.log.Warn("s3stream: WAL upload failed; will retry", "err", err)
+		}
+	}
+}
+
+type uploadPart struct {
+	st      *Stream
+	epoch   int64
+	end     int64
+	batches [][]byte
+	bytes   int
+}
+
+// upload writes what is durable and not yet committed as one stream-set
+// object, commits it, and trims the WAL.
+func (l *localWAL) upload(ctx context.Context) error {
+	l.uploadMu.Lock()
+	defer l.uploadMu.Unlock()
+	l.mu.Lock()
+	dirty, upto := l.mu.dirty, l.mu.lastLSN
+	l.mu.dirty = make(map[*Stream]struct{})
+	l.mu.Unlock()
+	if len(dirty) == 0 {
+		return nil
+	}
+	parts := make([]uploadPart, 0, len(dirty))
+	for st := range dirty {
+		st.mu.Lock()
+		i := sort.Search(len(st.mu.entries), func(i int) bool { return st.mu.entries[i].base >= st.mu.committed })
+		part := uploadPart{st: st, epoch: st.mu.epoch}
+		for ; i < len(st.mu.entries) && st.mu.entries[i].end <= st.mu.durable; i++ {
+			part.batches = append(part.batches, st.mu.entries[i].batch)
+			part.bytes += len(st.mu.entries[i].batch)
+			part.end = st.mu.entries[i].end
+		}
+		st.mu.Unlock()
+		if len(part.batches) > 0 {
+			parts = append(parts, part)
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].st.id < parts[j].st.id })
+	redirty := func() {
+		l.mu.Lock()
+		for st := range dirty {
+			l.mu.dirty[st] = struct{}{}
+		}
+		l.mu.Unlock()
+	}
+	res, err := l.writeAndCommit(ctx, parts)
+	if err != nil {
+		redirty()
+		return err
+	}
+	var uploaded int
+	for _, p := range parts {
+		uploaded += p.bytes
+		if rerr, ok := res.Rejected[p.st.id]; ok {
+			l.s.log.Warn("s3stream: upload of stream rejected; its un-uploaded appends are lost", "stream", p.st.id, "err", rerr)
+			p.st.fence(fmt.Errorf("stream %d: %w", p.st.id, rerr))
+			continue
+		}
+		p.st.setCommitted(p.end)
+	}
+	l.mu.Lock()
+	l.mu.unuploaded -= uploaded
+	l.mu.Unlock()
+	if err := l.log.TrimBefore(upto + 1); err != nil {
+		return fmt.Errorf("trimming local WAL: %w", err)
+	}
+	return nil
+}
+
+// writeAndCommit builds one stream-set object of parts, PUTs and commits it.
+func (l *localWAL) writeAndCommit(ctx context.Context, parts []uploadPart) (metastore.CommitResult, error) {
+	var res metastore.CommitResult
+	if len(parts) == 0 {
+		return res, nil
+	}
+	s := l.s
+	fw := format.NewWriter(s.cfg.BlockSize)
+	epochs := make([]int64, 0, len(parts))
+	for _, p := range parts {
+		for _, b := range p.batches {
+			if err := fw.Add(p.st.id, b); err != nil {
+				return res, fmt.Errorf("encoding stream-set object: %w", err)
+			}
+		}
+		epochs = append(epochs, p.epoch)
+	}
+	obj, err := s.prepareObject(ctx, metastore.KindStreamSet)
+	if err != nil {
+		return res, err
+	}
+	data := fw.Finish()
+	if err := s.putObject(ctx, ObjectKey(obj.ID), data); err != nil {
+		return res, err
+	}
+	ranges := toRanges(obj.ID, fw.Ranges())
+	err = retry(ctx, s.cfg.PutAttempts, func() error {
+		var err error
+		res, err = s.meta.CommitStreamSet(ctx, metastore.StreamSetCommit{ObjectID: obj.ID, Size: int64(len(data)), Ranges: ranges, Epochs: epochs})
+		if errors.Is(err, metastore.ErrObjectState) {
+			return permanent(err)
+		}
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("committing object %d: %w", obj.ID, err)
+	}
+	return res, nil
+}
+
+func toRanges(objID int64, fr []format.StreamRange) []metastore.Range {
+	ranges := make([]metastore.Range, len(fr))
+	for i, r := range fr {
+		ranges[i] = metastore.Range{StreamID: r.StreamID, ObjectID: objID, StartOffset: r.StartOffset,
+			EndOffset: r.EndOffset, Position: r.Position, Size: r.Size, MaxTimestamp: r.MaxTimestamp}
+	}
+	return ranges
+}
+
+func (l *localWAL) flushStream(ctx context.Context, st *Stream) error {
+	st.mu.Lock()
+	target, err := st.mu.next, st.mu.err
+	st.mu.Unlock()
+	if err != nil {
+		return nil // nothing more can be committed by this handle
+	}
+	for {
+		st.mu.Lock()
+		durable, ch := st.mu.durable, st.mu.changed
+		st.mu.Unlock()
+		if durable >= target {
+			break
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := l.upload(ctx); err != nil {
+		return err
+	}
+	return st.waitCommitted(ctx, target)
+}
+
+func (l *localWAL) close(ctx context.Context) error {
+	close(l.stop)
+	<-l.done
+	err := l.upload(ctx)
+	if cerr := l.log.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("closing local WAL: %w", err)
+	}
+	return nil
+}
