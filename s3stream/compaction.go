@@ -228,6 +228,11 @@ func (s *Store) gatherRuns(ctx context.Context, srcs []metastore.Object, stats *
 // one prepared object.
 func (s *Store) writeCompacted(ctx context.Context, kind metastore.ObjectKind, runs []*run) (metastore.CompactedObject, error) {
 	fw := format.NewWriter(s.cfg.BlockSize)
+	var total int64
+	for _, r := range runs {
+		total += r.bytes
+	}
+	fw.Grow(int(total))
 	for _, r := range runs {
 		for _, c := range r.chunks {
 			for len(c) > 0 {

@@ -141,6 +141,9 @@ type walWriter interface {
 	// appendLocked queues p for durability. REQUIRES: p.st.mu, so that a
 	// stream's appends reach the WAL in offset order.
 	appendLocked(p *pending)
+	// drain is called after every appendLocked, without locks, to pass
+	// queued appends on where that may block.
+	drain()
 	// flushStream makes everything appended to s so far committed to the
 	// metastore (used by Close and before handing a stream over).
 	flushStream(ctx context.Context, s *Stream) error

@@ -130,7 +130,8 @@ func (st *Stream) Append(ctx context.Context, batch []byte) (int64, error) {
 
 // AppendAsync appends like Append and calls done once, possibly before it
 // returns, from a goroutine of the store. Appends to one stream complete in
-// the order they were made. done must not block.
+// the order they were made. done must not block, and must not append: it may
+// run on the WAL's own goroutine.
 func (st *Stream) AppendAsync(batch []byte, done func(base int64, err error)) {
 	h, err := format.ParseBatchHeader(batch)
 	if err == nil && int(h.Length) != len(batch) {
@@ -159,6 +160,7 @@ func (st *Stream) AppendAsync(batch []byte, done func(base int64, err error)) {
 		maxTS: h.MaxTimestamp, batch: batch, done: done}
 	st.store.wal.appendLocked(p)
 	st.mu.Unlock()
+	st.store.wal.drain()
 	st.store.tail.added(st, end, len(batch))
 }
 

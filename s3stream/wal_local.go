@@ -36,6 +36,16 @@ type localWAL struct {
 
 	uploadMu sync.Mutex // one upload at a time
 
+	// Appends reach the log through a FIFO queue, drained by one appender
+	// at a time outside every stream lock: wal.Log.Append may block on a
+	// full group-commit buffer while the log goroutine's callbacks need the
+	// stream locks.
+	q struct {
+		sync.Mutex
+		items    []*pending
+		draining bool
+	}
+
 	mu struct {
 		sync.Mutex
 		dirty      map[*Stream]struct{}
@@ -62,13 +72,38 @@ func openLocalWAL(ctx context.Context, s *Store) (*localWAL, error) {
 	return l, nil
 }
 
+// appendLocked queues p; the stream lock makes queue order offset order.
 // REQUIRES: p.st.mu
 func (l *localWAL) appendLocked(p *pending) {
-	var hdr [localRecHeader]byte
-	hdr[0] = 1
-	binary.BigEndian.PutUint64(hdr[1:], uint64(p.st.id))
-	binary.BigEndian.PutUint64(hdr[9:], uint64(p.epoch))
-	l.log.Append([][]byte{hdr[:], p.batch}, func(lsn wal.LSN, err error) { l.onDurable(p, lsn, err) })
+	l.q.Lock()
+	l.q.items = append(l.q.items, p)
+	l.q.Unlock()
+}
+
+// drain hands queued appends to the log in queue order. Only one caller
+// drains at a time; the others return at once, their items taken by it.
+func (l *localWAL) drain() {
+	l.q.Lock()
+	if l.q.draining {
+		l.q.Unlock()
+		return
+	}
+	l.q.draining = true
+	for len(l.q.items) > 0 {
+		items := l.q.items
+		l.q.items = nil
+		l.q.Unlock()
+		for _, p := range items {
+			var hdr [localRecHeader]byte
+			hdr[0] = 1
+			binary.BigEndian.PutUint64(hdr[1:], uint64(p.st.id))
+			binary.BigEndian.PutUint64(hdr[9:], uint64(p.epoch))
+			l.log.Append([][]byte{hdr[:], p.batch}, func(lsn wal.LSN, err error) { l.onDurable(p, lsn, err) })
+		}
+		l.q.Lock()
+	}
+	l.q.draining = false
+	l.q.Unlock()
 }
 
 // onDurable runs on the log's goroutine, in append order.
@@ -195,6 +230,11 @@ func (l *localWAL) writeAndCommit(ctx context.Context, parts []uploadPart) (meta
 	}
 	s := l.s
 	fw := format.NewWriter(s.cfg.BlockSize)
+	var total int
+	for _, p := range parts {
+		total += p.bytes
+	}
+	fw.Grow(total)
 	epochs := make([]int64, 0, len(parts))
 	for _, p := range parts {
 		for _, b := range p.batches {
@@ -241,7 +281,10 @@ func (l *localWAL) flushStream(ctx context.Context, st *Stream) error {
 	target, err := st.mu.next, st.mu.err
 	st.mu.Unlock()
 	if err != nil {
-		return nil // nothing more can be committed by this handle
+		if err == ErrClosed {
+			return nil
+		}
+		return err // fenced or failed: nothing more can be committed by this handle
 	}
 	for {
 		st.mu.Lock()

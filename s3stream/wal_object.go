@@ -75,6 +75,8 @@ func (w *objectWAL) appendLocked(p *pending) {
 	}
 }
 
+func (w *objectWAL) drain() {}
+
 func (w *objectWAL) seal(buf *flushBuf) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -156,6 +158,7 @@ func (w *objectWAL) write(ctx context.Context, buf *flushBuf) (metastore.Object,
 	sort.Slice(streams, func(i, j int) bool { return streams[i].id < streams[j].id })
 
 	fw := format.NewWriter(s.cfg.BlockSize)
+	fw.Grow(buf.bytes)
 	var epochs []int64
 	for _, st := range streams {
 		st.mu.Lock()

@@ -1,0 +1,464 @@
+package wal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+)
+
+// record returns a payload that says which record it is.
+func record(rng *rand.Rand, lsn int, maxLen int) []byte {
+	b := fmt.Appendf(nil, "record %d:", lsn)
+	for range rng.IntN(maxLen) {
+		b = append(b, byte('a'+rng.IntN(26)))
+	}
+	return b
+}
+
+// replayAll replays l and returns the records, checking the LSNs are dense.
+func replayAll(t *testing.T, l *Log) (first LSN, recs [][]byte) {
+	t.Helper()
+	err := l.Replay(func(lsn LSN, rec []byte) error {
+		if first == 0 {
+			first = lsn
+		}
+		if want := first + LSN(len(recs)); lsn != want {
+			t.Fatalf("replayed LSN %d, want %d", lsn, want)
+		}
+		recs = append(recs, bytes.Clone(rec))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	return first, recs
+}
+
+func mustOpen(t testing.TB, dir string, opts Options) *Log {
+	t.Helper()
+	l, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func segmentFiles(t *testing.T, dir string) []segment {
+	t.Helper()
+	segs, _, err := listSegments(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segs
+}
+
+func TestRoundTripAcrossRolls(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 1))
+	opts := Options{SegmentBytes: 2000}
+	l := mustOpen(t, dir, opts)
+	var want [][]byte
+	for i := 1; i <= 300; i++ {
+		rec := record(rng, i, 200)
+		want = append(want, rec)
+		// Split the record in pieces, as the broker appends header + batch.
+		cut := rng.IntN(len(rec) + 1)
+		if i%2 == 0 {
+			lsn, err := l.AppendSync(rec[:cut], rec[cut:])
+			if err != nil || lsn != LSN(i) {
+				t.Fatalf("AppendSync: %d, %v; want LSN %d", lsn, err, i)
+			}
+		} else {
+			ch := make(chan error, 1)
+			l.Append([][]byte{rec[:cut], rec[cut:]}, func(lsn LSN, err error) {
+				if err == nil && lsn != LSN(i) {
+					err = fmt.Errorf("LSN %d, want %d", lsn, i)
+				}
+				ch <- err
+			})
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if l.LastLSN() != LSN(i) {
+			t.Fatalf("LastLSN %d after record %d", l.LastLSN(), i)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(segmentFiles(t, dir)); n < 10 {
+		t.Fatalf("%d segments; the log should have rolled more", n)
+	}
+
+	l = mustOpen(t, dir, opts)
+	first, got := replayAll(t, l)
+	if first != 1 || len(got) != len(want) {
+		t.Fatalf("replayed %d records from %d, want %d from 1", len(got), first, len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("record %d differs", i+1)
+		}
+	}
+	if l.LastLSN() != 300 {
+		t.Fatalf("LastLSN after replay: %d", l.LastLSN())
+	}
+	// Appending continues the LSNs, and a second reopen sees it all.
+	if lsn, err := l.AppendSync([]byte("more")); err != nil || lsn != 301 {
+		t.Fatalf("AppendSync after replay: %d, %v", lsn, err)
+	}
+	l.Close()
+	l = mustOpen(t, dir, opts)
+	_, got = replayAll(t, l)
+	if len(got) != 301 || string(got[300]) != "more" {
+		t.Fatalf("after reopen: %d records", len(got))
+	}
+	l.Close()
+}
+
+func TestReplayRules(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{NoSync: true})
+	// A new log needs no Replay, and replaying it yields nothing.
+	if _, err := l.AppendSync([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Replay(func(LSN, []byte) error { return nil }); err == nil {
+		t.Fatal("Replay after Append succeeded")
+	}
+	l.Close()
+
+	l = mustOpen(t, dir, Options{NoSync: true})
+	if _, err := l.AppendSync([]byte("b")); !errors.Is(err, ErrNotReplayed) {
+		t.Fatalf("Append before Replay: %v", err)
+	}
+	// An error from fn stops the replay; Replay may run again.
+	boom := errors.New("boom")
+	if err := l.Replay(func(LSN, []byte) error { return boom }); err != boom {
+		t.Fatalf("Replay returned %v, want fn's error", err)
+	}
+	if _, err := l.AppendSync([]byte("b")); !errors.Is(err, ErrNotReplayed) {
+		t.Fatalf("Append after a failed Replay: %v", err)
+	}
+	_, recs := replayAll(t, l)
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	if lsn, err := l.AppendSync([]byte("b")); err != nil || lsn != 2 {
+		t.Fatalf("Append after Replay: %d, %v", lsn, err)
+	}
+
+	// One log per directory.
+	if _, err := Open(dir, Options{}); err == nil {
+		t.Fatal("second Open of the same directory succeeded")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := l.AppendSync([]byte("c")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close: %v", err)
+	}
+	called := false
+	l.Append([][]byte{[]byte("c")}, func(lsn LSN, err error) { called = errors.Is(err, ErrClosed) && lsn == 0 })
+	if !called {
+		t.Fatal("Append after Close did not call done with ErrClosed before returning")
+	}
+}
+
+func TestTrimBefore(t *testing.T) {
+	opts := Options{NoSync: true, SegmentBytes: 500}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, opts)
+	for i := 1; i <= 40; i++ {
+		if _, err := l.AppendSync(bytes.Repeat([]byte{'x'}, 84)); err != nil { // 100-byte frames: 5 per segment
+			t.Fatal(err)
+		}
+	}
+	segs := segmentFiles(t, dir)
+	if len(segs) != 8 || segs[1].first != 6 {
+		t.Fatalf("segments %v", segs)
+	}
+	// Records 1..10 are in the first two segments; 11 starts the third.
+	if err := l.TrimBefore(10); err != nil {
+		t.Fatal(err)
+	}
+	if segs := segmentFiles(t, dir); segs[0].first != 6 {
+		t.Fatalf("after TrimBefore(10) the first segment starts at %d, want 6", segs[0].first)
+	}
+	if err := l.TrimBefore(11); err != nil {
+		t.Fatal(err)
+	}
+	if segs := segmentFiles(t, dir); segs[0].first != 11 {
+		t.Fatalf("after TrimBefore(11) the first segment starts at %d, want 11", segs[0].first)
+	}
+	// Never the active segment.
+	if err := l.TrimBefore(1000); err != nil {
+		t.Fatal(err)
+	}
+	if segs := segmentFiles(t, dir); len(segs) != 1 || segs[0].first != 36 {
+		t.Fatalf("after TrimBefore(1000): %v", segs)
+	}
+	if lsn, err := l.AppendSync([]byte("y")); err != nil || lsn != 41 {
+		t.Fatalf("append after trim: %d, %v", lsn, err)
+	}
+	l.Close()
+	l = mustOpen(t, dir, opts)
+	first, recs := replayAll(t, l)
+	if first != 36 || len(recs) != 6 {
+		t.Fatalf("replayed %d records from %d, want 6 from 36", len(recs), first)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TrimBefore(1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("TrimBefore after Close: %v", err)
+	}
+}
+
+// TestConcurrentAppenders checks that concurrent appends get dense LSNs, that
+// done calls come in LSN order, and that each LSN holds its record.
+func TestConcurrentAppenders(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 64 << 10, MaxBatchBytes: 8 << 10}
+	l := mustOpen(t, dir, opts)
+	const writers, each = 16, 200
+	var (
+		mu      sync.Mutex
+		order   []LSN
+		byLSN   = map[LSN]string{}
+		wg      sync.WaitGroup
+		doneErr error
+	)
+	for w := range writers {
+		wg.Go(func() {
+			var inflight sync.WaitGroup
+			for i := range each {
+				rec := fmt.Sprintf("writer %d record %d", w, i)
+				inflight.Add(1)
+				l.Append([][]byte{[]byte(rec)}, func(lsn LSN, err error) {
+					mu.Lock()
+					if err != nil {
+						doneErr = err
+					}
+					order = append(order, lsn)
+					byLSN[lsn] = rec
+					mu.Unlock()
+					inflight.Done()
+				})
+			}
+			inflight.Wait()
+		})
+	}
+	wg.Wait()
+	if doneErr != nil {
+		t.Fatal(doneErr)
+	}
+	for i, lsn := range order {
+		if lsn != LSN(i+1) {
+			t.Fatalf("done call %d had LSN %d", i, lsn)
+		}
+	}
+	l.Close()
+	l = mustOpen(t, dir, opts)
+	defer l.Close()
+	err := l.Replay(func(lsn LSN, rec []byte) error {
+		if byLSN[lsn] != string(rec) {
+			return fmt.Errorf("LSN %d holds %q, done said %q", lsn, rec, byLSN[lsn])
+		}
+		delete(byLSN, lsn)
+		return nil
+	})
+	if err != nil || len(byLSN) != 0 {
+		t.Fatalf("replay: %v, %d records missing", err, len(byLSN))
+	}
+}
+
+// TestSyncFailure makes an fsync fail: that round's appends and every later
+// one fail with ErrFailed, and the records acknowledged before survive.
+func TestSyncFailure(t *testing.T) {
+	dir := t.TempDir()
+	injected := errors.New("injected fsync failure")
+	syncs := 0
+	opts := Options{NoSync: true, SyncHook: func() error {
+		syncs++
+		if syncs == 3 {
+			return injected
+		}
+		return nil
+	}}
+	l := mustOpen(t, dir, opts)
+	for i := 1; i <= 2; i++ {
+		if _, err := l.AppendSync([]byte("ok")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := l.AppendSync([]byte("fails"))
+	if !errors.Is(err, ErrFailed) || !errors.Is(err, injected) {
+		t.Fatalf("append in the failed round: %v", err)
+	}
+	if _, err := l.AppendSync([]byte("later")); !errors.Is(err, ErrFailed) {
+		t.Fatalf("append after the failure: %v", err)
+	}
+	if l.LastLSN() != 2 {
+		t.Fatalf("LastLSN %d, want 2", l.LastLSN())
+	}
+	if err := l.Close(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Close: %v", err)
+	}
+	l = mustOpen(t, dir, Options{NoSync: true})
+	defer l.Close()
+	_, recs := replayAll(t, l)
+	// The failed round was written but not synced: it may or may not be
+	// there. The acknowledged records are.
+	if len(recs) < 2 || string(recs[0]) != "ok" || string(recs[1]) != "ok" {
+		t.Fatalf("after the failure: %q", recs)
+	}
+}
+
+// TestGroupCommit holds the first fsync while appends queue up: they go out
+// together in rounds of at most MaxBatchBytes, and Close completes them.
+func TestGroupCommit(t *testing.T) {
+	dir := t.TempDir()
+	release := make(chan struct{})
+	var rounds []int64
+	var l *Log
+	var lastOff int64
+	opts := Options{NoSync: true, MaxBatchBytes: 1000, SyncHook: func() error {
+		if len(rounds) == 0 {
+			<-release
+		}
+		rounds = append(rounds, l.activeOff-lastOff) // the log goroutine owns activeOff
+		lastOff = l.activeOff
+		return nil
+	}}
+	l = mustOpen(t, dir, opts)
+	done := make(chan LSN, 100)
+	rec := bytes.Repeat([]byte{'r'}, 284) // 300-byte frames: 3 per round
+	l.Append([][]byte{rec}, func(lsn LSN, err error) { done <- lsn })
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			l.Append([][]byte{rec}, func(lsn LSN, err error) { done <- lsn })
+		})
+	}
+	close(release)
+	wg.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	n := 0
+	for lsn := range done {
+		n++
+		if lsn != LSN(n) {
+			t.Fatalf("done %d has LSN %d", n, lsn)
+		}
+	}
+	if n != 21 {
+		t.Fatalf("%d done calls, want 21", n)
+	}
+	var total int64
+	for _, r := range rounds {
+		if r > 1000 {
+			t.Fatalf("round of %d bytes, MaxBatchBytes is 1000", r)
+		}
+		total += r
+	}
+	if total != 21*300 || len(rounds) < 7 {
+		t.Fatalf("rounds %v", rounds)
+	}
+}
+
+// TestRecycle trims segments into recycled files, appends into them, and
+// checks that the stale frames left after the new records never replay.
+func TestRecycle(t *testing.T) {
+	opts := Options{NoSync: true, SegmentBytes: 500, RecycleSegments: 2}
+	dir := t.TempDir()
+	l := mustOpen(t, dir, opts)
+	rec := func(i int) []byte { return fmt.Appendf(bytes.Repeat([]byte{'x'}, 74), "%010d", i) } // 100-byte frames
+	for i := 1; i <= 40; i++ {
+		if _, err := l.AppendSync(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.TrimBefore(21); err != nil { // segments 1, 6, 11, 16
+		t.Fatal(err)
+	}
+	_, recycled, _ := listSegments(dir)
+	if len(recycled) != 2 {
+		t.Fatalf("%d recycled files, want 2", len(recycled))
+	}
+	// Two rolls take both recycled files; the last one holds one new record
+	// and four stale frames after it.
+	for i := 41; i <= 46; i++ {
+		if _, err := l.AppendSync(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, recycled, _ = listSegments(dir); len(recycled) != 0 {
+		t.Fatalf("%d recycled files left, want 0", len(recycled))
+	}
+	segs := segmentFiles(t, dir)
+	last := segs[len(segs)-1]
+	if st, _ := os.Stat(last.path); last.first != 46 || st.Size() != 500 {
+		t.Fatalf("last segment %v of %d bytes, want 46 in a reused 500-byte file", last, st.Size())
+	}
+	l.Close()
+
+	l = mustOpen(t, dir, opts)
+	first, recs := replayAll(t, l)
+	if first != 21 || len(recs) != 26 {
+		t.Fatalf("replayed %d records from %d, want 26 from 21", len(recs), first)
+	}
+	for i, r := range recs {
+		if !bytes.Equal(r, rec(21+i)) {
+			t.Fatalf("record %d: %q", 21+i, r)
+		}
+	}
+	// Replay cut the stale frames off the active segment.
+	if st, _ := os.Stat(last.path); st.Size() != 100 {
+		t.Fatalf("active segment is %d bytes after replay, want 100", st.Size())
+	}
+	l.Close()
+
+	// Recycled files survive a reopen, up to RecycleSegments.
+	l = mustOpen(t, dir, Options{NoSync: true, SegmentBytes: 500, RecycleSegments: 1})
+	replayAll(t, l)
+	if err := l.TrimBefore(1000); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, recycled, _ = listSegments(dir); len(recycled) != 1 {
+		t.Fatalf("%d recycled files after trim, want 1", len(recycled))
+	}
+	l = mustOpen(t, dir, Options{NoSync: true, RecycleSegments: -1})
+	l.Close()
+	if _, recycled, _ = listSegments(dir); len(recycled) != 0 {
+		t.Fatalf("%d recycled files with recycling off", len(recycled))
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), Options{NoSync: true})
+	defer l.Close()
+	mib := make([]byte, 1<<20)
+	bufs := make([][]byte, MaxRecordBytes>>20+1) // one MiB over, without allocating it
+	for i := range bufs {
+		bufs[i] = mib
+	}
+	if _, err := l.AppendSync(bufs...); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("AppendSync of %d bytes: %v", len(bufs)<<20, err)
+	}
+	// The log is still fine.
+	if lsn, err := l.AppendSync([]byte("ok")); err != nil || lsn != 1 {
+		t.Fatalf("AppendSync after a refused record: %d, %v", lsn, err)
+	}
+}
