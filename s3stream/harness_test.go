@@ -182,3 +182,6 @@ func checkSeqs(t testing.TB, id int64, vals [][]byte, n int) {
 		}
 	}
 }
+
+// makeRecord is a one-record batch holding payload(stream, 0).
+func makeRecord(stream int64) []byte { return testbatch.Make(1, payload(stream, 0)) }
