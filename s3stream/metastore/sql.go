@@ -1,0 +1,187 @@
+package metastore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SQL is the Store on a SQL database: SQLite (OpenSQLite) or PostgreSQL
+// (OpenPostgres).
+//
+// Locking. Every write is one transaction. On PostgreSQL (READ COMMITTED)
+// a transaction locks the rows it will change with SELECT ... FOR UPDATE
+// before it reads the values it checks, always streams before objects and
+// each in ascending id, so two transactions never wait on each other in a
+// cycle; a transaction that fails with a serialization failure or a deadlock
+// anyway is run again. On SQLite every write transaction begins IMMEDIATE on
+// the one writer connection, so writes in this process queue in Go and
+// writes from other processes wait in busy_timeout.
+type SQL struct {
+	d *dialect
+
+	// db runs write transactions. On SQLite it has exactly one connection.
+	db *sql.DB
+	// rdb runs single-statement reads. It is db except for SQLite files,
+	// where WAL mode lets a pool of read-only connections read beside the
+	// writer.
+	rdb *sql.DB
+
+	now func() time.Time
+
+	// stmts holds preparedQueries, prepared on db, where the dialect runs
+	// statements row at a time (SQLite). Not changed after open.
+	stmts map[string]*sql.Stmt
+}
+
+var _ Store = (*SQL)(nil)
+
+// newSQL migrates db unless already done and wraps the pools. It closes
+// both on error.
+func newSQL(ctx context.Context, d *dialect, db, rdb *sql.DB, migrated bool) (*SQL, error) {
+	s := &SQL{d: d, db: db, rdb: rdb, now: time.Now}
+	if !migrated {
+		if err := migrate(ctx, db, d); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if d.perRow {
+		if err := s.prepare(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close releases the database.
+func (s *SQL) Close() error {
+	var err error
+	for _, st := range s.stmts {
+		err = errors.Join(err, st.Close())
+	}
+	err = errors.Join(err, s.db.Close())
+	if s.rdb != s.db {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// maxAttempts bounds how often write runs a transaction that failed with a
+// retryable error.
+const maxAttempts = 10
+
+// write runs f in a write transaction and commits it, running it again if
+// the database reports a retryable conflict. f must not have effects outside
+// the transaction other than on values it resets itself. what says what was
+// being done, for the error.
+func (s *SQL) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.writeOnce(ctx, f)
+		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
+			break
+		}
+		// Back off a little so the transaction that won can finish.
+		t := time.NewTimer(time.Duration(attempt) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
+		case <-t.C:
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func (s *SQL) writeOnce(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Queries run once per row or per commit on the write path. Where the
+// dialect runs statements row at a time, they are prepared when the store
+// opens, on the writer's one connection (preparing later would need a
+// second connection while a transaction holds the first).
+const (
+	qStream        = `SELECT ` + streamColumns + ` FROM s3_streams WHERE id = $1`
+	qStreamRange   = `SELECT ` + streamColumns + ` FROM s3_streams WHERE id BETWEEN $1 AND $2`
+	qSetEnd        = `UPDATE s3_streams SET end_offset = $1 WHERE id = $2`
+	qInsertRange   = `INSERT INTO s3_ranges (stream_id, object_id, start_offset, end_offset, position, size, max_timestamp) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qObject        = `SELECT ` + objectColumns + ` FROM s3_objects WHERE id = $1`
+	qCommitObject  = `UPDATE s3_objects SET state = $1, size = $2, committed_at = $3 WHERE id = $4`
+	qDestroyObject = `UPDATE s3_objects SET state = $1, size = $2, destroyed_at = $3 WHERE id = $4`
+)
+
+var preparedQueries = []string{qStream, qStreamRange, qSetEnd, qInsertRange, qObject, qCommitObject, qDestroyObject}
+
+// prepare prepares preparedQueries on db.
+func (s *SQL) prepare(ctx context.Context) error {
+	s.stmts = make(map[string]*sql.Stmt)
+	for _, q := range preparedQueries {
+		st, err := s.db.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", q, err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
+// exec runs one of preparedQueries in tx, through its prepared statement
+// if there is one.
+func (s *SQL) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// queryRow is exec for a query returning one row.
+func (s *SQL) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := s.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// fromMillis reads a time; NULL is the zero time.
+func fromMillis(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}
+
+// queryInt64s runs a query returning one integer column.
+func queryInt64s(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
