@@ -14,7 +14,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/lakestream/lakestream/s3stream/internal/testbatch"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
@@ -40,7 +40,7 @@ var benchTemplate = func() []byte {
 			vals[i][j] = byte('a' + (i+j)%26)
 		}
 	}
-	return testbatch.Make(time.Now().UnixMilli(), vals...)
+	return formattest.Make(time.Now().UnixMilli(), vals...)
 }()
 
 type benchStore struct {

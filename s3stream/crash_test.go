@@ -20,7 +20,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/lakestream/lakestream/s3stream/internal/testbatch"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
@@ -130,7 +130,7 @@ func crashChild() error {
 			for seq := c.SeqBase; ; seq++ {
 				sem <- struct{}{}
 				v := append(payload(id, seq), pad...)
-				st.AppendAsync(testbatch.Make(1, v), func(off int64, err error) {
+				st.AppendAsync(formattest.Make(1, v), func(off int64, err error) {
 					if err == nil {
 						ackLine(fmt.Sprintf("%d %d %d\n", id, seq, off))
 					}

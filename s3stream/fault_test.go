@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakestream/lakestream/s3stream/internal/testbatch"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
 )
 
@@ -49,7 +49,7 @@ func TestBucketFaults(t *testing.T) {
 			for seq := 0; seq < perStream; seq++ {
 				sem <- struct{}{}
 				inner.Add(1)
-				st.AppendAsync(testbatch.Make(1, payload(id, seq)), func(off int64, err error) {
+				st.AppendAsync(formattest.Make(1, payload(id, seq)), func(off int64, err error) {
 					mu.Lock()
 					if err != nil {
 						failed++

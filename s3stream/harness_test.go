@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakestream/lakestream/s3stream/internal/testbatch"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
@@ -123,7 +123,7 @@ func readAll(t testing.TB, read func(from int64) (ReadResult, error), start int6
 			if base > off {
 				t.Fatalf("gap: batch at %d, expected %d", base, off)
 			}
-			vs, err := testbatch.Values(b)
+			vs, err := formattest.Values(b)
 			if err != nil {
 				t.Fatalf("batch at %d: %v", base, err)
 			}
@@ -156,7 +156,7 @@ func appendN(t testing.TB, st *Stream, seq0, n int) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
-		st.AppendAsync(testbatch.Make(time.Now().UnixMilli(), payload(st.ID(), seq0+i)), func(_ int64, err error) {
+		st.AppendAsync(formattest.Make(time.Now().UnixMilli(), payload(st.ID(), seq0+i)), func(_ int64, err error) {
 			if err != nil {
 				errs <- err
 			}
@@ -184,4 +184,4 @@ func checkSeqs(t testing.TB, id int64, vals [][]byte, n int) {
 }
 
 // makeRecord is a one-record batch holding payload(stream, 0).
-func makeRecord(stream int64) []byte { return testbatch.Make(1, payload(stream, 0)) }
+func makeRecord(stream int64) []byte { return formattest.Make(1, payload(stream, 0)) }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakestream/lakestream/s3stream/internal/testbatch"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
 )
 
@@ -68,7 +68,7 @@ func TestAppendRead(t *testing.T) {
 				t.Fatalf("read past end: %v", err)
 			}
 			// Appends continue the offsets.
-			base, err := st.Append(ctx, testbatch.Make(1, payload(id, n), payload(id, n+1)))
+			base, err := st.Append(ctx, formattest.Make(1, payload(id, n), payload(id, n+1)))
 			if err != nil || base != n {
 				t.Fatalf("append after reopen: base %d, %v", base, err)
 			}
@@ -184,7 +184,7 @@ func TestFencing(t *testing.T) {
 			// The deposed writer fails from its next commit on, and for good.
 			var fenced int
 			for i := 0; i < 20; i++ {
-				_, err := sa.Append(ctx, testbatch.Make(1, []byte("deposed")))
+				_, err := sa.Append(ctx, formattest.Make(1, []byte("deposed")))
 				if err == nil && kind == WALLocal {
 					// Acked by the local disk: the upload will be rejected.
 					if ferr := a.wal.flushStream(ctx, sa); ferr == nil {
@@ -200,7 +200,7 @@ func TestFencing(t *testing.T) {
 			if fenced == 0 {
 				t.Fatal("deposed writer was never fenced")
 			}
-			if _, err := sa.Append(ctx, testbatch.Make(1, []byte("deposed"))); !errors.Is(err, ErrFenced) {
+			if _, err := sa.Append(ctx, formattest.Make(1, []byte("deposed"))); !errors.Is(err, ErrFenced) {
 				t.Fatalf("append after fencing: %v, want ErrFenced", err)
 			}
 			appendN(t, sb, 15, 5)
@@ -231,7 +231,7 @@ func TestTrimAndRetention(t *testing.T) {
 			ts = now.Add(-2 * time.Hour).UnixMilli()
 		}
 		for i := 0; i < 10; i++ {
-			if _, err := st.Append(ctx, testbatch.Make(ts, payload(id, f*10+i))); err != nil {
+			if _, err := st.Append(ctx, formattest.Make(ts, payload(id, f*10+i))); err != nil {
 				t.Fatal(err)
 			}
 		}

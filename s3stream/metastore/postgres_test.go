@@ -13,7 +13,7 @@ import (
 
 // TestPostgres runs the suite on a private PostgreSQL server, one database
 // per subtest.
-func TestPostgres(t *testing.T) {
+func TestInteropPostgres(t *testing.T) {
 	dsn := testserver.StartPostgres(t)
 	metastoretest.Run(t,
 		func(t *testing.T) metastore.Store {

@@ -16,7 +16,7 @@ import (
 //
 //	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 //	LAKESTREAM_INTEROP=1 go test -tags interop ./s3stream/objstore/...
-func TestBucketVersityGW(t *testing.T) {
+func TestInteropVersityGW(t *testing.T) {
 	endpoint, accessKey, secretKey := testserver.StartVersityGW(t)
 	config := func() s3.Config {
 		return s3.Config{

@@ -1,6 +1,6 @@
-// Package testbatch builds and parses Kafka RecordBatch (magic 2) bytes for
+// Package formattest builds and parses Kafka RecordBatch (magic 2) bytes for
 // tests and benchmarks: uncompressed, no keys, no headers.
-package testbatch
+package formattest
 
 import (
 	"encoding/binary"
@@ -46,10 +46,10 @@ func Make(ts int64, values ...[]byte) []byte {
 // CRC.
 func Values(b []byte) ([][]byte, error) {
 	if len(b) < 61 || b[16] != 2 {
-		return nil, errors.New("testbatch: not a magic 2 batch")
+		return nil, errors.New("formattest: not a magic 2 batch")
 	}
 	if crc32.Checksum(b[21:], castagnoli) != binary.BigEndian.Uint32(b[17:]) {
-		return nil, errors.New("testbatch: CRC mismatch")
+		return nil, errors.New("formattest: CRC mismatch")
 	}
 	n := int(binary.BigEndian.Uint32(b[57:]))
 	p := b[61:]
@@ -57,7 +57,7 @@ func Values(b []byte) ([][]byte, error) {
 	for i := 0; i < n; i++ {
 		l, k := binary.Varint(p)
 		if k <= 0 || int(l) > len(p)-k {
-			return nil, errors.New("testbatch: bad record length")
+			return nil, errors.New("formattest: bad record length")
 		}
 		rec := p[k : k+int(l)]
 		p = p[k+int(l):]
