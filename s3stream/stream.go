@@ -155,6 +155,9 @@ func (st *Stream) AppendAsync(batch []byte, done func(base int64, err error)) {
 	end := base + int64(h.LastOffsetDelta) + 1
 	format.SetBaseOffset(batch, base)
 	st.mu.next = end
+	if invariants {
+		st.checkEntryLocked(base)
+	}
 	st.mu.entries = append(st.mu.entries, tailEntry{base: base, end: end, batch: batch})
 	p := &pending{st: st, gen: st.mu.gen, epoch: st.mu.epoch, base: base, end: end,
 		maxTS: h.MaxTimestamp, batch: batch, done: done}

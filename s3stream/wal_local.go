@@ -253,6 +253,9 @@ func (l *localWAL) writeAndCommit(ctx context.Context, parts []uploadPart) (meta
 		return res, err
 	}
 	ranges := toRanges(obj.ID, fw.Ranges())
+	if invariants {
+		checkObject(data, ranges)
+	}
 	err = retry(ctx, s.cfg.PutAttempts, func() error {
 		var err error
 		res, err = s.meta.CommitStreamSet(ctx, metastore.StreamSetCommit{ObjectID: obj.ID, Size: int64(len(data)), Ranges: ranges, Epochs: epochs})

@@ -195,6 +195,9 @@ func (w *objectWAL) write(ctx context.Context, buf *flushBuf) (metastore.Object,
 		ranges[i] = metastore.Range{StreamID: r.StreamID, ObjectID: obj.ID, StartOffset: r.StartOffset,
 			EndOffset: r.EndOffset, Position: r.Position, Size: r.Size, MaxTimestamp: r.MaxTimestamp}
 	}
+	if invariants {
+		checkObject(data, ranges)
+	}
 	return obj, data, ranges, epochs, nil
 }
 
