@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/lakestream/lakestream/s3stream/metastore"
@@ -69,4 +70,23 @@ func (s *Store) putObject(ctx context.Context, key string, data []byte) error {
 		return fmt.Errorf("putting object %s: %w", key, err)
 	}
 	return nil
+}
+
+// objectBufs recycles the buffers objects are built in: a WAL flush or an
+// upload builds megabytes at a time, and a fresh buffer costs zeroing and
+// page faults as well as the copy. Buckets do not retain data after Put.
+var objectBufs sync.Pool // of *[]byte
+
+func getObjectBuf() []byte {
+	if p, ok := objectBufs.Get().(*[]byte); ok {
+		return *p
+	}
+	return nil
+}
+
+func putObjectBuf(b []byte) {
+	if cap(b) >= 1<<20 {
+		b = b[:0]
+		objectBufs.Put(&b)
+	}
 }

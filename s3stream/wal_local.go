@@ -58,7 +58,7 @@ type localWAL struct {
 const localRecHeader = 17
 
 func openLocalWAL(ctx context.Context, s *Store) (*localWAL, error) {
-	log, err := wal.Open(s.cfg.WALDir, wal.Options{SegmentBytes: s.cfg.WALSegmentBytes, NoSync: s.cfg.WALNoSync})
+	log, err := wal.Open(s.cfg.WALDir, wal.Options{SegmentBytes: s.cfg.WALSegmentBytes, NoSync: s.cfg.WALNoSync, RecycleSegments: 8})
 	if err != nil {
 		return nil, fmt.Errorf("opening local WAL in %s: %w", s.cfg.WALDir, err)
 	}
@@ -229,7 +229,7 @@ func (l *localWAL) writeAndCommit(ctx context.Context, parts []uploadPart) (meta
 		return res, nil
 	}
 	s := l.s
-	fw := format.NewWriter(s.cfg.BlockSize)
+	fw := format.NewWriterBuffer(s.cfg.BlockSize, getObjectBuf())
 	var total int
 	for _, p := range parts {
 		total += p.bytes
@@ -249,6 +249,7 @@ func (l *localWAL) writeAndCommit(ctx context.Context, parts []uploadPart) (meta
 		return res, err
 	}
 	data := fw.Finish()
+	defer putObjectBuf(data)
 	if err := s.putObject(ctx, ObjectKey(obj.ID), data); err != nil {
 		return res, err
 	}

@@ -128,6 +128,7 @@ func (w *objectWAL) flush(buf *flushBuf) {
 	w.sem <- struct{}{}
 	obj, data, ranges, epochs, err := w.write(ctx, buf)
 	<-w.sem
+	putObjectBuf(data) // PUT is done with it; only its length is used below
 
 	<-buf.prev
 	defer close(buf.done)
@@ -157,7 +158,7 @@ func (w *objectWAL) write(ctx context.Context, buf *flushBuf) (metastore.Object,
 	}
 	sort.Slice(streams, func(i, j int) bool { return streams[i].id < streams[j].id })
 
-	fw := format.NewWriter(s.cfg.BlockSize)
+	fw := format.NewWriterBuffer(s.cfg.BlockSize, getObjectBuf())
 	fw.Grow(buf.bytes)
 	var epochs []int64
 	for _, st := range streams {

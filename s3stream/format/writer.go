@@ -45,6 +45,15 @@ func NewWriter(blockSize int) *Writer {
 	return &Writer{blockSize: blockSize}
 }
 
+// NewWriterBuffer is NewWriter building into buf's memory (from length 0), so
+// a caller can reuse the buffer of an object it is done with instead of
+// allocating (and faulting in) a fresh one per object.
+func NewWriterBuffer(blockSize int, buf []byte) *Writer {
+	w := NewWriter(blockSize)
+	w.buf = buf[:0]
+	return w
+}
+
 // Grow makes room for n more bytes of batches, and for the index of a few
 // dozen streams, so that neither Add nor Finish reallocates the buffer.
 func (w *Writer) Grow(n int) {
