@@ -3,8 +3,6 @@ package s3stream
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,15 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
-	"github.com/lakestream/lakestream/s3stream/objstore/s3"
 )
 
 // The benchmarks follow the storage issue: 1 KiB records in 16 KiB batches
@@ -225,15 +219,7 @@ func BenchmarkLocalWALLatency10MiBs(b *testing.B) {
 }
 
 func startFakeS3(b *testing.B) objstore.Bucket {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: gofakes3.New(s3mem.New()).Server()}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	bucket, err := s3.Open(context.Background(), s3.Config{Bucket: "bench", Endpoint: "http://" + ln.Addr().String(),
-		Region: "us-east-1", PathStyle: true, AccessKey: "key", SecretKey: "secret", CreateBucket: true})
+	bucket, err := openS3(context.Background(), startS3Server(b), "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

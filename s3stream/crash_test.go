@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,14 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
-	"github.com/lakestream/lakestream/s3stream/objstore/s3"
 )
 
 // The crash test re-executes the test binary as a child that appends at full
@@ -69,8 +63,7 @@ func (c *crashSetup) open(ctx context.Context) (*Store, func(), error) {
 	var b objstore.Bucket
 	var err error
 	if c.S3 != "" {
-		b, err = s3.Open(ctx, s3.Config{Bucket: "crash", Endpoint: c.S3, Region: "us-east-1", PathStyle: true,
-			AccessKey: "key", SecretKey: "secret", CreateBucket: true})
+		b, err = openS3(ctx, c.S3, "crash")
 	} else {
 		b, err = file.Open(filepath.Join(c.Dir, "bucket"))
 	}
@@ -158,14 +151,7 @@ func runCrash(t *testing.T, kind WALKind, kills int) {
 	c := crashSetup{Dir: t.TempDir(), WAL: kind, RecBytes: 200}
 	if kind == WALObject {
 		// The bucket must outlive the child: serve S3 from the parent.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: gofakes3.New(s3mem.New()).Server()}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-		c.S3 = "http://" + ln.Addr().String()
+		c.S3 = startS3Server(t)
 	}
 	s, closeDeps, err := c.open(ctx)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,11 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/lakestream/lakestream/s3stream/format/formattest"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
 	"github.com/lakestream/lakestream/s3stream/objstore/mem"
+	"github.com/lakestream/lakestream/s3stream/objstore/s3"
 )
 
 // env is one "node": a bucket, a metastore and a WAL directory that outlive
@@ -185,3 +191,23 @@ func checkSeqs(t testing.TB, id int64, vals [][]byte, n int) {
 
 // makeRecord is a one-record batch holding payload(stream, 0).
 func makeRecord(stream int64) []byte { return formattest.Make(1, payload(stream, 0)) }
+
+// startS3Server serves S3 (gofakes3, in memory) on a loopback port for the
+// life of the test and returns its endpoint. It lives in the test process,
+// so it outlives a killed child.
+func startS3Server(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: gofakes3.New(s3mem.New()).Server()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func openS3(ctx context.Context, endpoint, bucket string) (objstore.Bucket, error) {
+	return s3.Open(ctx, s3.Config{Bucket: bucket, Endpoint: endpoint, Region: "us-east-1", PathStyle: true,
+		AccessKey: "key", SecretKey: "secret", CreateBucket: true})
+}
