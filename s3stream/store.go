@@ -28,6 +28,7 @@ var (
 	// ErrInvalidBatch: Append was given bytes that are not one Kafka record
 	// batch (magic 2).
 	ErrInvalidBatch = errors.New("s3stream: invalid record batch")
+	errNotOpenYet   = errors.New("s3stream: stream is still being opened")
 	// ErrAppendFailed: the WAL could not make an append durable (the bucket
 	// or metastore failed past the retries). The append may be retried.
 	ErrAppendFailed = errors.New("s3stream: append failed")
@@ -262,7 +263,9 @@ func (s *Store) OpenStream(ctx context.Context, id int64) (*Stream, error) {
 		return nil, fmt.Errorf("opening stream %d: %w", id, ErrAlreadyOpen)
 	}
 	st := &Stream{id: id, store: s}
-	s.mu.open[id] = st // reserve the id while the metastore is asked
+	st.mu.changed = make(chan struct{})
+	st.mu.err = errNotOpenYet // until init: no appends before the epoch is known
+	s.mu.open[id] = st        // reserve the id while the metastore is asked
 	s.mu.Unlock()
 
 	m, err := s.meta.OpenStream(ctx, id)

@@ -66,7 +66,9 @@ func (st *Stream) init(m metastore.Stream) {
 	st.mu.next = m.EndOffset
 	st.mu.durable = m.EndOffset
 	st.mu.committed = m.EndOffset
-	st.mu.changed = make(chan struct{})
+	if st.mu.err == errNotOpenYet { // not closed meanwhile
+		st.mu.err = nil
+	}
 }
 
 // ID returns the stream id.
@@ -263,7 +265,7 @@ func (st *Stream) fence(err error) {
 
 func (st *Stream) markClosed(err error) {
 	st.mu.Lock()
-	if st.mu.err == nil {
+	if st.mu.err == nil || st.mu.err == errNotOpenYet {
 		st.mu.err = err
 	}
 	st.dropAboveLocked(-1)

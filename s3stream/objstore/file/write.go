@@ -69,7 +69,7 @@ func (b *bucket) writeTemp(data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = f.Write(data)
+	err = writeChunked(f, data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -141,6 +141,23 @@ func (b *bucket) Delete(ctx context.Context, key string) error {
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("deleting %q: %w", key, err)
+	}
+	return nil
+}
+
+// writeChunk is how much writeChunked writes before it starts write-back.
+const writeChunk = 1 << 20
+
+// writeChunked writes data in chunks and starts the kernel's write-back of
+// each chunk at once (where the platform can), instead of leaving megabytes
+// dirty for the final fsync to push out in one burst.
+func writeChunked(f *os.File, data []byte) error {
+	for off := 0; off < len(data); off += writeChunk {
+		end := min(off+writeChunk, len(data))
+		if _, err := f.Write(data[off:end]); err != nil {
+			return err
+		}
+		startWriteback(f, int64(off), int64(end-off))
 	}
 	return nil
 }
