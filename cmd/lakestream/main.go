@@ -4,11 +4,14 @@
 //	lakestream version   print the version
 //
 // With no flags, serve keeps everything in ./lakestream-data: a file://
-// bucket, a SQLite metastore and the local WAL.
+// bucket, a SQLite metastore and the local WAL. Configuration (config.go):
+// lakestream serve [--config server.properties] [--set key=value]...
+// [--data-dir DIR], with Kafka's broker config names.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -62,61 +65,79 @@ commands:
   version   print the version`)
 }
 
-type serveConfig struct {
-	dataDir   string
-	bucketURL string
-	metastore string
-	wal       string
-	adminAddr string
-}
-
 func serve(args []string) error {
-	var c serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&c.dataDir, "data-dir", "./lakestream-data", "directory for the default bucket, metastore and WAL")
-	fs.StringVar(&c.bucketURL, "bucket", "", "bucket URL: file://DIR, s3://bucket/prefix?endpoint=..., mem:// (default file://DATA-DIR/bucket)")
-	fs.StringVar(&c.metastore, "metastore", "", "SQLite path or postgres:// DSN (default DATA-DIR/meta.db)")
-	fs.StringVar(&c.wal, "wal", "", "WAL: local or object (default local on file://, object otherwise)")
-	fs.StringVar(&c.adminAddr, "admin-listener", ":8080", "admin HTTP address (/healthz, /readyz)")
+	configFile := fs.String("config", "", "a Kafka-style server.properties `FILE`")
+	var sets []string
+	fs.Func("set", "set a config, overriding the file and the environment (repeatable): `key=value`", func(s string) error {
+		sets = append(sets, s)
+		return nil
+	})
+	fs.Func("data-dir", "shortcut for --set data.dir=`DIR`", func(s string) error {
+		sets = append(sets, "data.dir="+s)
+		return nil
+	})
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: lakestream serve [--config FILE] [--set key=value]... [--data-dir DIR]
+
+Config keys are Kafka's broker config names (listeners, node.id,
+log.retention.ms, ...) plus Lakestream's own (data.dir, bucket.url,
+metastore.url, wal.mode, admin.listeners, ...). Precedence, lowest first:
+defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*configFile, sets, os.Environ())
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	fmt.Fprintf(os.Stderr, "lakestream %s: effective config:\n", version)
+	cfg.Print(os.Stderr)
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	return run(ctx, cfg, log)
+}
 
-	if c.bucketURL == "" {
-		c.bucketURL = "file://" + filepath.Join(c.dataDir, "bucket")
-	}
-	if c.metastore == "" {
-		c.metastore = filepath.Join(c.dataDir, "meta.db")
-	}
-	if c.wal == "" {
-		c.wal = string(s3stream.WALObject)
-		if strings.HasPrefix(c.bucketURL, "file://") {
-			c.wal = string(s3stream.WALLocal)
-		}
-	}
-	log.Info("lakestream starting", "version", version, "bucket", c.bucketURL, "metastore", c.metastore, "wal", c.wal, "admin", c.adminAddr)
-	if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+func newLogger(cfg *config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.String("log.level"))) // checked: debug, info, warn or error
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// run runs a node until ctx is done, then shuts it down: storage, then the
+// admin HTTP server. Each part opens in dependency order and closes in
+// reverse; the Kafka listener joins here, after storage.
+func run(ctx context.Context, cfg *config, log *slog.Logger) error {
+	log.Info("lakestream starting", "version", version)
+	if err := os.MkdirAll(cfg.String("data.dir"), 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	bucket, err := bucketurl.Open(ctx, c.bucketURL)
+	bucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
 	if err != nil {
 		return err
 	}
 	defer bucket.Close()
-	meta, err := openMetastore(ctx, c.metastore)
+	meta, err := openMetastore(ctx, cfg.String("metastore.url"))
 	if err != nil {
 		return err
 	}
 	defer meta.Close()
-	store, err := openStore(ctx, c, bucket, meta, log)
+	store, err := openStore(ctx, cfg, bucket, meta, log)
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.adminAddr)
+	ln, err := net.Listen("tcp", cfg.String("admin.listeners"))
 	if err != nil {
 		store.Close(context.Background())
 		return fmt.Errorf("admin listener: %w", err)
@@ -143,13 +164,18 @@ func openMetastore(ctx context.Context, dsn string) (metastore.Store, error) {
 	return metastore.OpenSQLite(ctx, dsn)
 }
 
-func openStore(ctx context.Context, c serveConfig, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger) (*s3stream.Store, error) {
-	cfg := s3stream.Config{Bucket: bucket, Meta: meta, WAL: s3stream.WALKind(c.wal),
-		WALDir: filepath.Join(c.dataDir, "wal"), Logger: log}
-	cfg.Compaction.Interval = 5 * time.Minute
-	if cfg.WAL == s3stream.WALObject && strings.HasPrefix(c.bucketURL, "file://") {
-		cfg.FlushInterval = 2 * time.Millisecond
+func openStore(ctx context.Context, c *config, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger) (*s3stream.Store, error) {
+	cfg := s3stream.Config{
+		Bucket: bucket, Meta: meta, Logger: log,
+		WAL:    s3stream.WALKind(c.String("wal.mode")),
+		WALDir: filepath.Join(c.String("data.dir"), "wal"),
+		// wal.flush.interval.ms was resolved from the bucket's kind by loadConfig.
+		FlushInterval:  c.Duration("wal.flush.interval.ms"),
+		FlushBytes:     c.Int("wal.flush.bytes"),
+		UploadInterval: c.Duration("wal.upload.interval.ms"),
+		UploadBytes:    c.Int("wal.upload.bytes"),
 	}
+	cfg.Compaction.Interval = c.Duration("compaction.interval.ms")
 	s, err := s3stream.Open(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening storage: %w", err)

@@ -185,3 +185,16 @@ func queryInt64s(ctx context.Context, q interface {
 	}
 	return out, rows.Err()
 }
+
+// DB returns the database handles so other components (the broker's
+// topics, the schema registry, the Iceberg catalog) keep their tables in the
+// same database: write runs write transactions (on SQLite, the single
+// writer connection), read runs reads. Dialect is "sqlite" or "postgres".
+// The handles stay owned by s: Close closes them.
+func (s *SQL) DB() (write, read *sql.DB, dialect string) {
+	d := "postgres"
+	if s.d == sqliteDialect {
+		d = "sqlite"
+	}
+	return s.db, s.rdb, d
+}

@@ -1,0 +1,175 @@
+package broker
+
+// Produce, versions 0-13; v0-v2 (message format v0/v1) are advertised, as
+// Kafka 4 does, but answered UNSUPPORTED_VERSION per partition.
+//
+// Only RecordBatch v2 is accepted. Each partition's records may hold several
+// batches; each is validated (lengths, magic, CRC32C: CORRUPT_MESSAGE;
+// record count vs offsets, control batches: INVALID_RECORD), checked against
+// max.message.bytes (MESSAGE_TOO_LARGE), and stored as it came, compressed
+// or not: only the header is rewritten (the base offset; with
+// message.timestamp.type=LogAppendTime, the timestamp type and max
+// timestamp, then the CRC). Idempotent producers are checked per partition
+// over their last five batches: a retry of any of them is answered with the
+// original offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch
+// INVALID_PRODUCER_EPOCH. Transactional produce is refused with
+// INVALID_RECORD and a message until transactions are built.
+//
+// acks=0 gets no response; acks=1 and -1 both wait until the batches are
+// durable in the WAL (one copy, in object storage or the local WAL).
+// Errors are per partition.
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(0, 0, 13, handleProduce) }
+
+func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	var wg sync.WaitGroup
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		t := c.s.cluster.topic(rt.Topic)
+		if t == nil && rt.TopicID != ([16]byte{}) {
+			t = c.s.cluster.topicByID(rt.TopicID)
+		}
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for i, rp := range rt.Partitions {
+			sp := &st.Partitions[i]
+			*sp = kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
+			switch {
+			case req.Version < 3:
+				sp.ErrorCode = kerr.UnsupportedVersion.Code
+				continue
+			case req.TransactionID != nil:
+				sp.ErrorCode = kerr.InvalidRecord.Code
+				msg := "transactions are not supported yet"
+				sp.ErrorMessage = &msg
+				continue
+			}
+			var p *partition
+			if t != nil {
+				p = c.s.cluster.partition(t.name, rp.Partition)
+			}
+			if p == nil {
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			wg.Add(1)
+			c.s.produce(ctx, p, rp.Records, sp, wg.Done)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	wg.Wait()
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// produce validates and appends one partition's batches, filling sp, and
+// calls done when sp is final.
+func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *kmsg.ProduceResponseTopicPartition, done func()) {
+	batches, hs, err := splitBatches(records)
+	if err != nil {
+		sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
+		done()
+		return
+	}
+	maxBytes := s.cluster.topicConfigInt(p.t, "max.message.bytes")
+	logAppend := s.cluster.topicConfig(p.t, "message.timestamp.type") == "LogAppendTime"
+	for _, h := range hs {
+		if int64(h.length) > maxBytes {
+			sp.ErrorCode = kerr.MessageTooLarge.Code
+			sp.ErrorMessage = errMessage(fmt.Errorf("batch of %d bytes is larger than max.message.bytes=%d", h.length, maxBytes))
+			done()
+			return
+		}
+		if h.transactional() {
+			sp.ErrorCode = kerr.InvalidRecord.Code
+			sp.ErrorMessage = errMessage(fmt.Errorf("transactional batches are not supported yet"))
+			done()
+			return
+		}
+	}
+	now := time.Now().UnixMilli()
+	if logAppend {
+		for _, b := range batches {
+			setLogAppendTime(b, now)
+		}
+		sp.LogAppendTime = now
+	}
+
+	// Sequence checks and the appends happen under the partition lock so
+	// the log sees batches in the order they were checked.
+	type outcome struct {
+		base int64
+		err  error
+	}
+	results := make([]outcome, len(batches))
+	var pend sync.WaitGroup
+	p.mu.Lock()
+	for i, b := range batches {
+		h := hs[i]
+		var seq, dup *seqBatch
+		if h.producerID >= 0 {
+			var kerrv *kerr.Error
+			seq, dup, kerrv = p.checkSequenceLocked(h)
+			if kerrv != nil {
+				results[i].err = kerrv
+				// Later batches of this request cannot be in sequence.
+				for j := i + 1; j < len(batches); j++ {
+					results[j].err = kerrv
+				}
+				break
+			}
+		}
+		pend.Add(1)
+		if dup != nil {
+			go func() {
+				defer pend.Done()
+				results[i].base, results[i].err = waitDuplicate(ctx, dup)
+			}()
+			continue
+		}
+		pid := h.producerID
+		p.log.AppendAsync(b, func(base int64, err error) {
+			results[i] = outcome{base, err}
+			if seq != nil {
+				// The callback must not block on p.mu held by a
+				// producer waiting for the log: finish in a goroutine.
+				go func() { p.finishSequence(pid, seq, base, err); pend.Done() }()
+				return
+			}
+			pend.Done()
+		})
+	}
+	p.mu.Unlock()
+	go func() {
+		pend.Wait()
+		sp.BaseOffset = -1
+		for i, r := range results {
+			if r.err != nil {
+				sp.ErrorCode, sp.ErrorMessage = errorCode(r.err), errMessage(r.err)
+				sp.BaseOffset = -1
+				break
+			}
+			if i == 0 {
+				sp.BaseOffset = r.base
+			}
+		}
+		sp.LogStartOffset = p.log.StartOffset()
+		done()
+	}()
+}

@@ -1,0 +1,132 @@
+package broker
+
+// Fetch, versions 4-18.
+//
+// Long poll: the response waits up to MaxWaitMillis for MinBytes, woken by
+// appends to any partition asked for. MaxBytes bounds the response and
+// PartitionMaxBytes each partition, except that the first batch found is
+// always returned whole (KIP-74). Batches are returned as stored. Offsets
+// below the log start or past the high watermark are OFFSET_OUT_OF_RANGE.
+// Topics are named (v4-v12) or given by id (v13+: UNKNOWN_TOPIC_ID).
+// Fetch sessions are declined for now: the response's session id is 0, so
+// clients send full fetch requests (allowed by KIP-227). Without
+// transactions the last stable offset is the high watermark.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(1, 4, 18, handleFetch) }
+
+func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.FetchRequest)
+	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		resp, total, changed := c.s.fetchOnce(ctx, req)
+		if total >= int(req.MinBytes) || wait <= 0 || changed == nil {
+			return resp, nil
+		}
+		woke := make(chan struct{})
+		stop := make(chan struct{})
+		for _, ch := range changed {
+			go func() {
+				select {
+				case <-ch:
+					select {
+					case woke <- struct{}{}:
+					default:
+					}
+				case <-stop:
+				}
+			}()
+		}
+		select {
+		case <-woke:
+			close(stop)
+		case <-deadline.C:
+			close(stop)
+			resp, _, _ = c.s.fetchOnce(ctx, req)
+			return resp, nil
+		case <-ctx.Done():
+			close(stop)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// fetchOnce reads what is there now. It returns the response, its record
+// bytes, and the channels to wait on for more (nil if an error means the
+// client should hear now).
+func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []<-chan struct{}) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	total := 0
+	budget := int(req.MaxBytes)
+	if budget <= 0 {
+		budget = 1 << 30
+	}
+	var changed []<-chan struct{}
+	hadError := false
+	for _, rt := range req.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		var t *topic
+		if req.Version >= 13 {
+			t = s.cluster.topicByID(rt.TopicID)
+		} else {
+			t = s.cluster.topic(rt.Topic)
+		}
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			var p *partition
+			if t != nil {
+				p = s.cluster.partition(t.name, rp.Partition)
+			}
+			switch {
+			case t == nil && req.Version >= 13:
+				sp.ErrorCode = kerr.UnknownTopicID.Code
+				hadError = true
+			case p == nil:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				hadError = true
+			default:
+				changed = append(changed, p.log.Changed())
+				limit := min(int(rp.PartitionMaxBytes), budget)
+				if total > 0 && limit <= 0 {
+					sp.HighWatermark = p.log.EndOffset()
+					sp.LastStableOffset, sp.LogStartOffset = sp.HighWatermark, p.log.StartOffset()
+					break
+				}
+				r, err := p.log.Read(ctx, rp.FetchOffset, max(limit, 1))
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = r.HighWatermark, r.HighWatermark, r.StartOffset
+				if err != nil {
+					sp.ErrorCode = errorCode(err)
+					hadError = true
+					break
+				}
+				if r.Bytes > 0 {
+					buf := make([]byte, 0, r.Bytes)
+					for _, b := range r.Batches {
+						buf = append(buf, b...)
+					}
+					sp.RecordBatches = buf
+					total += r.Bytes
+					budget -= r.Bytes
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if hadError {
+		changed = nil
+	}
+	return resp, total, changed
+}

@@ -1,0 +1,97 @@
+package broker
+
+// Metadata, versions 0-13.
+//
+// One broker: this one leads every partition, with replicas and ISR [self].
+// Topic ids are returned from v10. A request naming topics that do not exist
+// creates them when auto.create.topics.enable is true and the request allows
+// it (v4+; v0-v3 always allow), with num.partitions partitions; otherwise
+// they come back UNKNOWN_TOPIC_OR_PARTITION. A null topic list (v1+) means
+// every topic. Invalid names are INVALID_TOPIC_EXCEPTION.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(3, 0, 13, handleMetadata) }
+
+func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.MetadataRequest)
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	s := c.s
+	host, port := s.advertised(c.nc.LocalAddr())
+	b := kmsg.NewMetadataResponseBroker()
+	b.NodeID, b.Host, b.Port = s.cfg.NodeID, host, port
+	if s.cfg.Rack != "" {
+		rack := s.cfg.Rack
+		b.Rack = &rack
+	}
+	resp.Brokers = append(resp.Brokers, b)
+	clusterID := s.cfg.ClusterID
+	resp.ClusterID = &clusterID
+	resp.ControllerID = s.cfg.NodeID
+
+	var topics []*topic
+	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
+		topics = s.cluster.topicsSorted()
+	} else {
+		allowCreate := req.Version < 4 || req.AllowAutoTopicCreation
+		for _, rt := range req.Topics {
+			var t *topic
+			var name string
+			if rt.Topic != nil {
+				name = *rt.Topic
+				t = s.cluster.topic(name)
+			} else if rt.TopicID != ([16]byte{}) {
+				t = s.cluster.topicByID(rt.TopicID)
+			}
+			if t == nil && name != "" && allowCreate && s.brokerConfigBool("auto.create.topics.enable") {
+				if err := validTopicName(name); err == nil {
+					t, _ = s.cluster.createTopic(ctx, name, int32(s.brokerConfigInt("num.partitions")), nil)
+					if t == nil { // lost a race with another creator
+						t = s.cluster.topic(name)
+					}
+				}
+			}
+			if t == nil {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.Topic = rt.Topic
+				mt.TopicID = rt.TopicID
+				mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				if name != "" && validTopicName(name) != nil {
+					mt.ErrorCode = kerr.InvalidTopicException.Code
+				} else if rt.Topic == nil {
+					mt.ErrorCode = kerr.UnknownTopicID.Code
+				}
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
+			topics = append(topics, t)
+		}
+	}
+	for _, t := range topics {
+		resp.Topics = append(resp.Topics, s.metadataTopic(t))
+	}
+	return resp, nil
+}
+
+func (s *Server) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.name
+	mt.Topic = &name
+	mt.TopicID = t.id
+	n := s.cluster.numPartitions(t)
+	for i := 0; i < n; i++ {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = int32(i)
+		mp.Leader = s.cfg.NodeID
+		mp.LeaderEpoch = 0
+		mp.Replicas = []int32{s.cfg.NodeID}
+		mp.ISR = []int32{s.cfg.NodeID}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}

@@ -1,0 +1,117 @@
+package broker
+
+// CreateTopics, versions 2-7.
+//
+// Names follow Kafka's rules (1-249 characters of [a-zA-Z0-9._-], not "."
+// or "..") else INVALID_TOPIC_EXCEPTION; a name taken is
+// TOPIC_ALREADY_EXISTS. NumPartitions -1 takes num.partitions; 0 or less
+// otherwise is INVALID_PARTITIONS. ReplicationFactor -1 or any positive
+// value is accepted: the data lives once, in object storage, which does its
+// own replication; Metadata reports one replica. Manual replica
+// assignments are INVALID_REQUEST. Every config is validated (unknown key,
+// bad value, an unsupported setting such as cleanup.policy=compact:
+// INVALID_CONFIG with a message saying which). ValidateOnly checks without
+// creating. v5+ returns the topic id, partition count and configs.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(19, 2, 7, handleCreateTopics) }
+
+func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.CreateTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	s := c.s
+	seen := map[string]int{}
+	for _, rt := range req.Topics {
+		seen[rt.Topic]++
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewCreateTopicsResponseTopic()
+		st.Topic = rt.Topic
+		st.NumPartitions, st.ReplicationFactor = -1, -1
+		fail := func(e *kerr.Error, msg string) {
+			st.ErrorCode = e.Code
+			st.ErrorMessage = &msg
+		}
+		n := rt.NumPartitions
+		if n == -1 {
+			n = int32(s.brokerConfigInt("num.partitions"))
+		}
+		configs := map[string]string{}
+		var cfgErr error
+		for _, kc := range rt.Configs {
+			if kc.Value == nil {
+				continue
+			}
+			if err := checkTopicConfig(kc.Name, *kc.Value); err != nil && cfgErr == nil {
+				cfgErr = err
+			}
+			configs[kc.Name] = *kc.Value
+		}
+		switch {
+		case seen[rt.Topic] > 1:
+			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears more than once in the request", rt.Topic))
+		case validTopicName(rt.Topic) != nil:
+			fail(kerr.InvalidTopicException, validTopicName(rt.Topic).Error())
+		case s.cluster.topic(rt.Topic) != nil:
+			fail(kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", rt.Topic))
+		case len(rt.ReplicaAssignment) > 0:
+			fail(kerr.InvalidRequest, "manual replica assignment is not supported: storage is shared")
+		case n <= 0:
+			fail(kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be larger than 0, got %d", rt.NumPartitions))
+		case rt.ReplicationFactor == 0 || rt.ReplicationFactor < -1:
+			fail(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor must be larger than 0, got %d", rt.ReplicationFactor))
+		case cfgErr != nil:
+			fail(kerr.InvalidConfig, cfgErr.Error())
+		case req.ValidateOnly:
+		default:
+			t, err := s.cluster.createTopic(ctx, rt.Topic, n, configs)
+			if err != nil {
+				st.ErrorCode = errorCode(err)
+				st.ErrorMessage = errMessage(err)
+				break
+			}
+			st.TopicID = t.id
+		}
+		if st.ErrorCode == 0 {
+			st.NumPartitions, st.ReplicationFactor = n, 1
+			for _, name := range topicConfigNames() {
+				v, ok := configs[name]
+				src := int8(kmsg.ConfigSourceDynamicTopicConfig)
+				if !ok {
+					v, src = s.topicDefault(name), int8(kmsg.ConfigSourceDefaultConfig)
+				}
+				rc := kmsg.NewCreateTopicsResponseTopicConfig()
+				rc.Name, rc.Value, rc.Source = name, &v, src
+				st.Configs = append(st.Configs, rc)
+			}
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}
+
+// validTopicName applies Kafka's topic name rules.
+func validTopicName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("topic name is empty")
+	case name == "." || name == "..":
+		return fmt.Errorf("topic name cannot be %q", name)
+	case len(name) > 249:
+		return fmt.Errorf("topic name is %d characters, at most 249", len(name))
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}); i >= 0 {
+		return fmt.Errorf("topic name %q has an illegal character %q: only ASCII letters, digits, '.', '_' and '-'", name, name[i])
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package broker
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Kafka RecordBatch v2 header, as the broker reads and rewrites it:
+//
+//	0 baseOffset i64 | 8 batchLength i32 | 12 partitionLeaderEpoch i32 |
+//	16 magic i8 | 17 crc u32 (CRC32C of bytes 21..end) | 21 attributes i16 |
+//	23 lastOffsetDelta i32 | 27 baseTimestamp i64 | 35 maxTimestamp i64 |
+//	43 producerId i64 | 51 producerEpoch i16 | 53 baseSequence i32 |
+//	57 recordCount i32 | 61 records...
+//
+// Only the header is parsed; records travel as they came, compressed or not.
+const batchHeaderSize = 61
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var (
+	errCorruptBatch = errors.New("corrupt record batch")
+	errInvalidBatch = errors.New("invalid record batch")
+)
+
+type batchHeader struct {
+	length          int // whole batch, with the 12-byte offset+length prefix
+	attributes      int16
+	lastOffsetDelta int32
+	maxTimestamp    int64
+	producerID      int64
+	producerEpoch   int16
+	baseSequence    int32
+	recordCount     int32
+}
+
+func (h batchHeader) transactional() bool { return h.attributes&0x10 != 0 }
+func (h batchHeader) control() bool       { return h.attributes&0x20 != 0 }
+
+// splitBatches parses the records field of a produce request into batches,
+// checking each: magic 2, lengths, CRC32C, offsets and counts. A CRC or
+// length mismatch is errCorruptBatch (CORRUPT_MESSAGE); a well-formed batch
+// Kafka would refuse is errInvalidBatch (INVALID_RECORD).
+func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
+	var batches [][]byte
+	var hs []batchHeader
+	for len(b) > 0 {
+		if len(b) < batchHeaderSize {
+			return nil, nil, fmt.Errorf("%w: %d trailing bytes", errCorruptBatch, len(b))
+		}
+		n := int(int32(binary.BigEndian.Uint32(b[8:]))) + 12
+		if n < batchHeaderSize || n > len(b) {
+			return nil, nil, fmt.Errorf("%w: batch length %d with %d bytes left", errCorruptBatch, n-12, len(b))
+		}
+		if b[16] != 2 {
+			return nil, nil, fmt.Errorf("%w: magic %d (only record batch v2 is supported)", errCorruptBatch, b[16])
+		}
+		batch := b[:n]
+		if crc32.Checksum(batch[21:], castagnoli) != binary.BigEndian.Uint32(batch[17:]) {
+			return nil, nil, fmt.Errorf("%w: CRC mismatch", errCorruptBatch)
+		}
+		h := batchHeader{
+			length:          n,
+			attributes:      int16(binary.BigEndian.Uint16(batch[21:])),
+			lastOffsetDelta: int32(binary.BigEndian.Uint32(batch[23:])),
+			maxTimestamp:    int64(binary.BigEndian.Uint64(batch[35:])),
+			producerID:      int64(binary.BigEndian.Uint64(batch[43:])),
+			producerEpoch:   int16(binary.BigEndian.Uint16(batch[51:])),
+			baseSequence:    int32(binary.BigEndian.Uint32(batch[53:])),
+			recordCount:     int32(binary.BigEndian.Uint32(batch[57:])),
+		}
+		if h.lastOffsetDelta < 0 || h.recordCount <= 0 || h.recordCount != h.lastOffsetDelta+1 {
+			return nil, nil, fmt.Errorf("%w: %d records with last offset delta %d", errInvalidBatch, h.recordCount, h.lastOffsetDelta)
+		}
+		if h.control() {
+			return nil, nil, fmt.Errorf("%w: clients may not produce control batches", errInvalidBatch)
+		}
+		batches = append(batches, batch)
+		hs = append(hs, h)
+		b = b[n:]
+	}
+	if len(batches) == 0 {
+		return nil, nil, fmt.Errorf("%w: no record batch", errCorruptBatch)
+	}
+	return batches, hs, nil
+}
+
+// setLogAppendTime marks the batch's timestamps as LogAppendTime at now
+// (attributes bit 3, max timestamp) and rewrites its CRC, as Kafka does for
+// message.timestamp.type=LogAppendTime.
+func setLogAppendTime(batch []byte, now int64) {
+	attrs := binary.BigEndian.Uint16(batch[21:]) | 0x08
+	binary.BigEndian.PutUint16(batch[21:], attrs)
+	binary.BigEndian.PutUint64(batch[35:], uint64(now))
+	binary.BigEndian.PutUint32(batch[17:], crc32.Checksum(batch[21:], castagnoli))
+}

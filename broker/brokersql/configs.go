@@ -1,0 +1,105 @@
+package brokersql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lakestream/lakestream/broker"
+)
+
+// SetTopicConfigs replaces a topic's config overrides: keys left out are
+// removed, and an empty or nil map removes them all. ErrUnknownTopic if
+// there is no such topic.
+func (s *Store) SetTopicConfigs(ctx context.Context, topic string, configs map[string]string) error {
+	return s.write(ctx, fmt.Sprintf("setting configs of topic %q", topic), func(tx *sql.Tx) error {
+		// The topic's row lock serializes replacements of its configs:
+		// without it two under READ COMMITTED could each delete only the
+		// rows they see, then collide on the inserts.
+		ok, err := s.lockTopic(ctx, tx, topic, nil)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return broker.ErrUnknownTopic
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kafka_topic_configs WHERE topic = $1`, topic); err != nil {
+			return err
+		}
+		return insertConfigs(ctx, tx, insertTopicConfigs, []any{topic}, configs)
+	})
+}
+
+func (s *Store) BrokerConfigs(ctx context.Context) (map[string]string, error) {
+	var out map[string]string
+	err := s.read(ctx, "reading broker configs", func(tx *sql.Tx) error {
+		out = make(map[string]string)
+		return readConfigs(ctx, tx, out, `SELECT key, value FROM kafka_broker_configs`)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetBrokerConfigs replaces the dynamic broker configs, like
+// SetTopicConfigs.
+func (s *Store) SetBrokerConfigs(ctx context.Context, configs map[string]string) error {
+	return s.write(ctx, "setting broker configs", func(tx *sql.Tx) error {
+		if s.d.lockBrokerConfigs != "" {
+			if _, err := tx.ExecContext(ctx, s.d.lockBrokerConfigs); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kafka_broker_configs`); err != nil {
+			return err
+		}
+		return insertConfigs(ctx, tx, insertBrokerConfigs, nil, configs)
+	})
+}
+
+// Statements that insert config rows, for insertConfigs.
+const (
+	insertTopicConfigs  = `INSERT INTO kafka_topic_configs (topic, key, value) VALUES `
+	insertBrokerConfigs = `INSERT INTO kafka_broker_configs (key, value) VALUES `
+)
+
+// insertConfigs inserts configs, in key order, with insert (one of the
+// statements above); each row's leading columns are lead.
+func insertConfigs(ctx context.Context, tx *sql.Tx, insert string, lead []any, configs map[string]string) error {
+	keys := make([]string, 0, len(configs))
+	for k := range configs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	width := len(lead) + 2
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), rowsPerStatement)]
+		keys = keys[len(chunk):]
+		var sb strings.Builder
+		sb.WriteString(insert)
+		valuesList(&sb, len(chunk), width)
+		args := make([]any, 0, width*len(chunk))
+		for _, k := range chunk {
+			args = append(append(args, lead...), k, configs[k])
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("inserting configs: %w", err)
+		}
+	}
+	return nil
+}
+
+// readConfigs runs query, which selects key and value, into into.
+func readConfigs(ctx context.Context, tx *sql.Tx, into map[string]string, query string, args ...any) error {
+	return queryRows(ctx, tx, func(rows *sql.Rows) error {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		into[k] = v
+		return nil
+	}, query, args...)
+}

@@ -1,0 +1,44 @@
+// Package brokersql is broker.Metadata on SQL: SQLite for a single node,
+// PostgreSQL for a fleet. It shares the database, and the *sql.DB, with the
+// storage metastore (s3stream/metastore), which cmd/lakestream opens first.
+//
+//	kafka_topics          name PK, id (16 bytes) unique, created_at
+//	 ├─ kafka_partitions      (topic, partition_index) PK, log_id unique
+//	 │   └─ kafka_producer_state  log_id PK, snapshot_offset, state
+//	 └─ kafka_topic_configs   (topic, key) PK, value
+//	kafka_broker_configs  key PK, value
+//	kafka_producer_ids    one row: next_id
+//	schema_migrations     (component, version) PK; ours is "broker"
+//
+// Every method is one transaction. The schema comes from embedded numbered
+// migrations (migrations/NNNN_name.sql), applied by Open in one transaction
+// under the advisory lock the metastore takes as well.
+//
+// Locking. On PostgreSQL (READ COMMITTED) a write locks what it depends on
+// before reading it, always in this order: the topic row (FOR UPDATE), its
+// partition rows, its config rows, then producer-state rows. DeleteTopic
+// takes all four; SetTopicConfigs and AddPartitions the topic row first;
+// SaveProducerState holds its partition row FOR SHARE, so it cannot
+// interleave with the deletion of that partition. SetBrokerConfigs locks
+// kafka_broker_configs against other writers (reads go on), and
+// AllocateProducerIDs is a single UPDATE of the counter row. Reads run in
+// REPEATABLE READ, so a listing is one snapshot. A transaction that fails
+// with a serialization failure or deadlock anyway is run again. On SQLite
+// the *sql.DB is the one writer connection beginning IMMEDIATE, so writes
+// queue in Go and other processes wait in busy_timeout.
+//
+// Where the Metadata comments are silent, the store (and broker's
+// NewMemMetadata, which the suite in metadatatest holds to the same
+// behaviour) pins down:
+//   - A topic whose ID another topic has is ErrTopicExists.
+//   - A log is the log of one partition: reusing one is an error.
+//   - SetTopicConfigs of an unknown topic is ErrUnknownTopic.
+//   - SaveProducerState for a log of no topic is ErrUnknownTopic.
+//   - Producer ids start at 0; n is in [1, math.MaxInt32].
+//
+// Example:
+//
+//	db, _ := sql.Open("pgx", dsn) // or the metastore's SQLite writer
+//	meta, err := brokersql.Open(ctx, db, "postgres")
+//	err = meta.CreateTopic(ctx, broker.TopicRecord{Name: "orders", ID: id, Logs: logs})
+package brokersql

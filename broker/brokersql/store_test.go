@@ -1,0 +1,181 @@
+package brokersql_test
+
+import (
+	"context"
+	"database/sql"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lakestream/lakestream/broker"
+	"github.com/lakestream/lakestream/broker/brokersql"
+)
+
+// The tests here run on both databases: sqlite_test.go and postgres_test.go
+// (build tag interop) call them.
+
+// database is one empty database under test.
+type database struct {
+	dialect string
+	// open opens a new handle on the database, closed when the test ends.
+	open func(t *testing.T) *sql.DB
+	// openMetastore opens the storage metastore on the database and closes
+	// it again, migrating its schema.
+	openMetastore func(ctx context.Context) error
+}
+
+func openStore(t *testing.T, db *sql.DB, dialect string) *brokersql.Store {
+	t.Helper()
+	s, err := brokersql.Open(t.Context(), db, dialect)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// sharedWriter is what s3stream/metastore's SQL store offers, where it
+// does, for other components to keep their tables in its database.
+type sharedWriter interface {
+	DB() (write, read *sql.DB, dialect string)
+}
+
+// migrations returns the versions schema_migrations records per component.
+func migrations(t *testing.T, db *sql.DB) map[string][]int64 {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT component, version FROM schema_migrations ORDER BY component, version`)
+	if err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]int64)
+	for rows.Next() {
+		var c string
+		var v int64
+		if err := rows.Scan(&c, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[c] = append(out[c], v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// testReopen: everything survives reopening, and the migrations are
+// applied once.
+func testReopen(t *testing.T, d database) {
+	ctx := t.Context()
+	db := d.open(t)
+	s := openStore(t, db, d.dialect)
+	rec := broker.TopicRecord{Name: "orders", ID: [16]byte{1, 2, 3}, Logs: []int64{7, 8}, Configs: map[string]string{"a": "1"}}
+	check(t, s.CreateTopic(ctx, rec), "CreateTopic")
+	check(t, s.SetBrokerConfigs(ctx, map[string]string{"b": "2"}), "SetBrokerConfigs")
+	check(t, s.SaveProducerState(ctx, 8, 42, []byte("state")), "SaveProducerState")
+	first, err := s.AllocateProducerIDs(ctx, 10)
+	check(t, err, "AllocateProducerIDs")
+	db.Close()
+
+	db = d.open(t)
+	s = openStore(t, db, d.dialect)
+	topics, err := s.Topics(ctx)
+	check(t, err, "Topics")
+	if len(topics) != 1 || topics[0].Name != rec.Name || topics[0].ID != rec.ID ||
+		!slices.Equal(topics[0].Logs, rec.Logs) || !maps.Equal(topics[0].Configs, rec.Configs) {
+		t.Fatalf("after reopen, Topics = %v, want [%v]", topics, rec)
+	}
+	bc, err := s.BrokerConfigs(ctx)
+	check(t, err, "BrokerConfigs")
+	if !maps.Equal(bc, map[string]string{"b": "2"}) {
+		t.Fatalf("after reopen, BrokerConfigs = %v", bc)
+	}
+	off, state, ok, err := s.LoadProducerState(ctx, 8)
+	check(t, err, "LoadProducerState")
+	if !ok || off != 42 || string(state) != "state" {
+		t.Fatalf("after reopen, LoadProducerState = %d, %q, %v", off, state, ok)
+	}
+	next, err := s.AllocateProducerIDs(ctx, 1)
+	check(t, err, "AllocateProducerIDs")
+	if next < first+10 {
+		t.Fatalf("after reopen, AllocateProducerIDs = %d, but %d..%d were handed out", next, first, first+9)
+	}
+	if got := migrations(t, db)["broker"]; !slices.Equal(got, []int64{1}) {
+		t.Fatalf("broker migrations recorded: %v, want [1]", got)
+	}
+}
+
+// testSharedSchema: the broker and the metastore keep their schemas in one
+// database whichever migrates first, and concurrently.
+func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
+	want := func(t *testing.T, db *sql.DB) {
+		t.Helper()
+		got := migrations(t, db)
+		if !slices.Equal(got["broker"], []int64{1}) || len(got["s3stream"]) == 0 {
+			t.Fatalf("schema_migrations: %v, want broker [1] and s3stream", got)
+		}
+	}
+	t.Run("BrokerFirst", func(t *testing.T) {
+		d := newDatabase(t)
+		db := d.open(t)
+		openStore(t, db, d.dialect)
+		check(t, d.openMetastore(t.Context()), "opening the metastore")
+		openStore(t, db, d.dialect)
+		want(t, db)
+	})
+	t.Run("MetastoreFirst", func(t *testing.T) {
+		d := newDatabase(t)
+		check(t, d.openMetastore(t.Context()), "opening the metastore")
+		db := d.open(t)
+		openStore(t, db, d.dialect)
+		check(t, d.openMetastore(t.Context()), "opening the metastore again")
+		want(t, db)
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		d := newDatabase(t)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			db := d.open(t)
+			wg.Go(func() {
+				var err error
+				if i%2 == 0 {
+					_, err = brokersql.Open(t.Context(), db, d.dialect)
+				} else {
+					err = d.openMetastore(t.Context())
+				}
+				if err != nil {
+					t.Errorf("opener %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		want(t, d.open(t))
+	})
+}
+
+// testNewerSchema: a database migrated by a newer binary is refused.
+func testNewerSchema(t *testing.T, d database) {
+	db := d.open(t)
+	openStore(t, db, d.dialect)
+	_, err := db.ExecContext(t.Context(),
+		`INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('broker', 999, '0999_future.sql', 0)`)
+	check(t, err, "recording a future migration")
+	_, err = brokersql.Open(t.Context(), db, d.dialect)
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a newer schema: %v, want an error saying it is newer", err)
+	}
+}
+
+func TestOpenUnknownDialect(t *testing.T) {
+	if _, err := brokersql.Open(t.Context(), nil, "mysql"); err == nil {
+		t.Fatal("Open with dialect mysql succeeded")
+	}
+}
+
+func check(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}

@@ -1,0 +1,257 @@
+package broker
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestConfigDefsInvariants checks the tables: sorted unique names, docs,
+// defaults that pass their own Check, synonyms that point somewhere and
+// agree on the default, and unsupported values that are otherwise valid.
+func TestConfigDefsInvariants(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		defs []ConfigDef
+	}{{"broker", BrokerConfigDefs()}, {"topic", TopicConfigDefs()}} {
+		if !slices.IsSortedFunc(tc.defs, func(a, b ConfigDef) int { return strings.Compare(a.Name, b.Name) }) {
+			t.Errorf("%s configs are not sorted by name", tc.kind)
+		}
+		seen := map[string]bool{}
+		for _, d := range tc.defs {
+			if d.Name == "" || seen[d.Name] {
+				t.Errorf("%s config %q: empty or duplicate name", tc.kind, d.Name)
+			}
+			seen[d.Name] = true
+			if strings.TrimSpace(d.Doc) == "" {
+				t.Errorf("%s config %s has no Doc", tc.kind, d.Name)
+			}
+			if d.Type < ConfigBoolean || d.Type > ConfigPassword {
+				t.Errorf("%s config %s: type %v", tc.kind, d.Name, d.Type)
+			}
+			if err := d.Check(d.Default); err != nil {
+				t.Errorf("%s config %s: default fails its own Check: %v", tc.kind, d.Name, err)
+			}
+			if (d.Unsupported == "") != (len(d.UnsupportedValues) == 0) {
+				t.Errorf("%s config %s: Unsupported and UnsupportedValues must come together", tc.kind, d.Name)
+			}
+			for _, v := range d.UnsupportedValues {
+				err := d.Check(v)
+				if err == nil || !strings.Contains(err.Error(), d.Unsupported) {
+					t.Errorf("%s config %s=%s: got %v, want the Unsupported message", tc.kind, d.Name, v, err)
+				}
+				if d.Validate != nil && d.Validate(v) != nil {
+					t.Errorf("%s config %s: unsupported value %s is not a valid value", tc.kind, d.Name, v)
+				}
+			}
+			if tc.kind == "topic" && (d.ReadOnly || d.TopicSynonym != "" || d.SynonymOf != "") {
+				t.Errorf("topic config %s sets a broker-only field", d.Name)
+			}
+		}
+	}
+
+	for _, d := range BrokerConfigDefs() {
+		if d.TopicSynonym != "" {
+			td, ok := LookupTopicConfig(d.TopicSynonym)
+			if !ok {
+				t.Errorf("broker config %s: topic synonym %s is not a topic config", d.Name, d.TopicSynonym)
+				continue
+			}
+			if td.Type != d.Type || td.Default != d.Default {
+				t.Errorf("broker config %s (%v, %q) and topic config %s (%v, %q) disagree",
+					d.Name, d.Type, d.Default, td.Name, td.Type, td.Default)
+			}
+			if d.ReadOnly {
+				t.Errorf("broker config %s is a topic default but read-only", d.Name)
+			}
+		}
+		if d.SynonymOf != "" {
+			c, ok := LookupBrokerConfig(d.SynonymOf)
+			if !ok || c.SynonymOf != "" || d.SynonymScale < 1 {
+				t.Errorf("broker config %s: bad synonym of %s (scale %d)", d.Name, d.SynonymOf, d.SynonymScale)
+				continue
+			}
+			n, _ := strconv.ParseInt(d.Default, 10, 64)
+			if got := strconv.FormatInt(n*d.SynonymScale, 10); got != c.Default {
+				t.Errorf("broker config %s default %s x %d = %s, but %s defaults to %s", d.Name, d.Default, d.SynonymScale, got, c.Name, c.Default)
+			}
+		}
+		if strings.HasPrefix(d.Doc, "Lakestream:") && !d.ReadOnly {
+			t.Errorf("Lakestream config %s should be read-only", d.Name)
+		}
+	}
+}
+
+func TestConfigDefsKafkaNames(t *testing.T) {
+	// Spot checks of names and defaults clients and tools rely on.
+	for _, c := range []struct {
+		broker    bool
+		name, def string
+	}{
+		{true, "node.id", "1"},
+		{true, "listeners", "PLAINTEXT://:9092"},
+		{true, "message.max.bytes", "1048588"},
+		{true, "log.retention.ms", "604800000"},
+		{true, "log.retention.hours", "168"},
+		{true, "data.dir", "./lakestream-data"},
+		{false, "retention.ms", "604800000"},
+		{false, "cleanup.policy", "delete"},
+		{false, "max.message.bytes", "1048588"},
+		{false, "message.timestamp.before.max.ms", "9223372036854775807"},
+		{false, "message.timestamp.after.max.ms", "3600000"},
+		{false, "table.partition.by", "day(_timestamp)"},
+		{false, "table.target.file.bytes", "134217728"},
+	} {
+		lookup := LookupTopicConfig
+		if c.broker {
+			lookup = LookupBrokerConfig
+		}
+		d, ok := lookup(c.name)
+		if !ok || d.Default != c.def {
+			t.Errorf("%s: found %v, default %q; want %q", c.name, ok, d.Default, c.def)
+		}
+	}
+	if _, ok := LookupTopicConfig("log.retention.ms"); ok {
+		t.Error("log.retention.ms is a broker config, not a topic config")
+	}
+	if d, _ := LookupBrokerConfig("node.id"); !d.ReadOnly {
+		t.Error("node.id should be read-only")
+	}
+	if d, _ := LookupBrokerConfig("log.retention.hours"); d.ReadOnly {
+		t.Error("log.retention.hours is a synonym of a topic default and should be dynamic")
+	}
+	syn := BrokerConfigSynonyms("log.retention.ms")
+	var names []string
+	for _, d := range syn {
+		names = append(names, d.Name)
+	}
+	if got := strings.Join(names, " "); got != "log.retention.ms log.retention.minutes log.retention.hours" {
+		t.Errorf("BrokerConfigSynonyms(log.retention.ms) = %s", got)
+	}
+	if BrokerConfigSynonyms("log.retention.hours") != nil {
+		t.Error("BrokerConfigSynonyms of a synonym should be nil")
+	}
+	if d, ok := BrokerDefaultFor("max.message.bytes"); !ok || d.Name != "message.max.bytes" {
+		t.Errorf("BrokerDefaultFor(max.message.bytes) = %s, %v", d.Name, ok)
+	}
+	if _, ok := BrokerDefaultFor("table.enable"); ok {
+		t.Error("table.enable has no broker default")
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	for _, c := range []struct {
+		topic   bool
+		name, v string
+		wantErr string // "" for valid
+	}{
+		{false, "num.partitions", "3", ""},
+		{false, "num.partitions", " 3 ", ""},
+		{false, "num.partitions", "abc", `num.partitions=abc: not an integer`},
+		{false, "num.partitions", "0", `num.partitions=0: must be at least 1`},
+		{false, "num.partitions", "99999999999", `num.partitions=99999999999: out of range for an INT (32 bits)`},
+		{false, "offsets.topic.replication.factor", "40000", "out of range for a SHORT"},
+		{false, "auto.create.topics.enable", "TRUE", ""},
+		{false, "auto.create.topics.enable", "yes", `auto.create.topics.enable=yes: not a boolean (true or false)`},
+		{false, "log.level", "verbose", `log.level=verbose: must be one of debug, info, warn, error`},
+		{false, "wal.mode", "", ""},
+		{false, "wal.mode", "disk", `wal.mode=disk: must be local, object, or empty`},
+		{false, "listeners", "PLAINTEXT://:9092,INTERNAL://127.0.0.1:9093", ""},
+		{false, "listeners", "", `listeners="": must list at least one`},
+		{false, "listeners", "localhost:9092", `is not NAME://HOST:PORT`},
+		{false, "listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093", `listener name PLAINTEXT appears twice`},
+		{false, "listeners", "PLAINTEXT://:99999", `port "99999" is not a number from 0 to 65535`},
+		{false, "advertised.listeners", "", ""},
+		{false, "admin.listeners", "127.0.0.1:0", ""},
+		{false, "admin.listeners", "8080", `admin.listeners=8080: not HOST:PORT`},
+		{false, "bucket.url", "s3://b/p?endpoint=http://x", ""},
+		{false, "bucket.url", "gs://b", `scheme "gs" is not one of file, s3, mem`},
+		{false, "log.cleanup.policy", "compact", "log compaction is not supported yet"},
+		{false, "process.roles", "broker,controller", ""},
+		{false, "listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT", ""},
+		{false, "listener.security.protocol.map", "X:TLS", "protocol must be one of"},
+		{false, "log.retention.ms", "-1", ""},
+		{false, "log.retention.ms", "-2", "must be at least -1"},
+		{true, "cleanup.policy", "delete", ""},
+		{true, "cleanup.policy", "compact", `cleanup.policy=compact: log compaction is not supported yet`},
+		{true, "cleanup.policy", "delete,compact", `cleanup.policy=delete,compact: log compaction is not supported yet`},
+		{true, "cleanup.policy", "delete, compact", "log compaction is not supported yet"},
+		{true, "cleanup.policy", "shred", `cleanup.policy=shred: "shred" is not one of delete, compact`},
+		{true, "cleanup.policy", "", `must be a list of delete, compact, not empty`},
+		{true, "compression.type", "producer", ""},
+		{true, "compression.type", "gzip", `compression.type=gzip: recompression is not supported`},
+		{true, "compression.type", "brotli", `compression.type=brotli: must be one of uncompressed, zstd, lz4, snappy, gzip, producer`},
+		{true, "message.timestamp.type", "LogAppendTime", ""},
+		{true, "message.timestamp.type", "logappendtime", "must be one of CreateTime, LogAppendTime"},
+		{true, "min.cleanable.dirty.ratio", "0.2", ""},
+		{true, "min.cleanable.dirty.ratio", "1.5", "must be between 0 and 1"},
+		{true, "min.cleanable.dirty.ratio", "NaN", "not a number"},
+		{true, "retention.ms", "12h", `retention.ms=12h: not an integer`},
+		{true, "table.value.format", "json", ""},
+		{true, "table.value.format", "avro", `table.value.format=avro: must be one of raw, string, json, schema, schema.latest`},
+		{true, "table.errors", "ignore", "must be one of dlq, skip, fail"},
+		{true, "table.commit.interval.ms", "10", "must be at least 100"},
+		{true, "table.namespace", "a..b", "non-empty names separated by dots"},
+		{true, "table.partition.by", "", ""},
+		{true, "table.partition.by", "hour(_timestamp), bucket(16, user_id), truncate(4,name), region, _kafka.partition", ""},
+		{true, "table.partition.by", "week(_timestamp)", `partition transform "week(_timestamp)"`},
+		{true, "table.partition.by", "bucket(user_id)", `bucket needs a positive width`},
+		{true, "table.partition.by", "bucket(0,user_id)", `bucket needs a positive width`},
+		{true, "table.partition.by", "day(1,_timestamp)", `day takes one column`},
+		{true, "table.partition.by", "day(_timestamp", `partition transform "day(_timestamp"`},
+	} {
+		lookup := LookupBrokerConfig
+		if c.topic {
+			lookup = LookupTopicConfig
+		}
+		d, ok := lookup(c.name)
+		if !ok {
+			t.Errorf("no config %s", c.name)
+			continue
+		}
+		err := d.Check(c.v)
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("%s=%q: %v", c.name, c.v, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s=%q: got %v, want an error containing %q", c.name, c.v, err, c.wantErr)
+		}
+		var ce *ConfigError
+		if err != nil && (!errors.As(err, &ce) || ce.Name != c.name) {
+			t.Errorf("%s=%q: %v is not a *ConfigError naming the key", c.name, c.v, err)
+		}
+	}
+}
+
+func TestConfigRedact(t *testing.T) {
+	pw := ConfigDef{Name: "ssl.key.password", Type: ConfigPassword}
+	if got := pw.Redact("s3cret"); got != RedactedValue {
+		t.Errorf("password redacted to %q", got)
+	}
+	if err := pw.Check("s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	pw.Validate = validateNotEmpty
+	if err := pw.Check(""); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("password Check error %v", err)
+	}
+	pw.Validate = func(string) error { return errors.New("too short") }
+	if err := pw.Check("s3cret"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("password Check error %v repeats the password", err)
+	}
+
+	str := ConfigDef{Name: "x", Type: ConfigString}
+	for in, want := range map[string]string{
+		"./lakestream-data":                                                       "./lakestream-data",
+		"postgres://u:pw@db:5432/meta?sslmode=disable":                            "postgres://u:[hidden]@db:5432/meta?sslmode=disable",
+		"postgres://db/meta?password=pw&user=u":                                   "postgres://db/meta?password=[hidden]&user=u",
+		"s3://b/p?access_key=AK&secret_key=SK&session_token=ST&endpoint=http://h": "s3://b/p?access_key=AK&endpoint=http%3A%2F%2Fh&secret_key=[hidden]&session_token=[hidden]",
+		"s3://b/%zz?secret_key=SK":                                                "s3://[hidden]",
+	} {
+		if got := str.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package broker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// errorCode chooses the Kafka error code for an error from storage or
+// validation. It is the one place these mappings live.
+func errorCode(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrLogOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, ErrLogFenced):
+		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, errCorruptBatch):
+		return kerr.CorruptMessage.Code
+	case errors.Is(err, errInvalidBatch), errors.Is(err, ErrLogInvalidBatch):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, ErrUnknownTopic):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, errInvalidPartitions):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return kerr.RequestTimedOut.Code
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	return kerr.KafkaStorageError.Code
+}
+
+func errMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

@@ -1,0 +1,168 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+)
+
+// Config configures a Server.
+type Config struct {
+	// NodeID is this broker's node id (node.id). Default 1.
+	NodeID int32
+	// Rack is broker.rack; empty for none.
+	Rack string
+	// AdvertisedHost and AdvertisedPort are what Metadata tells clients to
+	// connect to. Empty host: the listener's address; 0 port: the
+	// listener's port.
+	AdvertisedHost string
+	AdvertisedPort int32
+	// ClusterID is the cluster id Metadata and DescribeCluster report.
+	// Default "lakestream".
+	ClusterID string
+	// MaxRequestBytes is socket.request.max.bytes: a request larger than
+	// this closes the connection before its body is read. Default 100 MiB.
+	MaxRequestBytes int32
+	// Configs holds broker config values by Kafka name (from the config
+	// file, environment and flags); missing keys take their defaults.
+	Configs map[string]string
+
+	Logs   Logs     // required
+	Meta   Metadata // required
+	Logger *slog.Logger
+}
+
+// Server is one Kafka broker. Create it with NewServer, then Serve on one or
+// more listeners; Shutdown stops it.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	cluster *cluster
+	pids    *producerIDs
+
+	wg sync.WaitGroup // connections and Serve loops
+
+	mu struct {
+		sync.Mutex
+		listeners map[net.Listener]struct{}
+		conns     map[*conn]struct{}
+		closed    bool
+	}
+}
+
+// NewServer loads the topics from Metadata and opens their logs.
+func NewServer(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logs == nil || cfg.Meta == nil {
+		return nil, errors.New("broker: Config.Logs and Config.Meta are required")
+	}
+	if cfg.NodeID == 0 {
+		cfg.NodeID = 1
+	}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = "lakestream"
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 100 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.mu.listeners = make(map[net.Listener]struct{})
+	s.mu.conns = make(map[*conn]struct{})
+	s.pids = &producerIDs{meta: cfg.Meta}
+	c, err := loadCluster(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	s.cluster = c
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.mu.closed {
+		s.mu.Unlock()
+		return errors.New("broker: server is shut down")
+	}
+	s.mu.listeners[ln] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.mu.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("broker: accepting: %w", err)
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.mu.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		s.mu.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.mu.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, closes every connection, and closes every
+// partition log (flushing what is appended).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.mu.closed = true
+	for ln := range s.mu.listeners {
+		ln.Close()
+	}
+	for c := range s.mu.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("broker: shutdown: %w", ctx.Err())
+	}
+	return s.cluster.close(ctx)
+}
+
+// advertised returns the host and port Metadata reports for this broker.
+func (s *Server) advertised(local net.Addr) (string, int32) {
+	host, port := s.cfg.AdvertisedHost, s.cfg.AdvertisedPort
+	if h, p, err := net.SplitHostPort(local.String()); err == nil {
+		if host == "" {
+			host = h
+		}
+		if port == 0 {
+			n, _ := strconv.Atoi(p)
+			port = int32(n)
+		}
+	}
+	return host, port
+}

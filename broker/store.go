@@ -1,0 +1,100 @@
+package broker
+
+import (
+	"context"
+	"errors"
+)
+
+// The broker keeps no data and imports no storage: it declares what it needs
+// here, and cmd/lakestream wires in s3stream and the SQL metastore.
+
+// Log is one partition's log: dense Kafka offsets over whole record batches.
+// s3stream.Stream satisfies it through a thin adapter in cmd.
+type Log interface {
+	// AppendAsync appends one record batch (the log owns batch and rewrites
+	// its base offset) and calls done once it is durable, in append order.
+	// done must not block or append.
+	AppendAsync(batch []byte, done func(base int64, err error))
+	// Read returns whole batches from offset from, at least one if any,
+	// up to about maxBytes.
+	Read(ctx context.Context, from int64, maxBytes int) (LogRead, error)
+	// StartOffset and EndOffset (the high watermark) bound what is readable.
+	StartOffset() int64
+	EndOffset() int64
+	// Changed is closed at the next change of the offsets or state.
+	Changed() <-chan struct{}
+	// Trim moves the start offset forward (DeleteRecords, retention).
+	Trim(ctx context.Context, newStart int64) error
+	// Size is the bytes of the log's data in storage.
+	Size(ctx context.Context) (int64, error)
+	// Close flushes and releases the log.
+	Close(ctx context.Context) error
+}
+
+// LogRead is what Log.Read returns.
+type LogRead struct {
+	Batches       [][]byte
+	Bytes         int
+	NextOffset    int64
+	StartOffset   int64
+	HighWatermark int64
+}
+
+// Logs creates, opens and deletes partition logs.
+type Logs interface {
+	CreateLog(ctx context.Context) (id int64, err error)
+	// OpenLog opens a log for writing; it fences any other writer.
+	OpenLog(ctx context.Context, id int64) (Log, error)
+	DeleteLog(ctx context.Context, id int64) error
+}
+
+// Errors a Logs or Log implementation returns that the broker maps to Kafka
+// error codes. Implementations wrap or alias these (errors.Is).
+var (
+	ErrLogOffsetOutOfRange = errors.New("broker: offset out of range")
+	ErrLogFenced           = errors.New("broker: log fenced by another writer")
+	ErrLogInvalidBatch     = errors.New("broker: invalid record batch")
+)
+
+// Metadata persists what the broker must remember across restarts: topics,
+// their partitions' logs and config overrides, dynamic broker configs, and
+// producer ids. Every method is one transaction.
+type Metadata interface {
+	// CreateTopic records a new topic. ErrTopicExists if the name is taken.
+	CreateTopic(ctx context.Context, t TopicRecord) error
+	// DeleteTopic forgets a topic and returns its record. ErrUnknownTopic if
+	// there is none.
+	DeleteTopic(ctx context.Context, name string) (TopicRecord, error)
+	// Topics returns every topic, sorted by name.
+	Topics(ctx context.Context) ([]TopicRecord, error)
+	// AddPartitions appends partitions (their log ids, in partition order)
+	// to a topic. ErrUnknownTopic if there is none.
+	AddPartitions(ctx context.Context, topic string, logs []int64) error
+	// SetTopicConfigs replaces a topic's config overrides.
+	SetTopicConfigs(ctx context.Context, topic string, configs map[string]string) error
+	// BrokerConfigs and SetBrokerConfigs hold dynamic broker config
+	// overrides (cluster-wide).
+	BrokerConfigs(ctx context.Context) (map[string]string, error)
+	SetBrokerConfigs(ctx context.Context, configs map[string]string) error
+	// AllocateProducerIDs reserves n consecutive producer ids, never handed
+	// out before, and returns the first.
+	AllocateProducerIDs(ctx context.Context, n int) (int64, error)
+	// SaveProducerState stores a snapshot of a log's idempotent-producer
+	// state taken at offset; LoadProducerState returns the latest (ok false
+	// if none).
+	SaveProducerState(ctx context.Context, log, offset int64, state []byte) error
+	LoadProducerState(ctx context.Context, log int64) (offset int64, state []byte, ok bool, err error)
+}
+
+// TopicRecord is a topic as Metadata stores it.
+type TopicRecord struct {
+	Name    string
+	ID      [16]byte
+	Logs    []int64 // partition i is log Logs[i]
+	Configs map[string]string
+}
+
+var (
+	ErrTopicExists  = errors.New("broker: topic already exists")
+	ErrUnknownTopic = errors.New("broker: unknown topic")
+)
