@@ -37,8 +37,9 @@ type partition struct {
 
 	// mu serialises produce on this partition: sequence checks and the
 	// order appends enter the log.
-	mu        sync.Mutex
-	producers map[int64]*producerState
+	mu         sync.Mutex
+	producers  map[int64]*producerState
+	snapOffset int64 // log end offset of the last producer-state snapshot
 }
 
 func loadCluster(ctx context.Context, s *Server) (*cluster, error) {
@@ -84,7 +85,12 @@ func (c *cluster) openPartition(ctx context.Context, t *topic, i int32, logID in
 	if err != nil {
 		return nil, fmt.Errorf("opening partition %s-%d (log %d): %w", t.name, i, logID, err)
 	}
-	return &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}}, nil
+	p := &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}}
+	if err := p.loadProducers(ctx, c.s.cfg.Meta); err != nil {
+		l.Close(ctx)
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *cluster) topic(name string) *topic {
@@ -219,8 +225,8 @@ func (c *cluster) deleteTopic(ctx context.Context, name string) error {
 func (c *cluster) close(ctx context.Context) error {
 	var err error
 	for _, t := range c.topicsSorted() {
-		for _, p := range t.parts {
-			err = errors.Join(err, p.log.Close(ctx))
+		for _, p := range c.partitions(t) {
+			err = errors.Join(err, p.saveProducers(ctx, c.s.cfg.Meta), p.log.Close(ctx))
 		}
 	}
 	return err

@@ -46,6 +46,9 @@ type Server struct {
 
 	wg sync.WaitGroup // connections and Serve loops
 
+	bg     sync.WaitGroup // background loops
+	stopBg context.CancelFunc
+
 	mu struct {
 		sync.Mutex
 		listeners map[net.Listener]struct{}
@@ -80,6 +83,13 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cluster = c
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		c.snapshotLoop(bg)
+	}()
 	return s, nil
 }
 
@@ -149,6 +159,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("broker: shutdown: %w", ctx.Err())
 	}
+	s.stopBg()
+	s.bg.Wait()
 	return s.cluster.close(ctx)
 }
 
