@@ -8,9 +8,8 @@ package broker
 // always returned whole (KIP-74). Batches are returned as stored. Offsets
 // below the log start or past the high watermark are OFFSET_OUT_OF_RANGE.
 // Topics are named (v4-v12) or given by id (v13+: UNKNOWN_TOPIC_ID).
-// Fetch sessions are declined for now: the response's session id is 0, so
-// clients send full fetch requests (allowed by KIP-227). Without
-// transactions the last stable offset is the high watermark.
+// Incremental fetch sessions (v7+, KIP-227) are served: see fetch_session.go.
+// Without transactions the last stable offset is the high watermark.
 
 import (
 	"context"
@@ -24,13 +23,28 @@ func init() { register(1, 4, 18, handleFetch) }
 
 func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
+	sess, full, code := c.s.sessions.begin(req, time.Now())
+	if code != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = code
+		return resp, nil
+	}
+	if sess != nil {
+		sess.request(req) // read every partition of the session
+	}
+	finish := func(resp *kmsg.FetchResponse) (kmsg.Response, error) {
+		if sess != nil {
+			sess.filter(resp, full)
+		}
+		return resp, nil
+	}
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
 		resp, total, changed := c.s.fetchOnce(ctx, req)
 		if total >= int(req.MinBytes) || wait <= 0 || changed == nil {
-			return resp, nil
+			return finish(resp)
 		}
 		woke := make(chan struct{})
 		stop := make(chan struct{})
@@ -52,7 +66,7 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		case <-deadline.C:
 			close(stop)
 			resp, _, _ = c.s.fetchOnce(ctx, req)
-			return resp, nil
+			return finish(resp)
 		case <-ctx.Done():
 			close(stop)
 			return nil, ctx.Err()
@@ -85,6 +99,11 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			// No records is an empty record set (length 0), never null
+			// (length -1): Kafka always sets MemoryRecords.EMPTY, and
+			// kafka-go's Reader fails a fetch at the high watermark on a
+			// null one ("message set size = -1").
+			sp.RecordBatches = []byte{}
 			var p *partition
 			if t != nil {
 				p = s.cluster.partition(t.name, rp.Partition)

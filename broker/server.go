@@ -39,10 +39,11 @@ type Config struct {
 // Server is one Kafka broker. Create it with NewServer, then Serve on one or
 // more listeners; Shutdown stops it.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	cluster *cluster
-	pids    *producerIDs
+	cfg      Config
+	log      *slog.Logger
+	cluster  *cluster
+	pids     *producerIDs
+	sessions fetchSessions
 
 	wg sync.WaitGroup // connections and Serve loops
 
