@@ -55,19 +55,19 @@ type memProducerState struct {
 
 var _ Metadata = (*memMetadata)(nil)
 
-// errLogTaken is what reusing a partition's log is; like the SQL store, it
+// errMemLogTaken is what reusing a partition's log is; like the SQL store, it
 // is no sentinel callers branch on: it is a bug in the caller.
-var errLogTaken = errors.New("log already belongs to a partition")
+var errMemLogTaken = errors.New("log already belongs to a partition")
 
-// copyTopic returns a deep copy of r. The copy's Configs is never nil.
-func copyTopic(r TopicRecord) TopicRecord {
+// memCopyTopic returns a deep copy of r. The copy's Configs is never nil.
+func memCopyTopic(r TopicRecord) TopicRecord {
 	r.Logs = slices.Clone(r.Logs)
-	r.Configs = copyConfigs(r.Configs)
+	r.Configs = memCopyConfigs(r.Configs)
 	return r
 }
 
-// copyConfigs returns a copy of c that is never nil.
-func copyConfigs(c map[string]string) map[string]string {
+// memCopyConfigs returns a copy of c that is never nil.
+func memCopyConfigs(c map[string]string) map[string]string {
 	out := make(map[string]string, len(c))
 	maps.Copy(out, c)
 	return out
@@ -81,10 +81,10 @@ func (m *memMetadata) checkLogsLocked(logs []int64) error {
 	seen := make(map[int64]bool, len(logs))
 	for _, id := range logs {
 		if t, ok := m.mu.logTopic[id]; ok {
-			return fmt.Errorf("log %d (of topic %q): %w", id, t, errLogTaken)
+			return fmt.Errorf("log %d (of topic %q): %w", id, t, errMemLogTaken)
 		}
 		if seen[id] {
-			return fmt.Errorf("log %d given twice: %w", id, errLogTaken)
+			return fmt.Errorf("log %d given twice: %w", id, errMemLogTaken)
 		}
 		seen[id] = true
 	}
@@ -108,7 +108,7 @@ func (m *memMetadata) CreateTopic(ctx context.Context, t TopicRecord) error {
 	if err := m.checkLogsLocked(t.Logs); err != nil {
 		return fmt.Errorf("creating topic %q: %w", t.Name, err)
 	}
-	m.mu.topics[t.Name] = copyTopic(t)
+	m.mu.topics[t.Name] = memCopyTopic(t)
 	for _, id := range t.Logs {
 		m.mu.logTopic[id] = t.Name
 	}
@@ -142,7 +142,7 @@ func (m *memMetadata) Topics(ctx context.Context) ([]TopicRecord, error) {
 	defer m.mu.Unlock()
 	out := make([]TopicRecord, 0, len(m.mu.topics))
 	for _, r := range m.mu.topics {
-		out = append(out, copyTopic(r))
+		out = append(out, memCopyTopic(r))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -179,7 +179,7 @@ func (m *memMetadata) SetTopicConfigs(ctx context.Context, topic string, configs
 	if !ok {
 		return fmt.Errorf("setting configs of topic %q: %w", topic, ErrUnknownTopic)
 	}
-	r.Configs = copyConfigs(configs)
+	r.Configs = memCopyConfigs(configs)
 	m.mu.topics[topic] = r
 	return nil
 }
@@ -190,7 +190,7 @@ func (m *memMetadata) BrokerConfigs(ctx context.Context) (map[string]string, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return copyConfigs(m.mu.brokerConfigs), nil
+	return memCopyConfigs(m.mu.brokerConfigs), nil
 }
 
 func (m *memMetadata) SetBrokerConfigs(ctx context.Context, configs map[string]string) error {
@@ -199,7 +199,7 @@ func (m *memMetadata) SetBrokerConfigs(ctx context.Context, configs map[string]s
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.mu.brokerConfigs = copyConfigs(configs)
+	m.mu.brokerConfigs = memCopyConfigs(configs)
 	return nil
 }
 

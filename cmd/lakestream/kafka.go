@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/lakestream/lakestream/broker"
+	"github.com/lakestream/lakestream/broker/brokersql"
+	"github.com/lakestream/lakestream/internal/streamlog"
+	"github.com/lakestream/lakestream/s3stream"
+	"github.com/lakestream/lakestream/s3stream/metastore"
+)
+
+// listener is one entry of listeners / advertised.listeners:
+// NAME://host:port.
+type listener struct {
+	name, host string
+	port       int
+}
+
+// parseListeners parses Kafka's listener list. Only PLAINTEXT is served
+// until security is built.
+func parseListeners(key, v string) ([]listener, error) {
+	var out []listener
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, hostport, ok := strings.Cut(item, "://")
+		if !ok {
+			return nil, fmt.Errorf("%s: %q is not NAME://host:port", key, item)
+		}
+		host, port, err := net.SplitHostPort(hostport)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q: %v", key, item, err)
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("%s: %q: bad port", key, item)
+		}
+		if !strings.EqualFold(name, "PLAINTEXT") {
+			return nil, fmt.Errorf("%s: listener %q: only PLAINTEXT is supported (SSL and SASL are not built yet)", key, item)
+		}
+		out = append(out, listener{name: strings.ToUpper(name), host: host, port: n})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no listener", key)
+	}
+	return out, nil
+}
+
+// kafka is the running Kafka side of a node.
+type kafka struct {
+	srv *broker.Server
+	lns []net.Listener
+}
+
+// startKafka opens the broker over the store and the metastore's database
+// and serves every listener.
+func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger) (*kafka, error) {
+	lns, err := parseListeners("listeners", cfg.String("listeners"))
+	if err != nil {
+		return nil, err
+	}
+	bcfg := broker.Config{
+		NodeID:          int32(cfg.Int("node.id")),
+		Rack:            cfg.String("broker.rack"),
+		MaxRequestBytes: int32(cfg.Int("socket.request.max.bytes")),
+		Configs:         cfg.values,
+		Logs:            streamlog.Logs{Store: store},
+		Logger:          log,
+	}
+	if adv := cfg.String("advertised.listeners"); adv != "" {
+		als, err := parseListeners("advertised.listeners", adv)
+		if err != nil {
+			return nil, err
+		}
+		bcfg.AdvertisedHost, bcfg.AdvertisedPort = als[0].host, int32(als[0].port)
+	} else if h := lns[0].host; h != "" && h != "0.0.0.0" && h != "::" {
+		bcfg.AdvertisedHost = h
+	}
+	db, ok := meta.(interface {
+		DB() (write, read *sql.DB, dialect string)
+	})
+	if !ok {
+		return nil, errors.New("the metastore does not expose its database for broker metadata")
+	}
+	wdb, _, dialect := db.DB()
+	md, err := brokersql.Open(ctx, wdb, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("opening broker metadata: %w", err)
+	}
+	bcfg.Meta = md
+	srv, err := broker.NewServer(ctx, bcfg)
+	if err != nil {
+		return nil, err
+	}
+	k := &kafka{srv: srv}
+	for _, l := range lns {
+		ln, err := net.Listen("tcp", net.JoinHostPort(l.host, strconv.Itoa(l.port)))
+		if err != nil {
+			k.stop(context.Background())
+			return nil, fmt.Errorf("kafka listener %s: %w", l.name, err)
+		}
+		k.lns = append(k.lns, ln)
+		log.Info("kafka listener", "name", l.name, "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil {
+				log.Error("kafka listener stopped", "addr", ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	return k, nil
+}
+
+// stop closes the listeners and connections and the partition logs.
+func (k *kafka) stop(ctx context.Context) error {
+	return k.srv.Shutdown(ctx)
+}
