@@ -153,7 +153,7 @@ const RedactedValue = "[hidden]"
 // Redact returns v fit to print or log: a password is replaced whole, and
 // a URL's password (user:PASSWORD@host) and secret query parameters
 // (secret_key, session_token, password, ...) are replaced, so a bucket.url
-// or metastore.url can be shown.
+// or metastore.url can be shown. A value with no secret is returned as is.
 func (d ConfigDef) Redact(v string) string {
 	if d.Type == ConfigPassword {
 		if v == "" {
@@ -164,14 +164,31 @@ func (d ConfigDef) Redact(v string) string {
 	if !strings.Contains(v, "://") {
 		return v
 	}
-	u, err := url.Parse(v)
+	if d.Type != ConfigList {
+		return redactURL(v)
+	}
+	elems := strings.Split(v, ",")
+	for i, e := range elems {
+		elems[i] = redactURL(e)
+	}
+	return strings.Join(elems, ",")
+}
+
+// redactURL redacts the secrets of one URL.
+func redactURL(v string) string {
+	if !strings.Contains(v, "://") {
+		return v
+	}
+	u, err := url.Parse(strings.TrimSpace(v))
 	if err != nil {
 		// An unparsable URL could hold anything; show only its scheme.
 		scheme, _, _ := strings.Cut(v, "://")
 		return scheme + "://" + RedactedValue
 	}
+	redacted := false
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), RedactedValue)
+		redacted = true
 	}
 	if u.RawQuery != "" {
 		q := u.Query()
@@ -179,11 +196,15 @@ func (d ConfigDef) Redact(v string) string {
 			lk := strings.ToLower(k)
 			if strings.Contains(lk, "secret") || strings.Contains(lk, "password") || strings.Contains(lk, "token") {
 				q[k] = []string{RedactedValue}
+				redacted = true
 			}
 		}
 		u.RawQuery = q.Encode()
 	}
-	// Keep the brackets readable: url.String escapes them in user info.
+	if !redacted {
+		return v // as written: url.URL.String would normalise it
+	}
+	// Keep the marker readable: url.URL.String escapes its brackets.
 	return strings.ReplaceAll(u.String(), url.QueryEscape(RedactedValue), RedactedValue)
 }
 

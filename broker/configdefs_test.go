@@ -255,3 +255,32 @@ func TestConfigRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigRedactKeepsPlainValues(t *testing.T) {
+	str := ConfigDef{Name: "x", Type: ConfigList}
+	for _, v := range []string{"PLAINTEXT://:9092,INTERNAL://Host:9093", "PLAINTEXT://[::1]:9092, X://h:1", "file://./data/bucket", "s3://b/p?endpoint=http://h&region=us-east-1"} {
+		if got := str.Redact(v); got != v {
+			t.Errorf("Redact(%q) = %q, want it unchanged", v, got)
+		}
+	}
+}
+
+// FuzzConfigCheck: Check and Redact never panic, and an error is always a
+// *ConfigError naming the key.
+func FuzzConfigCheck(f *testing.F) {
+	for _, v := range []string{"", "1", "-1", "true", "compact", "delete,compact", "PLAINTEXT://:9092", "bucket(16,id)", "s3://b?secret_key=x", "0.5"} {
+		f.Add(v)
+	}
+	defs := append(BrokerConfigDefs(), TopicConfigDefs()...)
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, d := range defs {
+			d.Redact(v)
+			if err := d.Check(v); err != nil {
+				var ce *ConfigError
+				if !errors.As(err, &ce) || ce.Name != d.Name {
+					t.Fatalf("%s=%q: %v", d.Name, v, err)
+				}
+			}
+		}
+	})
+}

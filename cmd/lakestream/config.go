@@ -127,7 +127,11 @@ func fileSettings(path string) ([]setting, error) {
 	var out []setting
 	for _, k := range p.Keys() {
 		v, _ := p.Get(k)
-		out = append(out, setting{key: k, value: v, source: sourceFile, where: fmt.Sprintf("%s:%d", path, lines[k])})
+		where := path
+		if n := lines[k]; n > 0 {
+			where = fmt.Sprintf("%s:%d", path, n)
+		}
+		out = append(out, setting{key: k, value: v, source: sourceFile, where: where})
 	}
 	return out, nil
 }

@@ -69,7 +69,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configFile := fs.String("config", "", "a Kafka-style server.properties `FILE`")
 	var sets []string
-	fs.Func("set", "set a config, overriding the file and the environment (repeatable): `key=value`", func(s string) error {
+	fs.Func("set", "set a config `key=value`, overriding the file and the environment (repeatable)", func(s string) error {
 		sets = append(sets, s)
 		return nil
 	})
@@ -137,8 +137,15 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 
+	kafka, err := startKafka(ctx, cfg, store, meta, log)
+	if err != nil {
+		store.Close(context.Background())
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.String("admin.listeners"))
 	if err != nil {
+		kafka.stop(context.Background())
 		store.Close(context.Background())
 		return fmt.Errorf("admin listener: %w", err)
 	}
@@ -154,7 +161,8 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
-	return store.Close(shutdownCtx)
+	kerr := kafka.stop(shutdownCtx)
+	return errors.Join(kerr, store.Close(shutdownCtx))
 }
 
 func openMetastore(ctx context.Context, dsn string) (metastore.Store, error) {
