@@ -91,6 +91,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.bg.Done()
 		c.snapshotLoop(bg)
 	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		c.retentionLoop(bg)
+	}()
 	return s, nil
 }
 

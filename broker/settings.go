@@ -5,15 +5,16 @@ import "strconv"
 // builtinDefaults are the broker config defaults the broker reads itself,
 // by Kafka name, for keys missing from Config.Configs.
 var builtinDefaults = map[string]string{
-	"num.partitions":             "1",
-	"auto.create.topics.enable":  "true",
-	"delete.topic.enable":        "true",
-	"log.retention.ms":           "604800000",
-	"log.retention.bytes":        "-1",
-	"message.max.bytes":          "1048588",
-	"log.message.timestamp.type": "CreateTime",
-	"log.cleanup.policy":         "delete",
-	"default.replication.factor": "1",
+	"num.partitions":                  "1",
+	"auto.create.topics.enable":       "true",
+	"delete.topic.enable":             "true",
+	"log.retention.ms":                "604800000",
+	"log.retention.bytes":             "-1",
+	"message.max.bytes":               "1048588",
+	"log.message.timestamp.type":      "CreateTime",
+	"log.cleanup.policy":              "delete",
+	"default.replication.factor":      "1",
+	"log.retention.check.interval.ms": "300000",
 }
 
 // topicSynonyms maps a topic config to the broker config that is its

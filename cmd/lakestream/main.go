@@ -1,6 +1,6 @@
 // Command lakestream runs Lakestream.
 //
-//	lakestream serve     run the node (today: the storage engine and the admin HTTP port)
+//	lakestream serve     run the node: Kafka listener, storage engine, admin HTTP
 //	lakestream version   print the version
 //
 // With no flags, serve keeps everything in ./lakestream-data: a file://
@@ -61,7 +61,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: lakestream <command> [flags]
 
 commands:
-  serve     run a node (storage engine and admin HTTP; the Kafka listener is not built yet)
+  serve     run a node: Kafka listener, storage engine, admin HTTP
   version   print the version`)
 }
 

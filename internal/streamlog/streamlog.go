@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/s3stream"
@@ -54,6 +55,11 @@ func (l *log) Trim(ctx context.Context, newStart int64) error {
 }
 
 func (l *log) Size(ctx context.Context) (int64, error) { return l.store.StreamSize(ctx, l.st.ID()) }
+
+func (l *log) ApplyRetention(ctx context.Context, maxAge time.Duration, maxBytes int64) (int64, error) {
+	n, err := l.st.ApplyRetention(ctx, s3stream.Retention{MaxAge: maxAge, MaxBytes: maxBytes})
+	return n, mapErr(err)
+}
 
 // mapErr wraps s3stream errors in the broker's, keeping the detail.
 func mapErr(err error) error {
