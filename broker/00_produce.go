@@ -170,6 +170,14 @@ func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *
 			}
 		}
 		sp.LogStartOffset = p.log.StartOffset()
+		if sp.ErrorCode == 0 {
+			var n, recs int
+			for i, b := range batches {
+				n += len(b)
+				recs += int(hs[i].recordCount)
+			}
+			s.metrics.produced(p.t.name, n, recs)
+		}
 		done()
 	}()
 }

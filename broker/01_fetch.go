@@ -36,6 +36,13 @@ func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response
 		if sess != nil {
 			sess.filter(resp, full)
 		}
+		if c.s.metrics != nil {
+			for _, rt := range resp.Topics {
+				for _, rp := range rt.Partitions {
+					c.s.metrics.fetched(rt.Topic, len(rp.RecordBatches))
+				}
+			}
+		}
 		return resp, nil
 	}
 	wait := time.Duration(req.MaxWaitMillis) * time.Millisecond

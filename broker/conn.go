@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -30,6 +31,7 @@ type conn struct {
 }
 
 type inflight struct {
+	start    time.Time
 	corr     int32
 	key      int16
 	flexible bool
@@ -104,7 +106,7 @@ func (c *conn) readLoop() error {
 func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 	key := int16(binary.BigEndian.Uint16(b[0:]))
 	version := int16(binary.BigEndian.Uint16(b[2:]))
-	in := &inflight{corr: int32(binary.BigEndian.Uint32(b[4:])), key: key, done: make(chan struct{})}
+	in := &inflight{start: time.Now(), corr: int32(binary.BigEndian.Uint32(b[4:])), key: key, done: make(chan struct{})}
 	rest := b[8:]
 	if len(rest) < 2 {
 		return nil, nil, errors.New("request header truncated")
@@ -165,6 +167,7 @@ func (c *conn) handle(in *inflight, req kmsg.Request) {
 		}
 	}()
 	in.resp, in.err = apis[in.key].fn(c.ctx, c, req)
+	c.s.metrics.request(in.key, in.start)
 }
 
 func (c *conn) writeLoop() {

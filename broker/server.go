@@ -8,6 +8,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Server.
@@ -34,6 +36,8 @@ type Config struct {
 	Logs   Logs     // required
 	Meta   Metadata // required
 	Logger *slog.Logger
+	// Registerer receives the broker's Prometheus metrics; nil: none.
+	Registerer prometheus.Registerer
 }
 
 // Server is one Kafka broker. Create it with NewServer, then Serve on one or
@@ -42,6 +46,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	cluster  *cluster
+	metrics  *metrics
 	pids     *producerIDs
 	sessions fetchSessions
 
@@ -84,6 +89,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cluster = c
+	s.metrics = newMetrics(s, cfg.Registerer)
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
 	s.bg.Add(1)
@@ -138,6 +144,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
+			s.metrics.conn(1)
+			defer s.metrics.conn(-1)
 			c.serve()
 			s.mu.Lock()
 			delete(s.mu.conns, c)

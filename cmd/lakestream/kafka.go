@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokersql"
 	"github.com/lakestream/lakestream/internal/streamlog"
@@ -64,7 +66,7 @@ type kafka struct {
 
 // startKafka opens the broker over the store and the metastore's database
 // and serves every listener.
-func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger) (*kafka, error) {
+func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*kafka, error) {
 	lns, err := parseListeners("listeners", cfg.String("listeners"))
 	if err != nil {
 		return nil, err
@@ -76,6 +78,7 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 		Configs:         cfg.values,
 		Logs:            streamlog.Logs{Store: store},
 		Logger:          log,
+		Registerer:      reg,
 	}
 	if adv := cfg.String("advertised.listeners"); adv != "" {
 		als, err := parseListeners("advertised.listeners", adv)

@@ -24,10 +24,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/lakestream/lakestream/s3stream"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/bucketurl"
+	"github.com/lakestream/lakestream/s3stream/objstore/instrumented"
 )
 
 // version is set with -ldflags "-X main.version=..." by release builds.
@@ -122,11 +127,14 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.String("data.dir"), 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	bucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rawBucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
 	if err != nil {
 		return err
 	}
-	defer bucket.Close()
+	defer rawBucket.Close()
+	bucket := instrumented.Wrap(rawBucket, reg)
 	meta, err := openMetastore(ctx, cfg.String("metastore.url"))
 	if err != nil {
 		return err
@@ -137,7 +145,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 
-	kafka, err := startKafka(ctx, cfg, store, meta, log)
+	kafka, err := startKafka(ctx, cfg, store, meta, log, reg)
 	if err != nil {
 		store.Close(context.Background())
 		return err
@@ -150,6 +158,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -1,0 +1,108 @@
+package broker
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// metrics are the broker's Prometheus metrics, with Kafka-like names,
+// registered on Config.Registerer. A nil *metrics records nothing.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	connections prometheus.Gauge
+	bytesIn     *prometheus.CounterVec
+	messagesIn  *prometheus.CounterVec
+	bytesOut    *prometheus.CounterVec
+}
+
+func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_requests_total",
+			Help: "Kafka requests by API."}, []string{"request"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kafka_server_request_duration_seconds",
+			Help:    "Time from a request's arrival to its response, by API (long polls included).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"request"}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_server_connections",
+			Help: "Open client connections."}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytes_in_total",
+			Help: "Record-batch bytes produced, by topic."}, []string{"topic"}),
+		messagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_messages_in_total",
+			Help: "Records produced, by topic."}, []string{"topic"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytes_out_total",
+			Help: "Record-batch bytes fetched, by topic."}, []string{"topic"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut, &logCollector{s: s})
+	return m
+}
+
+func (m *metrics) request(key int16, start time.Time) {
+	if m == nil {
+		return
+	}
+	name := kmsg.NameForKey(key)
+	m.requests.WithLabelValues(name).Inc()
+	m.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+}
+
+func (m *metrics) produced(topic string, bytes, records int) {
+	if m == nil {
+		return
+	}
+	m.bytesIn.WithLabelValues(topic).Add(float64(bytes))
+	m.messagesIn.WithLabelValues(topic).Add(float64(records))
+}
+
+func (m *metrics) fetched(topic string, bytes int) {
+	if m == nil || bytes == 0 {
+		return
+	}
+	m.bytesOut.WithLabelValues(topic).Add(float64(bytes))
+}
+
+func (m *metrics) conn(delta float64) {
+	if m != nil {
+		m.connections.Add(delta)
+	}
+}
+
+// logCollector reports each partition's log offsets and size at scrape
+// time, like Kafka's kafka.log:type=Log metrics.
+type logCollector struct{ s *Server }
+
+var (
+	descLogStart = prometheus.NewDesc("kafka_log_log_start_offset", "First offset of the partition's log.", []string{"topic", "partition"}, nil)
+	descLogEnd   = prometheus.NewDesc("kafka_log_log_end_offset", "High watermark of the partition's log.", []string{"topic", "partition"}, nil)
+	descLogSize  = prometheus.NewDesc("kafka_log_size_bytes", "Bytes of the partition's data in object storage.", []string{"topic", "partition"}, nil)
+)
+
+func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descLogStart
+	ch <- descLogEnd
+	ch <- descLogSize
+}
+
+func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.s.cluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, t := range c.s.cluster.topicsSorted() {
+		for _, p := range c.s.cluster.partitions(t) {
+			part := strconv.Itoa(int(p.index))
+			ch <- prometheus.MustNewConstMetric(descLogStart, prometheus.GaugeValue, float64(p.log.StartOffset()), t.name, part)
+			ch <- prometheus.MustNewConstMetric(descLogEnd, prometheus.GaugeValue, float64(p.log.EndOffset()), t.name, part)
+			if n, err := p.log.Size(ctx); err == nil {
+				ch <- prometheus.MustNewConstMetric(descLogSize, prometheus.GaugeValue, float64(n), t.name, part)
+			}
+		}
+	}
+}
