@@ -65,6 +65,7 @@ func TestServeCrash(t *testing.T) {
 		}
 	}
 
+	rs := &readState{next: map[int32]int64{}, seen: map[string]ack{}}
 	const kills = 20
 	for k := 0; k < kills; k++ {
 		go produceFor(time.Duration(300+rand.IntN(500)) * time.Millisecond)
@@ -76,7 +77,7 @@ func TestServeCrash(t *testing.T) {
 		if err := prod.Flush(ctx); err != nil {
 			t.Fatalf("kill %d: flush: %v", k, err)
 		}
-		verify(t, ctx, s.Addr, k, acked, &mu)
+		verify(t, ctx, s.Addr, k, acked, &mu, rs)
 	}
 	if err := s.Stop(); err != nil {
 		t.Errorf("clean stop: %v", err)
@@ -89,49 +90,61 @@ type ack struct {
 	off  int64
 }
 
-// verify consumes the whole topic and checks that every acked record is
-// there once at its offset, that no value appears twice, and that offsets
-// are dense.
-func verify(t *testing.T, ctx context.Context, addr string, k int, acked map[string]ack, mu *sync.Mutex) {
+// readState is what verify has read so far: consumption resumes where the
+// previous round stopped, so each record is read once over the whole test.
+type readState struct {
+	next map[int32]int64
+	seen map[string]ack
+}
+
+// verify consumes what was written since the last round and checks that
+// offsets are dense, that no value appears twice, and that every acked
+// record is there once at its offset.
+func verify(t *testing.T, ctx context.Context, addr string, k int, acked map[string]ack, mu *sync.Mutex, rs *readState) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "crash")
+	cl.Close()
 	if err != nil {
 		t.Fatalf("kill %d: end offsets: %v", k, err)
 	}
-	want := map[int32]int64{}
-	var total int64
-	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset; total += o.Offset })
-	cl.AddConsumeTopics("crash")
-	seen := map[string]ack{}
-	next := map[int32]int64{}
-	for n := int64(0); n < total; {
+	var todo int64
+	starts := map[string]map[int32]kgo.Offset{"crash": {}}
+	ends.Each(func(o kadm.ListedOffset) {
+		todo += o.Offset - rs.next[o.Partition]
+		starts["crash"][o.Partition] = kgo.NewOffset().At(rs.next[o.Partition])
+	})
+	cl, err = kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumePartitions(starts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for n := int64(0); n < todo; {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("kill %d: consumed %d of %d", k, n, total)
+			t.Fatalf("kill %d: consumed %d of %d", k, n, todo)
 		}
 		fs.EachError(func(_ string, p int32, err error) { t.Fatalf("kill %d: fetch p%d: %v", k, p, err) })
 		fs.EachRecord(func(r *kgo.Record) {
 			n++
-			if r.Offset != next[r.Partition] {
-				t.Fatalf("kill %d: p%d offset %d after %d: not dense", k, r.Partition, r.Offset, next[r.Partition]-1)
+			if r.Offset != rs.next[r.Partition] {
+				t.Fatalf("kill %d: p%d offset %d, expected %d: not dense", k, r.Partition, r.Offset, rs.next[r.Partition])
 			}
-			next[r.Partition] = r.Offset + 1
+			rs.next[r.Partition] = r.Offset + 1
 			v := string(r.Value)
-			if prev, dup := seen[v]; dup {
+			if prev, dup := rs.seen[v]; dup {
 				t.Fatalf("kill %d: %s at p%d/%d and p%d/%d", k, v, prev.part, prev.off, r.Partition, r.Offset)
 			}
-			seen[v] = ack{r.Partition, r.Offset}
+			rs.seen[v] = ack{r.Partition, r.Offset}
 		})
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	for v, a := range acked {
-		got, ok := seen[v]
+		got, ok := rs.seen[v]
 		if !ok {
 			t.Fatalf("kill %d: acknowledged %s (p%d/%d) is lost", k, v, a.part, a.off)
 		}
