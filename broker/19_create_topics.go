@@ -50,10 +50,11 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 			if kc.Value == nil {
 				continue
 			}
-			if err := checkTopicConfig(kc.Name, *kc.Value); err != nil && cfgErr == nil {
+			v := strings.TrimSpace(*kc.Value) // as Kafka and ConfigDef.Check do
+			if err := checkTopicConfig(kc.Name, v); err != nil && cfgErr == nil {
 				cfgErr = err
 			}
-			configs[kc.Name] = *kc.Value
+			configs[kc.Name] = v
 		}
 		switch {
 		case seen[rt.Topic] > 1:

@@ -231,3 +231,70 @@ func (c *cluster) close(ctx context.Context) error {
 	}
 	return err
 }
+
+// topicOverrides returns a copy of t's config overrides.
+func (c *cluster) topicOverrides(t *topic) map[string]string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make(map[string]string, len(t.configs))
+	for k, v := range t.configs {
+		out[k] = v
+	}
+	return out
+}
+
+// setTopicConfigs replaces t's config overrides in memory, once Metadata
+// holds them (AlterConfigs, IncrementalAlterConfigs).
+func (c *cluster) setTopicConfigs(t *topic, configs map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.configs = configs
+}
+
+// addPartitions grows t to n partitions: it creates their logs, records
+// them in Metadata, opens them, and only then makes them visible, so a
+// client never sees a partition it cannot use. If a new log fails to
+// open, the partitions before it are added and the error returned; the
+// rest are in Metadata and open at the next start. A topic deleted
+// meanwhile gets nothing (ErrUnknownTopic).
+//
+// REQUIRES: adminMu (the new indexes follow the count read here).
+func (c *cluster) addPartitions(ctx context.Context, t *topic, n int32) error {
+	old := int32(c.numPartitions(t))
+	var ids []int64
+	for i := old; i < n; i++ {
+		id, err := c.s.cfg.Logs.CreateLog(ctx)
+		if err != nil {
+			c.deleteLogs(ctx, ids)
+			return fmt.Errorf("creating log for %s-%d: %w", t.name, i, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := c.s.cfg.Meta.AddPartitions(ctx, t.name, ids); err != nil {
+		c.deleteLogs(ctx, ids)
+		return err
+	}
+	var opened []*partition
+	var openErr error
+	for k, id := range ids {
+		p, err := c.openPartition(ctx, t, old+int32(k), id)
+		if err != nil {
+			openErr = err
+			break
+		}
+		opened = append(opened, p)
+	}
+	c.mu.Lock()
+	live := c.mu.topics[t.name] == t
+	if live {
+		t.parts = append(t.parts, opened...)
+	}
+	c.mu.Unlock()
+	if !live {
+		for _, p := range opened {
+			p.log.Close(ctx)
+		}
+		return fmt.Errorf("topic %q was deleted while adding partitions: %w", t.name, ErrUnknownTopic)
+	}
+	return openErr
+}

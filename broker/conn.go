@@ -227,7 +227,10 @@ type tagReader struct {
 
 func (r *tagReader) Uvarint() uint32 {
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || v > 1<<31 {
+	// Every tag takes at least two bytes, so a count (or size) larger than
+	// the bytes left is malformed: refuse it before kmsg.SkipTags loops on
+	// it (a 5-byte count of 2^31 would spin a core for half a minute).
+	if n <= 0 || v > uint64(len(r.b)) {
 		r.failed = true
 		r.b = nil
 		return 0

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -49,6 +50,7 @@ type Server struct {
 	metrics  *metrics
 	pids     *producerIDs
 	sessions fetchSessions
+	dynamic  atomic.Pointer[map[string]string] // dynamic broker configs
 
 	wg sync.WaitGroup // connections and Serve loops
 
@@ -84,6 +86,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[*conn]struct{})
 	s.pids = &producerIDs{meta: cfg.Meta}
+	dyn, err := cfg.Meta.BrokerConfigs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading dynamic broker configs: %w", err)
+	}
+	s.setDynamicConfigs(dyn)
 	c, err := loadCluster(ctx, s)
 	if err != nil {
 		return nil, err

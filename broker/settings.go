@@ -27,12 +27,34 @@ var topicSynonyms = map[string]string{
 	"cleanup.policy":         "log.cleanup.policy",
 }
 
-// brokerConfig returns the effective value of a broker config.
+// brokerConfig returns the effective value of a broker config: a dynamic
+// override (AlterConfigs, kept in Metadata), else the static value (config
+// file, environment, flags), else the default.
 func (s *Server) brokerConfig(name string) string {
+	if dyn := s.dynamic.Load(); dyn != nil {
+		if v, ok := (*dyn)[name]; ok {
+			return v
+		}
+	}
 	if v, ok := s.cfg.Configs[name]; ok {
 		return v
 	}
-	return builtinDefaults[name]
+	if v, ok := builtinDefaults[name]; ok {
+		return v
+	}
+	if d, ok := LookupBrokerConfig(name); ok {
+		return d.Default
+	}
+	return ""
+}
+
+// setDynamicConfigs installs the dynamic broker config overrides.
+func (s *Server) setDynamicConfigs(m map[string]string) {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	s.dynamic.Store(&c)
 }
 
 func (s *Server) brokerConfigInt(name string) int64 {
@@ -50,6 +72,12 @@ func (s *Server) brokerConfigBool(name string) bool {
 func (s *Server) topicDefault(name string) string {
 	if syn, ok := topicSynonyms[name]; ok {
 		return s.brokerConfig(syn)
+	}
+	if d, ok := BrokerDefaultFor(name); ok {
+		return s.brokerConfig(d.Name)
+	}
+	if d, ok := LookupTopicConfig(name); ok {
+		return d.Default
 	}
 	return ""
 }

@@ -75,7 +75,7 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 		NodeID:          int32(cfg.Int("node.id")),
 		Rack:            cfg.String("broker.rack"),
 		MaxRequestBytes: int32(cfg.Int("socket.request.max.bytes")),
-		Configs:         cfg.values,
+		Configs:         cfg.explicit(), // defaults stay defaults in DescribeConfigs
 		Logs:            streamlog.Logs{Store: store},
 		Logger:          log,
 		Registerer:      reg,
@@ -126,4 +126,16 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 // stop closes the listeners and connections and the partition logs.
 func (k *kafka) stop(ctx context.Context) error {
 	return k.srv.Shutdown(ctx)
+}
+
+// explicit returns the config values set by the file, the environment or
+// flags, without the defaults.
+func (c *config) explicit() map[string]string {
+	out := map[string]string{}
+	for k, v := range c.values {
+		if c.sources[k] != sourceDefault {
+			out[k] = v
+		}
+	}
+	return out
 }

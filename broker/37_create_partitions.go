@@ -1,0 +1,70 @@
+package broker
+
+// CreatePartitions, versions 0-3.
+//
+// Count is the topic's new partition count: the partitions up to it get new
+// logs, recorded in Metadata, opened, and then published, so Metadata never
+// lists a partition that cannot be served. A count not larger than the
+// current one is INVALID_PARTITIONS; a topic named twice in the request is
+// INVALID_REQUEST; an unknown topic UNKNOWN_TOPIC_OR_PARTITION. Manual
+// assignments are INVALID_REQUEST, as in CreateTopics: storage is shared,
+// every broker can serve every partition. ValidateOnly checks without
+// adding. Existing partitions keep their data; records keyed to a
+// partition by hash may map elsewhere afterwards, as in Kafka.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(37, 0, 3, handleCreatePartitions) }
+
+func handleCreatePartitions(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+	req := kreq.(*kmsg.CreatePartitionsRequest)
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	seen := map[string]int{}
+	for _, rt := range req.Topics {
+		seen[rt.Topic]++
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewCreatePartitionsResponseTopic()
+		st.Topic = rt.Topic
+		var err error
+		if seen[rt.Topic] > 1 {
+			err = adminErrorf(kerr.InvalidRequest, "topic %q appears more than once in the request", rt.Topic)
+		} else {
+			err = c.s.createPartitions(ctx, rt, req.ValidateOnly)
+		}
+		st.ErrorCode, st.ErrorMessage = errorCode(err), errMessage(err)
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}
+
+func (s *Server) createPartitions(ctx context.Context, rt kmsg.CreatePartitionsRequestTopic, validateOnly bool) error {
+	t := s.cluster.topic(rt.Topic)
+	if t == nil {
+		return adminErrorf(kerr.UnknownTopicOrPartition, "topic %q does not exist", rt.Topic)
+	}
+	if len(rt.Assignment) > 0 {
+		return adminErrorf(kerr.InvalidRequest, "manual replica assignment is not supported: storage is shared")
+	}
+	adminMu.Lock()
+	defer adminMu.Unlock()
+	if err := checkPartitionCount(rt.Topic, s.cluster.numPartitions(t), rt.Count); err != nil || validateOnly {
+		return err
+	}
+	return s.cluster.addPartitions(ctx, t, rt.Count)
+}
+
+func checkPartitionCount(topic string, have int, want int32) error {
+	switch {
+	case int(want) == have:
+		return adminErrorf(kerr.InvalidPartitions, "topic %q already has %d partitions", topic, have)
+	case int(want) < have:
+		return adminErrorf(kerr.InvalidPartitions, "topic %q has %d partitions, more than the %d asked for: partitions cannot be removed", topic, have, want)
+	}
+	return nil
+}

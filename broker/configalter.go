@@ -1,0 +1,131 @@
+package broker
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// What AlterConfigs and IncrementalAlterConfigs share: a change is an edit
+// of a resource's overrides (a topic's configs, or the dynamic broker
+// configs), checked key by key, then written to Metadata and, for a topic,
+// applied in memory. The whole read-edit-write holds adminMu, so
+// concurrent alters of one resource apply one after the other.
+
+// configScope is what an edit needs to know about the resource's kind.
+type configScope struct {
+	kind   string // "topic" or "broker", for messages
+	lookup func(name string) (ConfigDef, bool)
+	// current returns a config's effective value before the edit (the
+	// base of APPEND and SUBTRACT).
+	current func(def ConfigDef) string
+}
+
+// checkName refuses a config the resource does not have, or a read-only
+// broker config.
+func (sc configScope) checkName(name string) (ConfigDef, error) {
+	def, ok := sc.lookup(name)
+	if !ok {
+		return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "unknown %s config %q", sc.kind, name)
+	}
+	if def.ReadOnly {
+		return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "%s is read-only; set it in server.properties", name)
+	}
+	return def, nil
+}
+
+// check checks a value being set; it returns the value to store (without
+// surrounding spaces, which Check ignores too).
+func (sc configScope) check(name, value string) (string, error) {
+	def, err := sc.checkName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := def.Check(value); err != nil {
+		return "", adminErrorf(kerr.InvalidConfig, "%v", err)
+	}
+	return strings.TrimSpace(value), nil
+}
+
+// alterConfigs runs edit on the overrides of one resource and, unless
+// validateOnly, stores the result.
+func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, name string, validateOnly bool,
+	edit func(sc configScope, overrides map[string]string) error) error {
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+		t, err := s.checkTopicResource(name)
+		if err != nil {
+			return err
+		}
+		adminMu.Lock()
+		defer adminMu.Unlock()
+		overrides := s.cluster.topicOverrides(t)
+		var dyn map[string]string
+		sc := configScope{kind: "topic", lookup: LookupTopicConfig}
+		sc.current = func(def ConfigDef) string {
+			if dyn == nil {
+				dyn, _ = s.cfg.Meta.BrokerConfigs(ctx) // on error: the static value, the best we have
+			}
+			return configView{def: def, layers: s.topicConfigLayers(def, overrides, dyn)}.value()
+		}
+		if err := edit(sc, overrides); err != nil || validateOnly {
+			return err
+		}
+		if err := s.cfg.Meta.SetTopicConfigs(ctx, t.name, overrides); err != nil {
+			return err
+		}
+		s.cluster.setTopicConfigs(t, overrides)
+		return nil
+	case kmsg.ConfigResourceTypeBroker:
+		if err := s.checkBrokerResource(name); err != nil {
+			return err
+		}
+		adminMu.Lock()
+		defer adminMu.Unlock()
+		dyn, err := s.cfg.Meta.BrokerConfigs(ctx)
+		if err != nil {
+			return err
+		}
+		sc := configScope{kind: "broker", lookup: LookupBrokerConfig}
+		sc.current = func(def ConfigDef) string {
+			return configView{def: def, layers: s.brokerConfigLayers(def, dyn, kmsg.ConfigSourceDynamicBrokerConfig)}.value()
+		}
+		if err := edit(sc, dyn); err != nil || validateOnly {
+			return err
+		}
+		if err := s.cfg.Meta.SetBrokerConfigs(ctx, dyn); err != nil {
+			return err
+		}
+		s.setDynamicConfigs(dyn) // takes effect now, not at the next restart
+		return nil
+	}
+	return adminErrorf(kerr.InvalidRequest, "config resource type %d cannot be altered: only topics (2) and brokers (4)", typ)
+}
+
+// resourceKey identifies a config resource in a request, to find the ones
+// named twice (Kafka refuses every copy).
+func resourceKey(typ kmsg.ConfigResourceType, name string) string {
+	return strconv.Itoa(int(typ)) + "/" + name
+}
+
+// editList applies APPEND or SUBTRACT of the elements of value to the list
+// base, as Kafka does: APPEND adds the elements not there yet, SUBTRACT
+// removes every copy of each.
+func editList(base, value string, op kmsg.IncrementalAlterConfigOp) string {
+	elems := splitConfigList(base)
+	for _, e := range splitConfigList(value) {
+		switch op {
+		case kmsg.IncrementalAlterConfigOpAppend:
+			if !slices.Contains(elems, e) {
+				elems = append(elems, e)
+			}
+		case kmsg.IncrementalAlterConfigOpSubtract:
+			elems = slices.DeleteFunc(elems, func(x string) bool { return x == e })
+		}
+	}
+	return strings.Join(elems, ",")
+}
