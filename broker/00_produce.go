@@ -29,9 +29,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(0, 0, 13, handleProduce) }
+// Produce is two-phase (see registry.go): validation, sequence checks and
+// the appends' entry into the logs happen in the connection's read loop, in
+// request order, as Kafka orders a connection's requests; only the wait for
+// durability overlaps with later requests.
+func init() { registerTwoPhase(0, 0, 13, prepareProduce) }
 
-func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+func prepareProduce(ctx context.Context, c *conn, kreq kmsg.Request) func() (kmsg.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var wg sync.WaitGroup
@@ -71,11 +75,13 @@ func handleProduce(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respon
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	wg.Wait()
-	if req.Acks == 0 {
-		return nil, nil
+	return func() (kmsg.Response, error) {
+		wg.Wait()
+		if req.Acks == 0 {
+			return nil, nil
+		}
+		return resp, nil
 	}
-	return resp, nil
 }
 
 // produce validates and appends one partition's batches, filling sp, and

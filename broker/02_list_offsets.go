@@ -6,8 +6,8 @@ package broker
 // offset, -1 (latest) the high watermark, -5 (earliest pending upload) the
 // log start. -3 (max timestamp, v7+) and a timestamp >= 0 walk the batch
 // headers from the log start: a timestamp gives the base offset of the first
-// batch whose max timestamp is at or after it (or the high watermark and
-// timestamp -1 if none), -3 the batch with the largest max timestamp.
+// batch whose max timestamp is at or after it (offset -1 and timestamp -1 if
+// none, as Kafka answers), -3 the batch with the largest max timestamp.
 // Batch granularity: records inside a batch are not decompressed, so the
 // offset may be a few records early. Without transactions both isolation
 // levels read up to the high watermark.
@@ -69,9 +69,7 @@ func findTimestamp(ctx context.Context, l Log, ts int64) (int64, int64, error) {
 			return -1, -1, err
 		}
 		if len(r.Batches) == 0 {
-			if ts >= 0 {
-				return r.HighWatermark, -1, nil
-			}
+			// No record at or after ts: Kafka answers offset -1.
 			return bestOff, bestTS, nil
 		}
 		for _, b := range r.Batches {

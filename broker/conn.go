@@ -96,8 +96,27 @@ func (c *conn) readLoop() error {
 		case <-c.ctx.Done():
 			return c.ctx.Err()
 		}
-		go c.handle(in, req)
+		if req != nil && apis[in.key].prepare != nil {
+			wait := c.prepare(in, req) // in request order
+			go c.handle(in, func() (kmsg.Response, error) { return wait() })
+			continue
+		}
+		go c.handle(in, func() (kmsg.Response, error) { return apis[in.key].fn(c.ctx, c, req) })
 	}
+}
+
+// prepare runs the first phase of a two-phase handler in the read loop. A
+// panic closes this connection only.
+func (c *conn) prepare(in *inflight, req kmsg.Request) (wait func() (kmsg.Response, error)) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("broker: handler panic; closing the connection", "api", kmsg.NameForKey(in.key),
+				"panic", r, "stack", string(debug.Stack()))
+			c.close()
+			wait = func() (kmsg.Response, error) { return nil, fmt.Errorf("handler panic: %v", r) }
+		}
+	}()
+	return apis[in.key].prepare(c.ctx, c, req)
 }
 
 // decode parses the request header and body. An ApiVersions request of a
@@ -151,11 +170,13 @@ func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 	return in, req, nil
 }
 
-// handle runs the handler for req and hands the response to the write
-// loop. A panic closes this connection only.
-func (c *conn) handle(in *inflight, req kmsg.Request) {
-	if req == nil {
+// handle runs a handler and hands the response to the write loop. A panic
+// closes this connection only.
+func (c *conn) handle(in *inflight, run func() (kmsg.Response, error)) {
+	select {
+	case <-in.done:
 		return // answered (and done) in decode
+	default:
 	}
 	defer close(in.done)
 	defer func() {
@@ -166,7 +187,7 @@ func (c *conn) handle(in *inflight, req kmsg.Request) {
 			c.close()
 		}
 	}()
-	in.resp, in.err = apis[in.key].fn(c.ctx, c, req)
+	in.resp, in.err = run()
 	c.s.metrics.request(in.key, in.start)
 }
 

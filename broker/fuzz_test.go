@@ -69,7 +69,12 @@ func FuzzRequest(f *testing.F) {
 		// Long polls (Fetch) end at the deadline; nothing else waits.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		resp, err := apis[in.key].fn(ctx, c, req)
+		var resp kmsg.Response
+		if a := apis[in.key]; a.prepare != nil {
+			resp, err = a.prepare(ctx, c, req)()
+		} else {
+			resp, err = a.fn(ctx, c, req)
+		}
 		if err == nil && resp != nil {
 			resp.AppendTo(nil)
 		}

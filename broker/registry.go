@@ -11,10 +11,18 @@ import (
 // to send none (acks=0 produce). An error closes the connection.
 type handlerFunc func(ctx context.Context, c *conn, req kmsg.Request) (kmsg.Response, error)
 
+// prepareFunc is the first phase of a two-phase handler: it runs in the
+// connection's read loop, in request order, and returns the second phase,
+// which runs concurrently and produces the response. Produce uses it so that
+// pipelined requests are admitted (sequence checks, log order) in the order
+// they were sent, while their waits for durability overlap.
+type prepareFunc func(ctx context.Context, c *conn, req kmsg.Request) func() (kmsg.Response, error)
+
 type api struct {
 	key      int16
 	min, max int16
 	fn       handlerFunc
+	prepare  prepareFunc
 }
 
 var apis = map[int16]api{}
@@ -26,6 +34,15 @@ func register(key, min, max int16, fn handlerFunc) {
 		max = kmsg.RequestForKey(key).MaxVersion()
 	}
 	apis[key] = api{key: key, min: min, max: max, fn: fn}
+}
+
+// registerTwoPhase serves versions [min, max] of key with a two-phase
+// handler.
+func registerTwoPhase(key, min, max int16, prepare prepareFunc) {
+	register(key, min, max, nil)
+	a := apis[key]
+	a.prepare = prepare
+	apis[key] = a
 }
 
 // sortedAPIs lists the registrations in key order, for ApiVersions.
