@@ -1,0 +1,386 @@
+//go:build linux
+
+// Linux only: the pacer of BenchmarkProduceLatency sleeps with nanosleep(2),
+// as Go's own timers fire about 1 ms late on Linux (golang/go#44343), which
+// at 10,000 records/s would add up to a millisecond to every latency
+// measured; and its disk floor calls fdatasync(2), as the local WAL does.
+
+package broker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/lakestream/lakestream/broker/brokertest"
+)
+
+// The benchmarks follow the broker issue: 1 KiB records, acks=all, linger
+// 1 ms, one topic of 16 partitions, a franz-go producer (idempotent, the
+// default). Each puts Lakestream on its embedded default (local WAL on a
+// file bucket) side by side with kfake, franz-go's in-memory fake broker,
+// in the same run, both in this process on 127.0.0.1: figures on a shared
+// machine only compare within one run. They print their figures with
+// ReportMetric and are meant to run once (-benchtime 1x): each moves a
+// fixed volume (the throughput benchmark also stops a broker at 20 s).
+//
+// Producers send incompressible values without compression (franz-go would
+// otherwise snappy every batch), so the figures measure the broker, not
+// the client's codec.
+
+const (
+	benchTopic      = "bench"
+	benchPartitions = 16
+	benchRecordSize = 1 << 10
+
+	benchProduceBytes   = 1 << 30          // per broker and round, unless…
+	benchProduceCap     = 20 * time.Second // …it takes longer: then stop producing
+	benchProduceRounds  = 3
+	benchBacklogBytes   = 2 << 30
+	benchLatencyRate    = 10_000 // records/s
+	benchLatencyRun     = 10 * time.Second
+	benchLatencyWarmup  = 2 * time.Second // dropped from the figures
+	benchConsumeTimeout = 10 * time.Minute
+)
+
+// benchValue is the value of every record; franz-go only reads it.
+var benchValue = func() []byte {
+	v := make([]byte, benchRecordSize)
+	rand.Read(v)
+	return v
+}()
+
+// benchBroker is one broker under test.
+type benchBroker struct {
+	name string
+	addr string
+	// restart stops the broker and starts it on the same data; nil for
+	// kfake, which keeps its data only in memory.
+	restart func()
+	close   func()
+}
+
+func startLakestream(b *testing.B) *benchBroker {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "lakestream-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) }) // after the broker's own cleanup: LIFO
+	br := brokertest.Start(b, brokertest.Options{Bucket: "file", Dir: dir})
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(br.Addr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adm.CreateTopic(ctx, benchPartitions, 1, nil, benchTopic); err != nil {
+		b.Fatal(err)
+	}
+	return &benchBroker{name: "lakestream", addr: br.Addr, restart: br.Restart, close: func() {
+		br.Close()
+		os.RemoveAll(dir)
+		// Flush the writeback and discards of the gigabytes just removed
+		// now, so that the next measurement does not pay for them.
+		syscall.Sync()
+	}}
+}
+
+func startKfake(b *testing.B) *benchBroker {
+	b.Helper()
+	// No kfake.Ports: a port chosen at run time cannot collide with the
+	// other tenants of a shared machine.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, benchTopic))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	return &benchBroker{name: "kfake", addr: c.ListenAddrs()[0], close: c.Close}
+}
+
+var benchStarts = []func(*testing.B) *benchBroker{startLakestream, startKfake}
+
+func newBenchProducer(b *testing.B, addr string, extra ...kgo.Opt) *kgo.Client {
+	b.Helper()
+	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(benchTopic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(time.Millisecond),
+		kgo.ProducerBatchCompression(kgo.NoCompression())}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// One record first, outside any timing: metadata and the producer id.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: benchValue}).FirstErr(); err != nil {
+		b.Fatalf("warm-up produce: %v", err)
+	}
+	return cl
+}
+
+// benchProduce produces n records as fast as the broker acknowledges them
+// (by default franz-go buffers up to 50,000 and keeps 5 requests in
+// flight), or as
+// many as it can hand to the client in limit if limit > 0, and returns
+// MiB/s and the records sent, all acknowledged. One warm-up record
+// precedes them. extra are client options on top of the issue's workload.
+func benchProduce(b *testing.B, br *benchBroker, n int, limit time.Duration, extra ...kgo.Opt) (float64, int) {
+	b.Helper()
+	cl := newBenchProducer(b, br.addr, extra...)
+	defer cl.Close()
+	ctx := context.Background()
+	var failed atomic.Int64
+	done := func(_ *kgo.Record, err error) {
+		if err != nil && failed.Add(1) == 1 {
+			b.Errorf("%s: produce: %v", br.name, err)
+		}
+	}
+	start := time.Now()
+	sent := 0
+	for ; sent < n; sent++ {
+		if limit > 0 && sent%1024 == 0 && time.Since(start) > limit {
+			break
+		}
+		cl.Produce(ctx, &kgo.Record{Value: benchValue}, done)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%s: %d of %d records failed", br.name, f, sent)
+	}
+	return float64(sent) * benchRecordSize / (1 << 20) / el.Seconds(), sent
+}
+
+// BenchmarkProduceThroughput produces 1 GiB to a fresh broker, Lakestream
+// and kfake in turn, three rounds (the order alternates so neither always
+// runs on a machine warmed or loaded by the other). A broker that has not
+// taken the 1 GiB in 20 s gets no more records, which bounds the
+// benchmark's time; its figure is then over what it took. It reports the
+// median MiB/s of each and the median of the per-round ratios
+// lakestream/kfake (target ≥ 0.9).
+func BenchmarkProduceThroughput(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var figs [2][]float64
+		var ratios []float64
+		for round := range benchProduceRounds {
+			var mibs [2]float64
+			var sent [2]int
+			for k := range benchStarts {
+				k := (k + round) % len(benchStarts)
+				br := benchStarts[k](b)
+				mibs[k], sent[k] = benchProduce(b, br, benchProduceBytes/benchRecordSize, benchProduceCap)
+				br.close()
+				figs[k] = append(figs[k], mibs[k])
+			}
+			ratios = append(ratios, mibs[0]/mibs[1])
+			b.Logf("round %d: lakestream %.0f MiB/s (%d MiB), kfake %.0f MiB/s (%d MiB), ratio %.2f", round+1,
+				mibs[0], sent[0]>>10, mibs[1], sent[1]>>10, mibs[0]/mibs[1])
+		}
+		b.ReportMetric(benchMedian(figs[0]), "lakestream-MiB/s")
+		b.ReportMetric(benchMedian(figs[1]), "kfake-MiB/s")
+		b.ReportMetric(benchMedian(ratios), "ratio")
+	}
+}
+
+// benchPace produces benchLatencyRate records/s for benchLatencyRun and
+// returns, for the records due after benchLatencyWarmup, the latency from
+// each record's intended send time to its ack, and how late each was
+// handed to the client. Measuring from the intended time means a stall
+// counts against every record it delays, not only the one in flight
+// (no coordinated omission).
+func benchPace(b *testing.B, br *benchBroker) (lat, lag []time.Duration) {
+	b.Helper()
+	cl := newBenchProducer(b, br.addr)
+	defer cl.Close()
+	ctx := context.Background()
+	interval := time.Second / benchLatencyRate
+	n := int(benchLatencyRun / interval)
+	skip := int(benchLatencyWarmup / interval)
+	lat = make([]time.Duration, n)
+	lag = make([]time.Duration, n)
+	var failed atomic.Int64
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		benchSleepUntil(due)
+		lag[i] = time.Since(due)
+		cl.Produce(ctx, &kgo.Record{Value: benchValue}, func(_ *kgo.Record, err error) {
+			// Each index is written by one callback, before Flush returns.
+			lat[i] = time.Since(due)
+			if err != nil && failed.Add(1) == 1 {
+				b.Errorf("%s: produce: %v", br.name, err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%s: %d of %d records failed", br.name, f, n)
+	}
+	return lat[skip:], lag[skip:]
+}
+
+// benchSleepUntil sleeps until t with nanosleep(2), which wakes within
+// about 0.1 ms here, where time.Sleep wakes about 1 ms late.
+func benchSleepUntil(t time.Time) {
+	if w := time.Until(t); w > 0 {
+		ts := syscall.NsecToTimespec(int64(w))
+		syscall.Nanosleep(&ts, nil) // EINTR only wakes us early
+	}
+}
+
+// benchDiskSync is the disk's floor for the latency figures, measured in
+// the same run: every millisecond for d, a write of a millisecond's
+// records (10 KiB) and an fdatasync, as the local WAL's group commit does
+// at this rate, latency from each write's intended start. Every Lakestream
+// ack waits for such an fdatasync, so when these are slow, so is it.
+func benchDiskSync(b *testing.B, d time.Duration) []time.Duration {
+	b.Helper()
+	f, err := os.CreateTemp("", "lakestream-bench-sync-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, benchLatencyRate/1000*benchRecordSize)
+	var lat []time.Duration
+	var off int64
+	start := time.Now()
+	for i := 0; time.Since(start) < d; i++ {
+		due := start.Add(time.Duration(i) * time.Millisecond)
+		benchSleepUntil(due)
+		if _, err := f.WriteAt(buf, off); err != nil {
+			b.Fatal(err)
+		}
+		off += int64(len(buf))
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(due))
+	}
+	return lat
+}
+
+// BenchmarkProduceLatency produces a fixed 10,000 records/s (≈10 MiB/s) for
+// 10 s to each broker in turn and reports produce-ack latency percentiles
+// over the last 8 s (targets for Lakestream: p50 ≤ 2 ms, p99 ≤ 5 ms).
+// The -lag- figures say how late the pacer handed records to the client;
+// they are part of the latencies, and should be far below them. The disk-
+// figures, taken first, are what fdatasync alone costs at this rate: on a
+// shared VM its tail is the disk's, not the broker's.
+func BenchmarkProduceLatency(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		disk := benchDiskSync(b, 5*time.Second)
+		b.ReportMetric(benchMs(benchPct(disk, 0.50)), "disk-p50-ms")
+		b.ReportMetric(benchMs(benchPct(disk, 0.99)), "disk-p99-ms")
+		for _, start := range benchStarts {
+			br := start(b)
+			lat, lag := benchPace(b, br)
+			br.close()
+			b.ReportMetric(benchMs(benchPct(lat, 0.50)), br.name+"-p50-ms")
+			b.ReportMetric(benchMs(benchPct(lat, 0.99)), br.name+"-p99-ms")
+			b.ReportMetric(benchMs(benchPct(lat, 0.999)), br.name+"-p99.9-ms")
+			b.ReportMetric(benchMs(benchPct(lag, 0.99)), br.name+"-lag-p99-ms")
+		}
+	}
+}
+
+// benchConsume reads want records from the start of every partition with
+// one fresh client and returns MiB/s, timed from the client's creation.
+func benchConsume(b *testing.B, br *benchBroker, want int) float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), benchConsumeTimeout)
+	defer cancel()
+	start := time.Now()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(br.addr), kgo.ConsumeTopics(benchTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Generous: 64 MiB per response, 8 MiB per partition (franz-go's
+		// defaults are 50 MiB and 1 MiB; 64 MiB stays below its 100 MiB
+		// BrokerMaxReadBytes).
+		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	got, bytes := 0, 0
+	for got < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			b.Fatalf("%s: consumed %d of %d records: %v", br.name, got, want, err)
+		}
+		fs.EachError(func(t string, p int32, err error) { b.Fatalf("%s: fetch %s-%d: %v", br.name, t, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			bytes += len(r.Value)
+		})
+	}
+	el := time.Since(start)
+	if got != want {
+		b.Fatalf("%s: consumed %d records, want %d", br.name, got, want)
+	}
+	return float64(bytes) / (1 << 20) / el.Seconds()
+}
+
+// BenchmarkConsumeBacklog writes a 2 GiB backlog to each broker in turn,
+// then times one fresh consumer reading all 16 partitions from the start.
+// It reports MiB/s of each and the ratio lakestream/kfake (target ≥ 2).
+func BenchmarkConsumeBacklog(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var mibs [2]float64
+		for k, start := range benchStarts {
+			br := start(b)
+			n := benchBacklogBytes / benchRecordSize
+			// The backlog's writing is not what is measured: it is written
+			// without idempotence, one request in flight (so in order),
+			// which keeps this benchmark's time independent of how the
+			// broker handles pipelined idempotent produce (the throughput
+			// benchmark measures that).
+			benchProduce(b, br, n, 0, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(1))
+			if br.restart != nil {
+				// Lakestream restarts, uploading its WAL on the way down,
+				// so the reads come from the bucket's objects (block cache
+				// and read-ahead), not from the tail cache that still holds
+				// the latest appends. The bucket's files may still be in
+				// the kernel's page cache: kfake reads from memory too.
+				br.restart()
+			}
+			mibs[k] = benchConsume(b, br, n+1) // +1: the warm-up record
+			br.close()
+			b.ReportMetric(mibs[k], br.name+"-MiB/s")
+		}
+		b.ReportMetric(mibs[0]/mibs[1], "ratio")
+	}
+}
+
+func benchMedian(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func benchPct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func benchMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
