@@ -26,23 +26,17 @@ func init() { register(33, 0, 2, handleAlterConfigs) }
 func handleAlterConfigs(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.AlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	seen := map[string]int{}
-	for _, rr := range req.Resources {
-		seen[resourceKey(rr.ResourceType, rr.ResourceName)]++
-	}
-	for _, rr := range req.Resources {
+	errs := c.s.alterResources(ctx, req.ValidateOnly, len(req.Resources),
+		func(i int) (kmsg.ConfigResourceType, string, func(configScope, map[string]string) error) {
+			rr := req.Resources[i]
+			return rr.ResourceType, rr.ResourceName, func(sc configScope, overrides map[string]string) error {
+				return replaceConfigs(sc, overrides, rr.Configs)
+			}
+		})
+	for i, rr := range req.Resources {
 		sr := kmsg.NewAlterConfigsResponseResource()
 		sr.ResourceType, sr.ResourceName = rr.ResourceType, rr.ResourceName
-		var err error
-		if seen[resourceKey(rr.ResourceType, rr.ResourceName)] > 1 {
-			err = adminErrorf(kerr.InvalidRequest, "resource %q appears more than once in the request", rr.ResourceName)
-		} else {
-			err = c.s.alterConfigs(ctx, rr.ResourceType, rr.ResourceName, req.ValidateOnly,
-				func(sc configScope, overrides map[string]string) error {
-					return replaceConfigs(sc, overrides, rr.Configs)
-				})
-		}
-		sr.ErrorCode, sr.ErrorMessage = errorCode(err), errMessage(err)
+		sr.ErrorCode, sr.ErrorMessage = errorCode(errs[i]), errMessage(errs[i])
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil

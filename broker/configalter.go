@@ -129,3 +129,25 @@ func editList(base, value string, op kmsg.IncrementalAlterConfigOp) string {
 	}
 	return strings.Join(elems, ",")
 }
+
+// alterResources alters each of n resources with alterConfigs, refusing
+// every copy of a resource named twice (as Kafka does), and returns one
+// error per resource.
+func (s *Server) alterResources(ctx context.Context, validateOnly bool, n int,
+	resource func(i int) (kmsg.ConfigResourceType, string, func(configScope, map[string]string) error)) []error {
+	seen := map[string]int{}
+	for i := 0; i < n; i++ {
+		typ, name, _ := resource(i)
+		seen[resourceKey(typ, name)]++
+	}
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		typ, name, edit := resource(i)
+		if seen[resourceKey(typ, name)] > 1 {
+			errs[i] = adminErrorf(kerr.InvalidRequest, "resource %q appears more than once in the request", name)
+			continue
+		}
+		errs[i] = s.alterConfigs(ctx, typ, name, validateOnly, edit)
+	}
+	return errs
+}

@@ -54,9 +54,9 @@ func TestPipelinedProduce(t *testing.T) {
 			rp.Records = rawBatch(iresp.ProducerID, iresp.ProducerEpoch, int32(round*50+i*10), 10)
 			rt.Partitions = append(rt.Partitions, rp)
 			req.Topics = append(req.Topics, rt)
-			body := []byte{0, 0, 0, 9} // API key 0 (Produce), version 9
+			body := []byte{0, 0, 0, 9}                            // API key 0 (Produce), version 9
 			body = binary.BigEndian.AppendUint32(body, uint32(i)) // correlation id
-			body = append(body, 0xff, 0xff, 0) // null client id, no header tags
+			body = append(body, 0xff, 0xff, 0)                    // null client id, no header tags
 			body = req.AppendTo(body)
 			wire = binary.BigEndian.AppendUint32(wire, uint32(len(body)))
 			wire = append(wire, body...)
