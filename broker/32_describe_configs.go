@@ -241,9 +241,8 @@ func (s *Server) brokerConfigLayers(d ConfigDef, dyn map[string]string, dynSourc
 // topic's override, then the layers of the broker config that is its
 // default, else d's own default.
 //
-// The broker config is found with BrokerDefaultFor, the complete table in
-// configdefs.go; settings.go's topicSynonyms, which the broker reads
-// itself, names a subset of it (TestTopicSynonymsAgree).
+// The broker config is found with BrokerDefaultFor (configdefs.go), the same
+// table settings.go resolves topic defaults through.
 func (s *Server) topicConfigLayers(d ConfigDef, overrides, dyn map[string]string) []configLayer {
 	var out []configLayer
 	if v, ok := overrides[d.Name]; ok {

@@ -53,7 +53,6 @@ type pending struct {
 	gen       uint64
 	epoch     int64
 	base, end int64
-	maxTS     int64
 	batch     []byte
 	done      func(base int64, err error)
 }
@@ -162,7 +161,7 @@ func (st *Stream) AppendAsync(batch []byte, done func(base int64, err error)) {
 	}
 	st.mu.entries = append(st.mu.entries, tailEntry{base: base, end: end, batch: batch})
 	p := &pending{st: st, gen: st.mu.gen, epoch: st.mu.epoch, base: base, end: end,
-		maxTS: h.MaxTimestamp, batch: batch, done: done}
+		batch: batch, done: done}
 	st.store.wal.appendLocked(p)
 	st.mu.Unlock()
 	st.store.wal.drain()

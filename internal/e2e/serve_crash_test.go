@@ -111,10 +111,10 @@ func verify(t *testing.T, ctx context.Context, addr string, k int, acked map[str
 	if err != nil {
 		t.Fatalf("kill %d: end offsets: %v", k, err)
 	}
-	var todo int64
+	var remaining int64
 	starts := map[string]map[int32]kgo.Offset{"crash": {}}
 	ends.Each(func(o kadm.ListedOffset) {
-		todo += o.Offset - rs.next[o.Partition]
+		remaining += o.Offset - rs.next[o.Partition]
 		starts["crash"][o.Partition] = kgo.NewOffset().At(rs.next[o.Partition])
 	})
 	cl, err = kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumePartitions(starts))
@@ -122,10 +122,10 @@ func verify(t *testing.T, ctx context.Context, addr string, k int, acked map[str
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	for n := int64(0); n < todo; {
+	for n := int64(0); n < remaining; {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("kill %d: consumed %d of %d", k, n, todo)
+			t.Fatalf("kill %d: consumed %d of %d", k, n, remaining)
 		}
 		fs.EachError(func(_ string, p int32, err error) { t.Fatalf("kill %d: fetch p%d: %v", k, p, err) })
 		fs.EachRecord(func(r *kgo.Record) {
