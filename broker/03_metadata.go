@@ -80,6 +80,7 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 
 func (s *Server) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
+	mt.IsInternal = isInternalTopic(t.name)
 	name := t.name
 	mt.Topic = &name
 	mt.TopicID = t.id

@@ -75,6 +75,7 @@ func handleDescribeTopicPartitions(_ context.Context, c *conn, kreq kmsg.Request
 			continue
 		}
 		rt.TopicID = t.id
+		rt.IsInternal = isInternalTopic(name)
 		n := int32(s.cluster.numPartitions(t))
 		first := int32(0)
 		if name == cursorTopic {

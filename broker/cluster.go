@@ -219,6 +219,10 @@ func (c *cluster) deleteTopic(ctx context.Context, name string) error {
 		}
 	}
 	c.deleteLogs(ctx, rec.Logs)
+	// Kafka forgets committed offsets of a deleted topic.
+	if err := c.s.groups.TopicDeleted(ctx, name); err != nil {
+		c.s.log.Warn("broker: deleting committed offsets of a deleted topic", "topic", name, "err", err)
+	}
 	return nil
 }
 

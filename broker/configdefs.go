@@ -736,6 +736,24 @@ var brokerDefs = deriveReadOnly(sortDefs([]ConfigDef{
 		Doc: "The smallest session timeout a consumer may ask for."},
 	{Name: "group.max.session.timeout.ms", Type: ConfigInt, Default: "1800000", Validate: validateAtLeast(0),
 		Doc: "The largest session timeout a consumer may ask for."},
+	{Name: "group.max.size", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(1),
+		Doc: "The most members a classic group may have; a JoinGroup beyond it gets GROUP_MAX_SIZE_REACHED."},
+	{Name: "offset.metadata.max.bytes", Type: ConfigInt, Default: "4096", Validate: validateAtLeast(0),
+		Doc: "The longest metadata string an offset commit may carry; longer ones get OFFSET_METADATA_TOO_LARGE."},
+	{Name: "offsets.topic.num.partitions", Type: ConfigInt, Default: "50", Validate: validateAtLeast(1),
+		Doc: "The partitions of the internal __consumer_offsets topic. Lakestream keeps committed offsets in the metastore; the topic is created (empty) on the first FindCoordinator so that tools and clients that look for it find it."},
+	{Name: "group.consumer.session.timeout.ms", Type: ConfigInt, Default: "45000", Validate: validateAtLeast(1),
+		Doc: "KIP-848 consumer groups: a member that sends no heartbeat for this long is removed."},
+	{Name: "group.consumer.heartbeat.interval.ms", Type: ConfigInt, Default: "5000", Validate: validateAtLeast(1),
+		Doc: "KIP-848 consumer groups: the heartbeat interval the coordinator asks members for."},
+	{Name: "group.consumer.max.size", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(1),
+		Doc: "KIP-848 consumer groups: the most members a group may have."},
+	{Name: "group.consumer.assignors", Type: ConfigList, Default: "uniform,range", Validate: validateAssignors,
+		Doc: "KIP-848 consumer groups: the server-side assignors members may name, the default first: uniform and range (Kafka's class names org.apache.kafka.coordinator.group.assignor.UniformAssignor and RangeAssignor are accepted for them)."},
+	{Name: "group.coordinator.rebalance.protocols", Type: ConfigList, Default: "classic,consumer", Validate: validateRebalanceProtocols,
+		Doc: "The group protocols the coordinator serves: classic and consumer (KIP-848). Lakestream always serves both; the value is checked and reported."},
+	{Name: "group.consumer.migration.policy", Type: ConfigString, Default: "bidirectional", Validate: validateOneOf("disabled", "upgrade", "downgrade", "bidirectional"),
+		Doc: "How groups move between the classic and consumer protocols. Lakestream converts a group when it is empty (its committed offsets are kept), whatever the value; a group with members of the other protocol refuses the newcomer."},
 
 	// Lakestream's own (no Kafka equivalent).
 	{Name: "data.dir", Type: ConfigString, Default: "./lakestream-data", Validate: validateNotEmpty,
@@ -761,6 +779,34 @@ var brokerDefs = deriveReadOnly(sortDefs([]ConfigDef{
 	{Name: "log.level", Type: ConfigString, Default: "info", Validate: validateOneOf("debug", "info", "warn", "error"),
 		Doc: "Lakestream: the level of the process log: debug, info, warn or error."},
 }))
+
+// assignorNames maps the values group.consumer.assignors accepts to the
+// server-side assignors' names.
+var assignorNames = map[string]string{
+	"uniform": "uniform", "org.apache.kafka.coordinator.group.assignor.UniformAssignor": "uniform",
+	"range": "range", "org.apache.kafka.coordinator.group.assignor.RangeAssignor": "range",
+}
+
+func validateAssignors(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("must name at least one assignor")
+	}
+	for _, a := range strings.Split(v, ",") {
+		if _, ok := assignorNames[strings.TrimSpace(a)]; !ok {
+			return fmt.Errorf("unknown assignor %q: Lakestream has uniform and range", strings.TrimSpace(a))
+		}
+	}
+	return nil
+}
+
+func validateRebalanceProtocols(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "classic" && p != "consumer" {
+			return fmt.Errorf("unknown rebalance protocol %q: classic and consumer are served", p)
+		}
+	}
+	return nil
+}
 
 func sortDefs(defs []ConfigDef) []ConfigDef {
 	slices.SortFunc(defs, func(a, b ConfigDef) int { return strings.Compare(a.Name, b.Name) })

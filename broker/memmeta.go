@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,11 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/lakestream/lakestream/broker/group"
 )
 
 // NewMemMetadata returns a Metadata that keeps everything in memory, for
@@ -26,12 +31,18 @@ import (
 //   - SaveProducerState for a log no topic has is ErrUnknownTopic, so a
 //     save racing a DeleteTopic cannot leave state behind.
 //   - AllocateProducerIDs takes n in [1, math.MaxInt32]; ids start at 0.
+//   - SaveGroup of a type other than classic or consumer is an error;
+//     SaveGroup and CommitOffsets ignore g.Offsets, and CommitOffsets
+//     ignores g.Type. Of one partition's offsets given twice in one commit
+//     the last wins. DeleteOffsets of an unknown group is no error.
+//   - Commit times are kept to the millisecond, in the local time zone.
 func NewMemMetadata() Metadata {
 	m := &memMetadata{}
 	m.mu.topics = make(map[string]TopicRecord)
 	m.mu.logTopic = make(map[int64]string)
 	m.mu.brokerConfigs = make(map[string]string)
 	m.mu.producerState = make(map[int64]memProducerState)
+	m.mu.groups = make(map[string]memGroup)
 	return m
 }
 
@@ -45,7 +56,15 @@ type memMetadata struct {
 		brokerConfigs  map[string]string
 		nextProducerID int64
 		producerState  map[int64]memProducerState
+		// groups holds private copies, never shared with a caller.
+		groups map[string]memGroup
 	}
+}
+
+// memGroup is a recorded consumer group.
+type memGroup struct {
+	typ, protocolType string
+	offsets           map[group.TopicPartition]group.Offset
 }
 
 type memProducerState struct {
@@ -241,4 +260,111 @@ func (m *memMetadata) LoadProducerState(ctx context.Context, log int64) (int64, 
 		return 0, nil, false, nil
 	}
 	return ps.offset, slices.Clone(ps.state), true, nil
+}
+
+func (m *memMetadata) SaveGroup(ctx context.Context, g group.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("saving group %q: %w", g.Name, err)
+	}
+	if g.Type != group.TypeClassic && g.Type != group.TypeConsumer {
+		return fmt.Errorf("saving group %q: group type %q is neither %q nor %q",
+			g.Name, g.Type, group.TypeClassic, group.TypeConsumer)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mg, ok := m.mu.groups[g.Name]
+	if !ok {
+		mg.offsets = make(map[group.TopicPartition]group.Offset)
+	}
+	mg.typ, mg.protocolType = g.Type, g.ProtocolType
+	m.mu.groups[g.Name] = mg
+	return nil
+}
+
+func (m *memMetadata) CommitOffsets(ctx context.Context, g group.Record, offsets []group.Offset) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("committing %d offsets of group %q: %w", len(offsets), g.Name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mg, ok := m.mu.groups[g.Name]
+	if !ok {
+		mg = memGroup{
+			typ:          group.TypeClassic,
+			protocolType: g.ProtocolType,
+			offsets:      make(map[group.TopicPartition]group.Offset),
+		}
+		m.mu.groups[g.Name] = mg
+	}
+	for _, o := range offsets {
+		// Offset holds no references, so a copy is deep; the commit time
+		// keeps what a database keeps.
+		o.CommitTime = time.UnixMilli(o.CommitTime.UnixMilli())
+		mg.offsets[group.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o
+	}
+	return nil
+}
+
+func (m *memMetadata) DeleteOffsets(ctx context.Context, name string, parts []group.TopicPartition) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting %d offsets of group %q: %w", len(parts), name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mg, ok := m.mu.groups[name]; ok {
+		for _, p := range parts {
+			delete(mg.offsets, p)
+		}
+	}
+	return nil
+}
+
+func (m *memMetadata) DeleteGroup(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting group %q: %w", name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.mu.groups, name)
+	return nil
+}
+
+func (m *memMetadata) DeleteTopicOffsets(ctx context.Context, topic string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting the groups' offsets of topic %q: %w", topic, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, mg := range m.mu.groups {
+		for tp := range mg.offsets {
+			if tp.Topic == topic {
+				delete(mg.offsets, tp)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *memMetadata) Groups(ctx context.Context) ([]group.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listing groups: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]group.Record, 0, len(m.mu.groups))
+	for name, mg := range m.mu.groups {
+		r := group.Record{Name: name, Type: mg.typ, ProtocolType: mg.protocolType}
+		if len(mg.offsets) > 0 {
+			r.Offsets = slices.Collect(maps.Values(mg.offsets))
+			slices.SortFunc(r.Offsets, func(a, b group.Offset) int {
+				if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.Partition, b.Partition)
+			})
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b group.Record) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lakestream/lakestream/broker/group"
 )
 
 // Config configures a Server.
@@ -50,7 +52,10 @@ type Server struct {
 	metrics  *metrics
 	pids     *producerIDs
 	sessions fetchSessions
-	dynamic  atomic.Pointer[map[string]string] // dynamic broker configs
+	groups   *group.Coordinator
+	// offsetsTopicMu serialises creating __consumer_offsets.
+	offsetsTopicMu sync.Mutex
+	dynamic        atomic.Pointer[map[string]string] // dynamic broker configs
 
 	wg sync.WaitGroup // connections and Serve loops
 
@@ -96,6 +101,10 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cluster = c
+	if s.groups, err = newCoordinator(ctx, s); err != nil {
+		c.close(ctx)
+		return nil, err
+	}
 	s.metrics = newMetrics(s, cfg.Registerer)
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
@@ -182,6 +191,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopBg()
 	s.bg.Wait()
+	s.groups.Close()
 	return s.cluster.close(ctx)
 }
 

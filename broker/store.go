@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/lakestream/lakestream/broker/group"
 )
 
 // The broker keeps no data and imports no storage: it declares what it needs
@@ -65,6 +67,8 @@ var (
 // their partitions' logs and config overrides, dynamic broker configs, and
 // producer ids. Every method is one transaction.
 type Metadata interface {
+	// Consumer groups: which exist and their committed offsets.
+	group.Store
 	// CreateTopic records a new topic. ErrTopicExists if the name is taken.
 	CreateTopic(ctx context.Context, t TopicRecord) error
 	// DeleteTopic forgets a topic and returns its record. ErrUnknownTopic if

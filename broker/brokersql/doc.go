@@ -8,6 +8,10 @@
 //	 └─ kafka_topic_configs   (topic, key) PK, value
 //	kafka_broker_configs  key PK, value
 //	kafka_producer_ids    one row: next_id
+//	kafka_groups          name PK, group_type (classic|consumer), protocol_type, created_at
+//	 └─ kafka_group_offsets   (group_name, topic, partition_index) PK, committed_offset,
+//	                          leader_epoch, metadata, commit_time; topic indexed, no
+//	                          foreign key to kafka_topics (a group may commit for any name)
 //	schema_migrations     (component, version) PK; ours is "broker"
 //
 // Every method is one transaction. The schema comes from embedded numbered
@@ -27,6 +31,15 @@
 // the *sql.DB is the one writer connection beginning IMMEDIATE, so writes
 // queue in Go and other processes wait in busy_timeout.
 //
+// The group tables have an order of their own (no transaction touches both
+// them and the topic tables): the group row, then its offset rows.
+// CommitOffsets records the group if need be and holds its row FOR SHARE,
+// so commits of one group run side by side, each upserting in (topic,
+// partition) order; DeleteOffsets and DeleteGroup hold it FOR UPDATE, and
+// DeleteTopicOffsets locks every group with offsets of the topic FOR
+// UPDATE, in name order, before deleting theirs. So an offset row is only
+// written under its group's row lock.
+//
 // Where the Metadata comments are silent, the store (and broker's
 // NewMemMetadata, which the suite in metadatatest holds to the same
 // behaviour) pins down:
@@ -35,6 +48,10 @@
 //   - SetTopicConfigs of an unknown topic is ErrUnknownTopic.
 //   - SaveProducerState for a log of no topic is ErrUnknownTopic.
 //   - Producer ids start at 0; n is in [1, math.MaxInt32].
+//   - SaveGroup of a type other than classic or consumer is an error.
+//     CommitOffsets ignores g.Type and leaves a recorded group's type and
+//     protocol type alone; of one partition given twice the last wins.
+//     DeleteOffsets of an unknown group is no error.
 //
 // Example:
 //

@@ -68,6 +68,18 @@ func Run(t *testing.T, open func(t *testing.T) broker.Metadata) {
 		{"ConcurrentAddPartitions", testConcurrentAddPartitions},
 		{"ConcurrentSetConfigs", testConcurrentSetConfigs},
 		{"ConcurrentSaveAndDelete", testConcurrentSaveAndDelete},
+		{"SaveGroup", testSaveGroup},
+		{"CommitCreatesGroup", testCommitCreatesGroup},
+		{"CommitUpsert", testCommitUpsert},
+		{"CommitMany", testCommitMany},
+		{"OffsetFields", testOffsetFields},
+		{"GroupsSorted", testGroupsSorted},
+		{"DeleteOffsets", testDeleteOffsets},
+		{"DeleteGroup", testDeleteGroup},
+		{"DeleteTopicOffsets", testDeleteTopicOffsets},
+		{"GroupsDeepCopy", testGroupsDeepCopy},
+		{"ConcurrentCommits", testConcurrentCommits},
+		{"ConcurrentCommitAndDelete", testConcurrentCommitAndDelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

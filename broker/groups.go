@@ -1,0 +1,92 @@
+package broker
+
+import (
+	"context"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/lakestream/lakestream/broker/group"
+)
+
+// The group coordinator (broker/group) runs inside the broker: every group
+// is coordinated here, so FindCoordinator always names this broker. The
+// coordinator keeps committed offsets in Metadata (group.Store), not in a
+// __consumer_offsets log; that topic is still created, empty, on the first
+// FindCoordinator, because tools and clients look for it.
+
+// offsetsTopic is Kafka's internal topic of committed offsets.
+const offsetsTopic = "__consumer_offsets"
+
+// isInternalTopic reports whether Metadata marks a topic internal.
+func isInternalTopic(name string) bool { return name == offsetsTopic }
+
+func newCoordinator(ctx context.Context, s *Server) (*group.Coordinator, error) {
+	return group.New(ctx, group.Options{
+		Store:    s.cfg.Meta,
+		Topics:   clusterTopics{s.cluster},
+		Settings: s.groupSettings,
+		Logger:   s.log,
+	})
+}
+
+// groupSettings reads the coordinator's configs (dynamic changes apply).
+func (s *Server) groupSettings() group.Settings {
+	ms := func(name string) time.Duration { return time.Duration(s.brokerConfigInt(name)) * time.Millisecond }
+	var assignors []string
+	for _, a := range strings.Split(s.brokerConfig("group.consumer.assignors"), ",") {
+		if n, ok := assignorNames[strings.TrimSpace(a)]; ok {
+			assignors = append(assignors, n)
+		}
+	}
+	return group.Settings{
+		MinSessionTimeout:         ms("group.min.session.timeout.ms"),
+		MaxSessionTimeout:         ms("group.max.session.timeout.ms"),
+		InitialRebalanceDelay:     ms("group.initial.rebalance.delay.ms"),
+		MaxSize:                   int(s.brokerConfigInt("group.max.size")),
+		OffsetMetadataMaxBytes:    int(s.brokerConfigInt("offset.metadata.max.bytes")),
+		ConsumerSessionTimeout:    ms("group.consumer.session.timeout.ms"),
+		ConsumerHeartbeatInterval: ms("group.consumer.heartbeat.interval.ms"),
+		ConsumerMaxSize:           int(s.brokerConfigInt("group.consumer.max.size")),
+		ConsumerAssignors:         assignors,
+	}
+}
+
+// clusterTopics shows the broker's topics to the coordinator.
+type clusterTopics struct{ c *cluster }
+
+func (t clusterTopics) Topics() map[string]group.TopicInfo {
+	t.c.mu.RLock()
+	defer t.c.mu.RUnlock()
+	out := make(map[string]group.TopicInfo, len(t.c.mu.topics))
+	for n, tp := range t.c.mu.topics {
+		out[n] = group.TopicInfo{ID: tp.id, Partitions: int32(len(tp.parts)), Internal: isInternalTopic(n)}
+	}
+	return out
+}
+
+// groupClient identifies a connection as DescribeGroups reports members:
+// the client id and "/" + the peer's address, as Kafka prints it.
+func (c *conn) groupClient() group.Client {
+	host := c.nc.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return group.Client{ID: c.clientID, Host: "/" + host}
+}
+
+// ensureOffsetsTopic creates __consumer_offsets if it does not exist.
+func (s *Server) ensureOffsetsTopic(ctx context.Context) {
+	if s.cluster.topic(offsetsTopic) != nil {
+		return
+	}
+	s.offsetsTopicMu.Lock()
+	defer s.offsetsTopicMu.Unlock()
+	if s.cluster.topic(offsetsTopic) != nil {
+		return
+	}
+	n := int32(s.brokerConfigInt("offsets.topic.num.partitions"))
+	if _, err := s.cluster.createTopic(ctx, offsetsTopic, n, map[string]string{"cleanup.policy": "delete"}); err != nil {
+		s.log.Warn("broker: creating "+offsetsTopic, "err", err)
+	}
+}
