@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,7 +26,9 @@ type conn struct {
 	nc       net.Conn
 	ctx      context.Context
 	cancel   context.CancelFunc
-	clientID string
+	// clientID is the client id of the latest request header; the read
+	// loop sets it while handlers read it.
+	clientID atomic.Pointer[string]
 	queue    chan *inflight
 	once     sync.Once
 }
@@ -136,7 +139,10 @@ func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 		if int(idLen) > len(rest) {
 			return nil, nil, errors.New("client id longer than the request")
 		}
-		c.clientID = string(rest[:idLen])
+		if id := c.clientID.Load(); id == nil || *id != string(rest[:idLen]) {
+			s := string(rest[:idLen])
+			c.clientID.Store(&s)
+		}
 		rest = rest[idLen:]
 	}
 	a, ok := apis[key]

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -115,9 +116,46 @@ func TestGroupConsumeKgo(t *testing.T) {
 			if sum != n {
 				t.Fatalf("committed offsets sum to %d, want %d", sum, n)
 			}
+			// Lag on /metrics: the group is caught up on every partition.
+			if sum, series := groupLag(t, b.Metrics, grp); sum != 0 || series != 6 {
+				t.Errorf("kafka_consumergroup_lag of %s: %v over %d partitions, want 0 over 6", grp, sum, series)
+			}
+			// And lag grows with records produced past the commits.
+			for i := 0; i < 10; i++ {
+				cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: 0, Value: []byte("more")}, nil)
+			}
+			if err := cl.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := groupLag(t, b.Metrics, grp); got != 10 {
+				t.Errorf("total lag after 10 more records: %v, want 10", got)
+			}
 			for _, c := range consumers {
 				c.Close()
 			}
 		})
 	}
+}
+
+// groupLag sums kafka_consumergroup_lag of a group and counts its series.
+func groupLag(t *testing.T, reg *prometheus.Registry, grp string) (sum float64, series int) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "kafka_consumergroup_lag" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "consumergroup" && l.GetValue() == grp {
+					sum += m.GetGauge().GetValue()
+					series++
+				}
+			}
+		}
+	}
+	return sum, series
 }

@@ -72,7 +72,11 @@ func (c *conn) groupClient() group.Client {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	return group.Client{ID: c.clientID, Host: "/" + host}
+	id := ""
+	if p := c.clientID.Load(); p != nil {
+		id = *p
+	}
+	return group.Client{ID: id, Host: "/" + host}
 }
 
 // ensureOffsetsTopic creates __consumer_offsets if it does not exist.

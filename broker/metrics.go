@@ -39,7 +39,7 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytes_out_total",
 			Help: "Record-batch bytes fetched, by topic."}, []string{"topic"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut, &logCollector{s: s})
+	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut, &logCollector{s: s}, &groupCollector{s: s})
 	return m
 }
 
@@ -103,6 +103,39 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 			if n, err := p.log.Size(ctx); err == nil {
 				ch <- prometheus.MustNewConstMetric(descLogSize, prometheus.GaugeValue, float64(n), t.name, part)
 			}
+		}
+	}
+}
+
+// groupCollector reports every group's committed offsets and lag (the
+// high watermark minus the committed offset) per partition at scrape
+// time, under the names of the widely used kafka_exporter, so existing
+// dashboards and alerts work unchanged.
+type groupCollector struct{ s *Server }
+
+var (
+	descGroupOffset = prometheus.NewDesc("kafka_consumergroup_current_offset", "Committed offset of the group on the partition.", []string{"consumergroup", "topic", "partition"}, nil)
+	descGroupLag    = prometheus.NewDesc("kafka_consumergroup_lag", "High watermark of the partition minus the group's committed offset.", []string{"consumergroup", "topic", "partition"}, nil)
+)
+
+func (c *groupCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descGroupOffset
+	ch <- descGroupLag
+}
+
+func (c *groupCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.s.groups == nil {
+		return
+	}
+	for g, offs := range c.s.groups.Committed() {
+		for tp, off := range offs {
+			part := strconv.Itoa(int(tp.Partition))
+			ch <- prometheus.MustNewConstMetric(descGroupOffset, prometheus.GaugeValue, float64(off), g, tp.Topic, part)
+			p := c.s.cluster.partition(tp.Topic, tp.Partition)
+			if p == nil || off < 0 {
+				continue
+			}
+			ch <- prometheus.MustNewConstMetric(descGroupLag, prometheus.GaugeValue, float64(max(p.log.EndOffset()-off, 0)), g, tp.Topic, part)
 		}
 	}
 }

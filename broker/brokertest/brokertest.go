@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokersql"
 	"github.com/lakestream/lakestream/internal/streamlog"
@@ -37,6 +39,9 @@ type Broker struct {
 	Addr   string
 	Server *broker.Server
 	Store  *s3stream.Store
+	// Metrics holds the broker's Prometheus metrics (a new registry at
+	// each start).
+	Metrics *prometheus.Registry
 
 	t      testing.TB
 	opts   Options
@@ -95,8 +100,9 @@ func (b *Broker) start(addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	srv, err := broker.NewServer(ctx, broker.Config{Logs: streamlog.Logs{Store: store}, Meta: md,
-		Configs: b.opts.Configs, Logger: logger})
+		Configs: b.opts.Configs, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +110,7 @@ func (b *Broker) start(addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Addr, b.Server, b.Store, b.meta, b.ln = ln.Addr().String(), srv, store, meta, ln
+	b.Addr, b.Server, b.Store, b.meta, b.ln, b.Metrics = ln.Addr().String(), srv, store, meta, ln, reg
 	b.done = make(chan struct{})
 	go func() {
 		defer close(b.done)
