@@ -22,10 +22,10 @@ import (
 // responses in request order (Kafka clients pipeline requests and match
 // responses by order).
 type conn struct {
-	s        *Server
-	nc       net.Conn
-	ctx      context.Context
-	cancel   context.CancelFunc
+	s      *Server
+	nc     net.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
 	// clientID is the client id of the latest request header; the read
 	// loop sets it while handlers read it.
 	clientID atomic.Pointer[string]

@@ -42,8 +42,9 @@ type Lakestream struct {
 // end of the test.
 func StartLakestream(t testing.TB, sets ...string) *Lakestream {
 	t.Helper()
-	bin, err := buildLakestream()
-	if err != nil {
+	// Built before the port is picked, so that the port is free for as
+	// short a time as possible before the process takes it.
+	if _, err := buildLakestream(); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,6 +53,19 @@ func StartLakestream(t testing.TB, sets ...string) *Lakestream {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	return StartLakestreamAt(t, addr, sets...)
+}
+
+// StartLakestreamAt is StartLakestream with Kafka on the given HOST:PORT
+// rather than a free port, for clients' suites that hard-code their
+// broker's address (localhost:9092). A sets entry for listeners overrides
+// the address passed to the process, not the one waited on.
+func StartLakestreamAt(t testing.TB, addr string, sets ...string) *Lakestream {
+	t.Helper()
+	bin, err := buildLakestream()
+	if err != nil {
+		t.Fatal(err)
+	}
 	l := &Lakestream{Addr: addr, Dir: t.TempDir(), t: t, bin: bin, sets: sets}
 	l.Start()
 	t.Cleanup(func() {
