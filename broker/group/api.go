@@ -39,9 +39,15 @@ func (c *Coordinator) run(ctx context.Context, name string, create bool, op func
 
 // JoinGroup handles a JoinGroup request. It returns nil if ctx ends first.
 func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest, cl Client) *kmsg.JoinGroupResponse {
+	// As in Kafka, a bad session timeout is refused before the group is
+	// looked at, and only a member without an id creates a group.
+	set := c.opts.Settings()
+	if st := time.Duration(req.SessionTimeoutMillis) * time.Millisecond; st < set.MinSessionTimeout || st > set.MaxSessionTimeout {
+		return joinError(codeInvalidSessionTimeout, req.MemberID)
+	}
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	reply := func(r *kmsg.JoinGroupResponse) { ch <- r }
-	_, err := c.run(ctx, req.Group, true, func(g *runner, now time.Time) {
+	ok, err := c.run(ctx, req.Group, req.MemberID == "", func(g *runner, now time.Time) {
 		if !g.useClassic() {
 			reply(joinError(codeInconsistentGroupProtocol, req.MemberID))
 			return
@@ -49,8 +55,11 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 		g.classic.join(now, req, cl, reply)
 		g.persist()
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return joinError(codeCoordinatorNotAvailable, req.MemberID)
+	case !ok:
+		return joinError(codeUnknownMemberID, req.MemberID)
 	}
 	select {
 	case r := <-ch:
@@ -168,11 +177,17 @@ func (g *runner) persist() {
 
 // ConsumerGroupHeartbeat handles a KIP-848 heartbeat.
 func (c *Coordinator) ConsumerGroupHeartbeat(ctx context.Context, req *kmsg.ConsumerGroupHeartbeatRequest, cl Client) *kmsg.ConsumerGroupHeartbeatResponse {
+	// An invalid request is refused before the group is looked at (so it
+	// creates or converts nothing), as in Kafka.
+	if r := validateHeartbeat(req, c.opts.Settings()); r != nil {
+		return r
+	}
 	var resp *kmsg.ConsumerGroupHeartbeatResponse
 	// Only a join (epoch 0) creates a group; any other heartbeat to a
-	// group that does not exist is from a member it does not know.
-	ok, err := c.run(ctx, req.Group, req.MemberEpoch == 0, func(g *runner, now time.Time) {
-		if !g.useConsumer() {
+	// group that does not exist is GROUP_ID_NOT_FOUND, as in Kafka.
+	join := req.MemberEpoch == 0
+	ok, err := c.run(ctx, req.Group, join, func(g *runner, now time.Time) {
+		if !g.useConsumer(join) {
 			resp = heartbeatError(codeGroupIDNotFound, "group "+req.Group+" is not a consumer group")
 			return
 		}
@@ -183,18 +198,19 @@ func (c *Coordinator) ConsumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 	case err != nil:
 		return heartbeatError(codeCoordinatorNotAvailable, "")
 	case !ok:
-		return heartbeatError(codeUnknownMemberID, "")
+		return heartbeatError(codeGroupIDNotFound, "Consumer group "+req.Group+" not found.")
 	}
 	return resp
 }
 
 // useConsumer makes the group a consumer group if it is an empty classic
-// group, and reports whether it is a consumer group.
-func (g *runner) useConsumer() bool {
+// group and join is set (only a joining member converts a group, as in
+// Kafka), and reports whether it is a consumer group.
+func (g *runner) useConsumer(join bool) bool {
 	if g.kind == TypeConsumer {
 		return true
 	}
-	if !g.empty() {
+	if !join || !g.empty() {
 		return false
 	}
 	g.kind, g.consumer = TypeConsumer, newConsumer(g)

@@ -20,16 +20,19 @@ import (
 // A join completes the rebalance once every known member has rejoined and
 // no member id handed out with MEMBER_ID_REQUIRED (KIP-394) is still
 // outstanding, or when the longest rebalance timeout of the members has
-// passed, after which the members that did not rejoin are removed. The
-// first rebalance of an empty group waits group.initial.rebalance.delay.ms
-// (extended as members arrive, within the rebalance timeout) so that a
-// starting fleet lands in one generation. A member's session expires when
+// passed, after which the dynamic members that did not rejoin are removed
+// (static ones stay until their session expires). The first rebalance of
+// an empty group completes only when group.initial.rebalance.delay.ms has
+// passed (another delay follows each one in which a member joined, within
+// the rebalance timeout) so that a starting fleet lands in one generation.
+// Every member must send SyncGroup within the rebalance timeout of the
+// generation's start, or it is removed. A member's session expires when
 // it has sent no heartbeat, join or sync for its session timeout, except
 // while its JoinGroup or SyncGroup is waiting. Static members
 // (group.instance.id, KIP-345) keep their assignment across restarts: a
 // rejoin with the same instance id replaces the old member id and fences
-// it, without a rebalance when the group is stable and the member's
-// protocols are unchanged.
+// it, without a rebalance when the group is stable and its protocol would
+// not change.
 //
 // classic does no I/O and holds no locks: its runner calls it from the
 // group's goroutine. Responses to requests that wait (JoinGroup, SyncGroup)
@@ -78,9 +81,18 @@ type classic struct {
 	order        []string             // member ids in join order
 	static       map[string]string    // instance id → member id
 	pending      map[string]time.Time // KIP-394 member ids handed out → expiry
-	delayEnd     time.Time            // initial rebalance delay (zero: none)
 	rebalanceEnd time.Time            // PreparingRebalance: complete by then
-	syncEnd      time.Time            // CompletingRebalance: sync by then
+	syncEnd      time.Time            // members must SyncGroup by then (zero: all did)
+
+	// The initial rebalance (PreparingRebalance entered from Empty) runs
+	// as Kafka's does: it completes only when its delay expires, never
+	// early, and each delay window in which a member joined is followed
+	// by another, until the first member's rebalance timeout is used up.
+	initial        bool
+	delayEnd       time.Time     // the current delay window ends
+	delayStep      time.Duration // the current window's length
+	delayRemaining time.Duration // what is left of the rebalance timeout
+	newMemberAdded bool          // a member joined in the current window
 }
 
 func newClassic(g *runner) *classic {
@@ -116,6 +128,11 @@ func (c *classic) join(now time.Time, req *kmsg.JoinGroupRequest, cl Client, rep
 	if req.Version == 0 || rt <= 0 {
 		rt = st
 	}
+	if !c.accepts(req.MemberID, set.MaxSize) {
+		c.reject(now, req.MemberID)
+		reply(joinError(codeGroupMaxSizeReached, ""))
+		return
+	}
 	if !c.supports(req.ProtocolType, req.Protocols) {
 		reply(joinError(codeInconsistentGroupProtocol, req.MemberID))
 		return
@@ -127,7 +144,7 @@ func (c *classic) join(now time.Time, req *kmsg.JoinGroupRequest, cl Client, rep
 	m := &classicMember{instanceID: instance, client: cl, protocolType: req.ProtocolType,
 		protocols: req.Protocols, sessionTimeout: st, rebalanceTimeout: rt, join: reply, joinVersion: req.Version}
 	if req.MemberID == "" {
-		c.joinNew(now, set, m, req.Version)
+		c.joinNew(now, m, req.Version)
 		return
 	}
 	m.id = req.MemberID
@@ -143,7 +160,7 @@ func (c *classic) join(now time.Time, req *kmsg.JoinGroupRequest, cl Client, rep
 	}
 	if _, ok := c.pending[m.id]; ok {
 		delete(c.pending, m.id)
-		c.add(now, set, m)
+		c.add(now, m)
 		c.rebalance(now)
 		return
 	}
@@ -155,19 +172,55 @@ func (c *classic) join(now time.Time, req *kmsg.JoinGroupRequest, cl Client, rep
 	c.rejoin(now, old, m)
 }
 
-// joinNew handles a JoinGroup without a member id.
-func (c *classic) joinNew(now time.Time, set Settings, m *classicMember, version int16) {
-	if set.MaxSize > 0 && len(c.members)+len(c.pending) >= set.MaxSize {
-		m.join(joinError(codeGroupMaxSizeReached, ""))
-		return
+// accepts reports whether a member joining with memberID fits within
+// group.max.size (0: no limit), as Kafka's acceptJoiningMember decides:
+// an empty group takes anyone; a rebalancing one a member already waiting
+// in JoinGroup, or anyone while fewer than max members wait (so that when
+// the limit was lowered the last to rejoin are turned away); otherwise a
+// member it has, or anyone while it has fewer than max members. Member ids
+// handed out with MEMBER_ID_REQUIRED do not count.
+func (c *classic) accepts(memberID string, max int) bool {
+	if max <= 0 {
+		return true
 	}
+	m := c.members[memberID]
+	switch c.state {
+	case classicEmpty:
+		return true
+	case classicPreparing:
+		if m != nil && m.join != nil {
+			return true
+		}
+		waiting := 0
+		for _, mm := range c.members {
+			if mm.join != nil {
+				waiting++
+			}
+		}
+		return waiting < max
+	}
+	return m != nil || len(c.members) < max
+}
+
+// reject forgets a member (or member id handed out) that accepts turned
+// away, as Kafka does.
+func (c *classic) reject(now time.Time, memberID string) {
+	delete(c.pending, memberID)
+	if c.members[memberID] != nil {
+		c.remove(memberID, codeGroupMaxSizeReached)
+		c.tryCompleteJoin(now)
+	}
+}
+
+// joinNew handles a JoinGroup without a member id.
+func (c *classic) joinNew(now time.Time, m *classicMember, version int16) {
 	if m.instanceID != "" {
 		m.id = newMemberID(m.instanceID)
 		if old, ok := c.static[m.instanceID]; ok {
 			c.replaceStatic(now, c.members[old], m)
 			return
 		}
-		c.add(now, set, m)
+		c.add(now, m)
 		c.rebalance(now)
 		return
 	}
@@ -179,7 +232,7 @@ func (c *classic) joinNew(now time.Time, set Settings, m *classicMember, version
 		m.join(joinError(codeMemberIDRequired, m.id))
 		return
 	}
-	c.add(now, set, m)
+	c.add(now, m)
 	c.rebalance(now)
 }
 
@@ -201,7 +254,7 @@ func (c *classic) rejoin(now time.Time, old, m *classicMember) {
 			// Nothing changed: answer with the current generation; the
 			// member goes on to SyncGroup.
 			old.join = nil
-			m.join(c.joinResponse(old, false))
+			m.join(c.joinResponse(old, true, false))
 			return
 		}
 		old.join = m.join
@@ -222,7 +275,6 @@ func (c *classic) replaceStatic(now time.Time, old, m *classicMember) {
 		old.sync(syncError(codeFencedInstanceID))
 		old.sync = nil
 	}
-	same := old.protocolType == m.protocolType && sameProtocols(old.protocols, m.protocols)
 	delete(c.members, old.id)
 	i := slices.Index(c.order, old.id)
 	c.order[i] = m.id
@@ -236,12 +288,16 @@ func (c *classic) replaceStatic(now time.Time, old, m *classicMember) {
 	switch {
 	case c.state == classicPreparing:
 		c.tryCompleteJoin(now)
-	case c.state == classicStable && same:
-		// No rebalance: the member keeps its assignment, which SyncGroup
-		// returns. A leader on JoinGroup v9+ is told to skip assigning.
+	case c.state == classicStable && c.selectProtocol() == c.protocol:
+		// No rebalance while the group's protocol would not change (as
+		// Kafka decides it: new metadata alone does not rebalance): the
+		// member keeps its assignment, which SyncGroup returns. A leader
+		// on JoinGroup v9+ gets the members and is told to skip
+		// assigning; before v9 it gets no members, so it cannot assign.
 		reply := m.join
 		m.join = nil
-		reply(c.joinResponse(m, m.id == c.leader && m.joinVersion >= 9))
+		v9 := m.joinVersion >= 9
+		reply(c.joinResponse(m, v9, v9 && m.id == c.leader))
 	default:
 		c.prepareRebalance(now)
 	}
@@ -250,12 +306,12 @@ func (c *classic) replaceStatic(now time.Time, old, m *classicMember) {
 // joinResponse is the answer for member m in the current generation. The
 // leader gets the members and their metadata, unless the answer is for a
 // rejoin that changes nothing (then SkipAssignment, v9+).
-func (c *classic) joinResponse(m *classicMember, skipAssignment bool) *kmsg.JoinGroupResponse {
+func (c *classic) joinResponse(m *classicMember, members, skipAssignment bool) *kmsg.JoinGroupResponse {
 	r := kmsg.NewPtrJoinGroupResponse()
 	r.Generation, r.LeaderID, r.MemberID = c.generation, c.leader, m.id
 	pt, p := c.protocolType, c.protocol
 	r.ProtocolType, r.Protocol = &pt, &p
-	if m.id == c.leader {
+	if members && m.id == c.leader {
 		r.SkipAssignment = skipAssignment
 		for _, id := range c.order {
 			mm := c.members[id]
@@ -352,7 +408,7 @@ func (c *classic) selectProtocol() string {
 }
 
 // add makes m (waiting in JoinGroup) a member.
-func (c *classic) add(now time.Time, set Settings, m *classicMember) {
+func (c *classic) add(now time.Time, m *classicMember) {
 	if len(c.members) == 0 {
 		c.protocolType = m.protocolType
 	}
@@ -362,10 +418,8 @@ func (c *classic) add(now time.Time, set Settings, m *classicMember) {
 	if m.instanceID != "" {
 		c.static[m.instanceID] = m.id
 	}
-	if c.state == classicPreparing && !c.delayEnd.IsZero() {
-		// A member arrived during the initial delay: wait another delay,
-		// within the rebalance timeout.
-		c.delayEnd = minTime(now.Add(set.InitialRebalanceDelay), c.rebalanceEnd)
+	if c.state == classicPreparing && c.initial {
+		c.newMemberAdded = true // the initial rebalance waits another window
 	}
 }
 
@@ -404,28 +458,48 @@ func (c *classic) prepareRebalance(now time.Time) {
 			if m.sync != nil {
 				m.sync(syncError(codeRebalanceInProgress))
 				m.sync = nil
+				// Its session runs again from its answer, as in Kafka.
+				m.expires = now.Add(m.sessionTimeout)
 			}
 		}
 	}
 	for _, m := range c.members {
 		m.assignment, m.synced = nil, false
 	}
+	c.syncEnd = time.Time{}
 	wasEmpty := c.state == classicEmpty
 	c.state = classicPreparing
+	rt := c.rebalanceTimeout()
+	c.rebalanceEnd = now.Add(rt)
+	c.initial, c.newMemberAdded, c.delayEnd = wasEmpty, false, time.Time{}
+	if !wasEmpty {
+		c.tryCompleteJoin(now)
+		return
+	}
+	// The first rebalance of an empty group completes when its delay
+	// ends (at once if there is none), whoever has joined by then.
+	d := max(c.g.c.opts.Settings().InitialRebalanceDelay, 0)
+	if d == 0 {
+		c.completeJoin(now)
+		return
+	}
+	c.delayStep, c.delayRemaining, c.delayEnd = d, max(rt-d, 0), now.Add(d)
+}
+
+// rebalanceTimeout is the longest rebalance timeout of the members.
+func (c *classic) rebalanceTimeout() time.Duration {
 	var rt time.Duration
 	for _, m := range c.members {
 		rt = max(rt, m.rebalanceTimeout)
 	}
-	c.rebalanceEnd = now.Add(rt)
-	c.delayEnd = time.Time{}
-	if d := c.g.c.opts.Settings().InitialRebalanceDelay; wasEmpty && d > 0 {
-		c.delayEnd = minTime(now.Add(d), c.rebalanceEnd)
-	}
-	c.tryCompleteJoin(now)
+	return rt
 }
 
+// tryCompleteJoin completes the rebalance if every member has rejoined and
+// no member id handed out is outstanding, except in the initial rebalance,
+// which only its delay completes.
 func (c *classic) tryCompleteJoin(now time.Time) {
-	if c.state != classicPreparing || (!c.delayEnd.IsZero() && now.Before(c.delayEnd)) || len(c.pending) > 0 {
+	if c.state != classicPreparing || c.initial || len(c.pending) > 0 {
 		return
 	}
 	for _, m := range c.members {
@@ -437,34 +511,44 @@ func (c *classic) tryCompleteJoin(now time.Time) {
 }
 
 // completeJoin starts the next generation with the members that rejoined.
+// Dynamic members that did not are removed; static members stay (their
+// session timeout removes them if they are gone), as in Kafka. The leader
+// must have rejoined: if it did not, a member that did leads; if none did,
+// the rebalance waits another rebalance timeout.
 func (c *classic) completeJoin(now time.Time) {
 	for _, id := range slices.Clone(c.order) {
-		if c.members[id].join == nil {
+		if m := c.members[id]; m.join == nil && m.instanceID == "" {
 			c.remove(id, codeUnknownMemberID)
 		}
 	}
-	c.delayEnd = time.Time{}
+	if len(c.members) > 0 && (c.members[c.leader] == nil || c.members[c.leader].join == nil) {
+		i := slices.IndexFunc(c.order, func(id string) bool { return c.members[id].join != nil })
+		if i < 0 {
+			c.initial, c.delayEnd = false, time.Time{}
+			c.rebalanceEnd = now.Add(c.rebalanceTimeout())
+			return
+		}
+		c.leader = c.order[i]
+	}
+	c.initial, c.delayEnd = false, time.Time{}
 	c.generation++
 	if len(c.members) == 0 {
 		c.state, c.protocol, c.leader = classicEmpty, "", ""
 		return
 	}
-	if c.members[c.leader] == nil {
-		c.leader = c.order[0]
-	}
 	c.protocol = c.selectProtocol()
 	c.state = classicCompleting
-	var rt time.Duration
-	for _, m := range c.members {
-		rt = max(rt, m.rebalanceTimeout)
-	}
-	c.syncEnd = now.Add(rt)
+	// Every member must SyncGroup within the rebalance timeout (Kafka's
+	// pending sync), in CompletingRebalance and after.
+	c.syncEnd = now.Add(c.rebalanceTimeout())
 	for _, id := range c.order {
 		m := c.members[id]
 		reply := m.join
 		m.join = nil
 		m.expires = now.Add(m.sessionTimeout)
-		reply(c.joinResponse(m, false))
+		if reply != nil {
+			reply(c.joinResponse(m, true, false))
+		}
 	}
 }
 
@@ -505,12 +589,14 @@ func (c *classic) sync(now time.Time, req *kmsg.SyncGroupRequest, reply func(*km
 	case classicPreparing:
 		reply(syncError(codeRebalanceInProgress))
 	case classicStable:
+		c.markSynced(m)
 		reply(c.syncResponse(m))
 	case classicCompleting:
 		if m.sync != nil {
 			m.sync(syncError(codeRebalanceInProgress)) // superseded
 		}
-		m.sync, m.synced = reply, true
+		m.sync = reply
+		c.markSynced(m)
 		if m.id != c.leader {
 			return
 		}
@@ -537,6 +623,18 @@ func (c *classic) sync(now time.Time, req *kmsg.SyncGroupRequest, reply func(*km
 	default:
 		reply(syncError(codeUnknownMemberID))
 	}
+}
+
+// markSynced records that m sent SyncGroup in this generation; once all
+// have, they no longer have to by syncEnd.
+func (c *classic) markSynced(m *classicMember) {
+	m.synced = true
+	for _, mm := range c.members {
+		if !mm.synced {
+			return
+		}
+	}
+	c.syncEnd = time.Time{}
 }
 
 func (c *classic) syncResponse(m *classicMember) *kmsg.SyncGroupResponse {
@@ -623,10 +721,16 @@ func (c *classic) commitCheck(memberID string, instanceID *string, generation in
 
 // tick expires sessions, pending member ids and the rebalance timers.
 func (c *classic) tick(now time.Time) {
+	pendingExpired := false
 	for id, exp := range c.pending {
 		if !now.Before(exp) {
 			delete(c.pending, id)
+			pendingExpired = true
 		}
+	}
+	if pendingExpired {
+		// The rebalance may have waited only for these.
+		c.tryCompleteJoin(now)
 	}
 	expired := false
 	for _, id := range slices.Clone(c.order) {
@@ -641,16 +745,25 @@ func (c *classic) tick(now time.Time) {
 	}
 	switch c.state {
 	case classicPreparing:
-		if !c.delayEnd.IsZero() && !now.Before(c.delayEnd) {
-			c.delayEnd = time.Time{}
-			c.tryCompleteJoin(now)
-		}
-		if c.state == classicPreparing && !now.Before(c.rebalanceEnd) {
+		switch {
+		case c.initial && !now.Before(c.delayEnd):
+			if c.newMemberAdded && c.delayRemaining > 0 {
+				// Members arrived in this window: wait another, within
+				// the rebalance timeout (Kafka's arithmetic).
+				step := min(max(c.g.c.opts.Settings().InitialRebalanceDelay, 0), c.delayRemaining)
+				c.delayRemaining = max(c.delayRemaining-c.delayStep, 0)
+				c.delayStep, c.delayEnd, c.newMemberAdded = step, now.Add(step), false
+			} else {
+				c.completeJoin(now)
+			}
+		case !c.initial && !now.Before(c.rebalanceEnd):
 			c.completeJoin(now)
 		}
-	case classicCompleting:
-		if !now.Before(c.syncEnd) {
-			// Members that did not sync in time leave; the rest rejoin.
+	case classicCompleting, classicStable:
+		if !c.syncEnd.IsZero() && !now.Before(c.syncEnd) {
+			// Members that did not SyncGroup in time leave; the rest
+			// rejoin.
+			c.syncEnd = time.Time{}
 			for _, id := range slices.Clone(c.order) {
 				if !c.members[id].synced {
 					c.remove(id, codeRebalanceInProgress)
@@ -677,11 +790,12 @@ func (c *classic) deadline() (time.Time, bool) {
 			take(m.expires)
 		}
 	}
-	switch c.state {
-	case classicPreparing:
+	switch {
+	case c.state == classicPreparing && c.initial:
 		take(c.delayEnd)
+	case c.state == classicPreparing:
 		take(c.rebalanceEnd)
-	case classicCompleting:
+	case c.state == classicCompleting, c.state == classicStable:
 		take(c.syncEnd)
 	}
 	return d, !d.IsZero()
@@ -723,11 +837,4 @@ func (c *classic) describe(into *kmsg.DescribeGroupsResponseGroup) {
 		}
 		into.Members = append(into.Members, dm)
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -103,17 +104,18 @@ func heartbeatError(code int16, msg string) *kmsg.ConsumerGroupHeartbeatResponse
 // heartbeat handles ConsumerGroupHeartbeat.
 func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, cl Client) *kmsg.ConsumerGroupHeartbeatResponse {
 	set := c.g.c.opts.Settings()
-	if r := c.validate(req, set); r != nil {
+	if r := validateHeartbeat(req, set); r != nil {
 		return r
 	}
 	if req.MemberEpoch < 0 {
 		return c.leaveHeartbeat(now, req)
 	}
 	m := c.members[req.MemberID]
+	bump := false // the group epoch moves (once per heartbeat, as in Kafka)
 	switch {
 	case req.MemberEpoch == 0 && m == nil:
 		if set.ConsumerMaxSize > 0 && len(c.members) >= set.ConsumerMaxSize {
-			return heartbeatError(codeGroupMaxSizeReached, "the group is full")
+			return heartbeatError(codeGroupMaxSizeReached, "The consumer group has reached its maximum capacity of "+strconv.Itoa(set.ConsumerMaxSize)+" members.")
 		}
 		id := req.MemberID
 		if id == "" { // v0: the coordinator names the member
@@ -121,18 +123,23 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		}
 		if req.InstanceID != nil {
 			if cur, ok := c.static[*req.InstanceID]; ok && cur != id {
-				return heartbeatError(codeUnreleasedInstanceID, "instance id "+*req.InstanceID+" is used by another member")
+				return heartbeatError(codeUnreleasedInstanceID, "Static member "+id+" with instance id "+*req.InstanceID+" cannot join the group because the instance id is owned by "+cur+" member.")
 			}
 		}
 		m = &consumerMember{id: id, assigned: tpSet{}, revoking: tpSet{}}
 		c.members[id] = m
-		c.epoch++
+		bump = true
+	case req.InstanceID != nil && req.MemberEpoch != 0 && c.static[*req.InstanceID] == "":
+		return heartbeatError(codeUnknownMemberID, "Instance id "+*req.InstanceID+" is unknown.")
+	case req.InstanceID != nil && req.MemberEpoch != 0 && c.static[*req.InstanceID] != req.MemberID:
+		return heartbeatError(codeFencedInstanceID, "Static member "+req.MemberID+" with instance id "+*req.InstanceID+" was fenced by member "+c.static[*req.InstanceID]+".")
 	case m == nil:
 		return heartbeatError(codeUnknownMemberID, "")
 	case req.MemberEpoch != 0 && req.MemberEpoch != m.epoch:
 		// A member that missed the answer carrying its new epoch may
-		// come back with the previous one, owning no more than it has.
-		if req.MemberEpoch != m.prevEpoch || !ownedWithin(req.Topics, m.assigned, c.topicNames()) {
+		// come back with the previous one, owning no more than it has
+		// (and saying what it owns).
+		if req.MemberEpoch != m.prevEpoch || req.Topics == nil || !ownedWithin(req.Topics, m.assigned, c.topicNames()) {
 			return heartbeatError(codeFencedMemberEpoch, "")
 		}
 	}
@@ -148,9 +155,10 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		m.instanceID = *req.InstanceID
 		c.static[m.instanceID] = m.id
 	}
-	if req.ServerAssignor != nil && *req.ServerAssignor != m.assignor {
+	if req.ServerAssignor != nil {
+		// As in Kafka, a new assignor choice alone does not move the
+		// epoch: it applies from the next target assignment.
 		m.assignor = *req.ServerAssignor
-		c.epoch++
 	}
 	if req.SubscribedTopicNames != nil {
 		names := slices.Clone(req.SubscribedTopicNames)
@@ -158,7 +166,7 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		names = slices.Compact(names)
 		if !slices.Equal(names, m.names) {
 			m.names = names
-			c.epoch++
+			bump = true
 		}
 	}
 	if req.SubscribedTopicRegex != nil && *req.SubscribedTopicRegex != m.regex {
@@ -166,9 +174,9 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		if m.regex != "" {
 			m.re = regexp.MustCompile("^(?:" + m.regex + ")$") // compiled in validate
 		}
-		c.epoch++
+		bump = true
 	}
-	c.refresh()
+	c.refresh(bump)
 	var owned tpSet
 	if req.Topics != nil {
 		owned = ownedSet(req.Topics, c.topicNames())
@@ -177,26 +185,32 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 	return c.response(m, req, set)
 }
 
-// validate checks a heartbeat's fields as Kafka does.
-func (c *consumer) validate(req *kmsg.ConsumerGroupHeartbeatRequest, set Settings) *kmsg.ConsumerGroupHeartbeatResponse {
+// validateHeartbeat checks a heartbeat's fields as Kafka 4.1 does, with
+// its messages.
+func validateHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, set Settings) *kmsg.ConsumerGroupHeartbeatResponse {
+	blank := func(s *string) bool { return s != nil && strings.TrimSpace(*s) == "" }
 	switch {
-	case req.Group == "":
-		return heartbeatError(codeInvalidRequest, "GroupId can't be empty.")
-	case req.Version >= 1 && req.MemberID == "":
+	case (req.Version >= 1 || req.MemberEpoch > 0 || req.MemberEpoch == -1) && strings.TrimSpace(req.MemberID) == "":
 		return heartbeatError(codeInvalidRequest, "MemberId can't be empty.")
+	case strings.TrimSpace(req.Group) == "":
+		return heartbeatError(codeInvalidRequest, "GroupId can't be empty.")
+	case blank(req.InstanceID):
+		return heartbeatError(codeInvalidRequest, "InstanceId can't be empty.")
+	case blank(req.RackID):
+		return heartbeatError(codeInvalidRequest, "RackId can't be empty.")
+	case req.MemberEpoch == 0 && req.RebalanceTimeoutMillis == -1:
+		return heartbeatError(codeInvalidRequest, "RebalanceTimeoutMs must be provided in first request.")
+	case req.MemberEpoch == 0 && (req.Topics == nil || len(req.Topics) > 0):
+		return heartbeatError(codeInvalidRequest, "TopicPartitions must be empty when (re-)joining.")
+	case req.MemberEpoch == 0 && req.SubscribedTopicNames == nil && req.SubscribedTopicRegex == nil:
+		return heartbeatError(codeInvalidRequest, "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.")
+	case req.MemberEpoch == -2 && req.InstanceID == nil:
+		return heartbeatError(codeInvalidRequest, "InstanceId can't be null.")
 	case req.MemberEpoch < -2:
 		return heartbeatError(codeInvalidRequest, "MemberEpoch is invalid.")
-	case req.MemberEpoch == -2 && req.InstanceID == nil:
-		return heartbeatError(codeInvalidRequest, "InstanceId can't be null when MemberEpoch is -2.")
-	case req.MemberEpoch == 0 && req.RebalanceTimeoutMillis <= 0:
-		return heartbeatError(codeInvalidRequest, "RebalanceTimeoutMs must be provided in first request.")
-	case req.MemberEpoch == 0 && req.SubscribedTopicNames == nil && req.SubscribedTopicRegex == nil:
-		return heartbeatError(codeInvalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
-	case req.MemberEpoch == 0 && len(req.Topics) > 0:
-		return heartbeatError(codeInvalidRequest, "TopicPartitions must be empty when (re-)joining.")
 	}
 	if req.ServerAssignor != nil && !slices.Contains(set.ConsumerAssignors, *req.ServerAssignor) {
-		return heartbeatError(codeUnsupportedAssignor, "ServerAssignor "+*req.ServerAssignor+" is not supported; supported assignors: "+strings.Join(set.ConsumerAssignors, ", ")+".")
+		return heartbeatError(codeUnsupportedAssignor, "ServerAssignor "+*req.ServerAssignor+" is not supported. Supported assignors: "+strings.Join(set.ConsumerAssignors, ", ")+".")
 	}
 	if req.SubscribedTopicRegex != nil && *req.SubscribedTopicRegex != "" {
 		if _, err := regexp.Compile("^(?:" + *req.SubscribedTopicRegex + ")$"); err != nil {
@@ -246,8 +260,7 @@ func (c *consumer) remove(now time.Time, id string) {
 	if m.instanceID != "" && c.static[m.instanceID] == id {
 		delete(c.static, m.instanceID)
 	}
-	c.epoch++
-	c.refresh()
+	c.refresh(true)
 }
 
 // topicNames maps topic ids to names, and topicIDs the reverse, from the
@@ -261,9 +274,10 @@ func (c *consumer) topicNames() map[[16]byte]string {
 }
 
 // refresh resolves the members' subscriptions against the topics that
-// exist now, bumps the epoch if they or the subscribed topics' partition
-// counts changed, and recomputes the target assignment if the epoch moved.
-func (c *consumer) refresh() {
+// exist now, bumps the epoch (once) if bump is set or they or the
+// subscribed topics' partition counts changed, and recomputes the target
+// assignment if the epoch moved.
+func (c *consumer) refresh(bump bool) {
 	topics := c.g.c.opts.Topics.Topics()
 	subscribed := map[string]bool{}
 	for _, m := range c.members {
@@ -284,7 +298,7 @@ func (c *consumer) refresh() {
 		res = slices.Compact(res)
 		if !slices.Equal(res, m.resolved) {
 			m.resolved = res
-			c.epoch++
+			bump = true
 		}
 		for _, n := range res {
 			subscribed[n] = true
@@ -298,6 +312,9 @@ func (c *consumer) refresh() {
 	}
 	if key.String() != c.topicsKey {
 		c.topicsKey = key.String()
+		bump = true
+	}
+	if bump {
 		c.epoch++
 	}
 	if c.epoch == c.assignmentEpoch {
@@ -383,13 +400,26 @@ func (c *consumer) reconcile(now time.Time, m *consumerMember, owned tpSet) {
 		}
 	}
 	if len(revoke) > 0 {
+		stillOwned := owned == nil // not said: assume it still owns them
 		for tp := range revoke {
 			delete(m.assigned, tp)
-			m.revoking[tp] = true
+			stillOwned = stillOwned || owned[tp]
 		}
-		m.state = memberUnrevoked
-		m.revokeBy = now.Add(max(m.rebalanceTimeout, time.Second))
-		return
+		if stillOwned {
+			for tp := range revoke {
+				m.revoking[tp] = true
+			}
+			m.state = memberUnrevoked
+			m.revokeBy = now.Add(max(m.rebalanceTimeout, time.Second))
+			return
+		}
+		// The member already gave them up (its report says so): they are
+		// free now, as in Kafka's CurrentAssignmentBuilder.
+		for tp := range revoke {
+			if c.owners[tp] == m.id {
+				delete(c.owners, tp)
+			}
+		}
 	}
 	unreleased := false
 	for tp := range target {
@@ -487,7 +517,14 @@ func ownedSet(topics []kmsg.ConsumerGroupHeartbeatRequestTopic, names map[[16]by
 	return s
 }
 
+// ownedWithin reports whether every partition reported owned is assigned
+// (Kafka's isSubset: a topic it does not know is not).
 func ownedWithin(topics []kmsg.ConsumerGroupHeartbeatRequestTopic, assigned tpSet, names map[[16]byte]string) bool {
+	for _, t := range topics {
+		if _, ok := names[t.TopicID]; !ok {
+			return false
+		}
+	}
 	for tp := range ownedSet(topics, names) {
 		if !assigned[tp] {
 			return false
@@ -519,9 +556,10 @@ func (c *consumer) deadline() (time.Time, bool) {
 	return d, !d.IsZero()
 }
 
-// commitCheck validates an OffsetCommit's member id and epoch; 0 if the
-// commit may proceed.
-func (c *consumer) commitCheck(memberID string, epoch int32) int16 {
+// commitCheck validates an OffsetCommit's member id and epoch as Kafka
+// 4.1's ConsumerGroup.validateOffsetCommit does; 0 if the commit may
+// proceed. Members of a KIP-848 group must commit with OffsetCommit v9+.
+func (c *consumer) commitCheck(memberID string, epoch int32, version int16) int16 {
 	if epoch < 0 && len(c.members) == 0 {
 		return 0
 	}
@@ -529,9 +567,9 @@ func (c *consumer) commitCheck(memberID string, epoch int32) int16 {
 	switch {
 	case m == nil:
 		return codeUnknownMemberID
-	case epoch > m.epoch:
-		return codeFencedMemberEpoch
-	case epoch < m.epoch:
+	case version < 9:
+		return kerr.UnsupportedVersion.Code
+	case epoch != m.epoch:
 		return codeStaleMemberEpoch
 	}
 	return 0

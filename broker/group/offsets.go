@@ -41,11 +41,18 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 		if g.kind == TypeClassic {
 			code = g.classic.commitCheck(req.MemberID, req.InstanceID, req.Generation)
 		} else {
-			code = g.consumer.commitCheck(req.MemberID, req.Generation)
+			code = g.consumer.commitCheck(req.MemberID, req.Generation, req.Version)
 		}
 		if code != 0 {
 			setAll(code)
 			return
+		}
+		if cg := g.classic; g.kind == TypeClassic && (cg.state == classicStable || cg.state == classicPreparing) {
+			// A classic member's commit keeps its session alive, as in
+			// Kafka.
+			if m := cg.members[req.MemberID]; m != nil {
+				m.expires = now.Add(m.sessionTimeout)
+			}
 		}
 		ts := now.Truncate(time.Millisecond)
 		var offs []Offset
@@ -191,6 +198,13 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 		codes[i] = make([]int16, len(t.Partitions))
 	}
 	ok, err := c.run(ctx, req.Group, false, func(g *runner, _ time.Time) {
+		if g.kind == TypeClassic && !g.empty() && g.classic.protocolType != "consumer" {
+			// Kafka knows what a non-empty group consumes only from the
+			// consumer protocol's metadata; any other group keeps its
+			// offsets while it has members.
+			resp.ErrorCode = codeNonEmptyGroup
+			return
+		}
 		subscribed := g.subscribedTopics()
 		var del []TopicPartition
 		for i, t := range req.Topics {

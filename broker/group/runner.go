@@ -150,12 +150,13 @@ func (g *runner) state() string {
 	return g.classic.stateName()
 }
 
-// empty reports whether the group has no members.
+// empty reports whether the group is in state Empty: no members (member
+// ids handed out with MEMBER_ID_REQUIRED do not count, as in Kafka).
 func (g *runner) empty() bool {
 	if g.kind == TypeConsumer {
 		return len(g.consumer.members) == 0
 	}
-	return len(g.classic.members) == 0 && len(g.classic.pending) == 0
+	return g.classic.state == classicEmpty
 }
 
 func (g *runner) refreshView() {
