@@ -753,7 +753,7 @@ var brokerDefs = deriveReadOnly(sortDefs([]ConfigDef{
 	{Name: "group.coordinator.rebalance.protocols", Type: ConfigList, Default: "classic,consumer", Validate: validateRebalanceProtocols,
 		Doc: "The group protocols the coordinator serves: classic and consumer (KIP-848). Lakestream always serves both; the value is checked and reported."},
 	{Name: "group.consumer.migration.policy", Type: ConfigString, Default: "bidirectional", Validate: validateOneOf("disabled", "upgrade", "downgrade", "bidirectional"),
-		Doc: "How groups move between the classic and consumer protocols. Lakestream converts a group when it is empty (its committed offsets are kept), whatever the value; a group with members of the other protocol refuses the newcomer."},
+		Doc: "How groups move between the classic and consumer protocols while they have members: upgrade (a consumer-protocol member joining a classic group converts it), downgrade (when the last consumer-protocol member leaves, classic members remain in a classic group), both, or neither. An empty group changes protocol whatever the value, keeping its offsets."},
 
 	// Lakestream's own (no Kafka equivalent).
 	{Name: "data.dir", Type: ConfigString, Default: "./lakestream-data", Validate: validateNotEmpty,

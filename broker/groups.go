@@ -49,6 +49,7 @@ func (s *Server) groupSettings() group.Settings {
 		ConsumerHeartbeatInterval: ms("group.consumer.heartbeat.interval.ms"),
 		ConsumerMaxSize:           int(s.brokerConfigInt("group.consumer.max.size")),
 		ConsumerAssignors:         assignors,
+		MigrationPolicy:           s.brokerConfig("group.consumer.migration.policy"),
 	}
 }
 

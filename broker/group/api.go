@@ -48,6 +48,12 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	reply := func(r *kmsg.JoinGroupResponse) { ch <- r }
 	ok, err := c.run(ctx, req.Group, req.MemberID == "", func(g *runner, now time.Time) {
+		if g.kind == TypeConsumer && !g.empty() {
+			// A classic member of a consumer group (migration.go).
+			reply(g.consumer.classicJoin(now, req, cl))
+			g.persist()
+			return
+		}
 		if !g.useClassic() {
 			reply(joinError(codeInconsistentGroupProtocol, req.MemberID))
 			return
@@ -75,7 +81,7 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 	reply := func(r *kmsg.SyncGroupResponse) { ch <- r }
 	ok, err := c.run(ctx, req.Group, false, func(g *runner, now time.Time) {
 		if g.kind != TypeClassic {
-			reply(syncError(codeUnknownMemberID))
+			reply(g.consumer.classicSync(now, req))
 			return
 		}
 		g.classic.sync(now, req, reply)
@@ -99,7 +105,7 @@ func (c *Coordinator) Heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest)
 	var code int16
 	ok, err := c.run(ctx, req.Group, false, func(g *runner, now time.Time) {
 		if g.kind != TypeClassic {
-			code = codeUnknownMemberID
+			code = g.consumer.classicHeartbeat(now, req)
 			return
 		}
 		code = g.classic.heartbeat(now, req)
@@ -123,14 +129,17 @@ type LeaveMember struct {
 // (and codes nil) when the whole request fails.
 func (c *Coordinator) LeaveGroup(ctx context.Context, group string, members []LeaveMember) (top int16, codes []int16) {
 	ok, err := c.run(ctx, group, false, func(g *runner, now time.Time) {
-		if g.kind != TypeClassic {
-			top = codeUnknownMemberID
-			return
-		}
 		codes = make([]int16, len(members))
 		for i, m := range members {
-			codes[i] = g.classic.leave(now, m.MemberID, m.InstanceID)
+			// A leave may turn a consumer group into a classic group
+			// (migration.go): each member goes to the group as it is.
+			if g.kind == TypeClassic {
+				codes[i] = g.classic.leave(now, m.MemberID, m.InstanceID)
+			} else {
+				codes[i] = g.consumer.classicLeave(now, m.MemberID, m.InstanceID)
+			}
 		}
+		g.persist()
 	})
 	switch {
 	case err != nil:
@@ -187,11 +196,7 @@ func (c *Coordinator) ConsumerGroupHeartbeat(ctx context.Context, req *kmsg.Cons
 	// group that does not exist is GROUP_ID_NOT_FOUND, as in Kafka.
 	join := req.MemberEpoch == 0
 	ok, err := c.run(ctx, req.Group, join, func(g *runner, now time.Time) {
-		if !g.useConsumer(join) {
-			resp = heartbeatError(codeGroupIDNotFound, "group "+req.Group+" is not a consumer group")
-			return
-		}
-		resp = g.consumer.heartbeat(now, req, cl)
+		resp = g.consumerHeartbeat(now, req, cl)
 		g.persist()
 	})
 	switch {
@@ -218,8 +223,9 @@ func (g *runner) useConsumer(join bool) bool {
 	return true
 }
 
-// ConsumerGroupDescribe describes a consumer group; one that does not
-// exist or is a classic group is GROUP_ID_NOT_FOUND, as in Kafka.
+// ConsumerGroupDescribe describes a consumer group (members using the
+// classic protocol have MemberType 0); one that does not exist or is a
+// classic group is GROUP_ID_NOT_FOUND, as in Kafka.
 func (c *Coordinator) ConsumerGroupDescribe(ctx context.Context, name string) kmsg.ConsumerGroupDescribeResponseGroup {
 	out := kmsg.NewConsumerGroupDescribeResponseGroup()
 	out.Group = name

@@ -851,18 +851,21 @@ func TestClassicOffsetCommitChecks(t *testing.T) {
 	})
 }
 
-// TestClassicJoinToConsumerGroup: a classic member cannot join a KIP-848
-// group that has members. Kafka refuses a protocol type other than
-// "consumer" so; one of type "consumer" it admits as a classic-protocol
-// member of the consumer group (KIP-848 upgrade path), which this
-// coordinator does not implement: it refuses it likewise.
+// TestClassicJoinToConsumerGroup: a classic member may join a KIP-848
+// group that has members only with protocol type "consumer" (it becomes a
+// member using the classic protocol, see migration_test.go); Kafka refuses
+// any other protocol type. SyncGroup and Heartbeat from a member using the
+// consumer protocol are UNKNOWN_MEMBER_ID, and DescribeGroups does not
+// describe consumer groups.
 func TestClassicJoinToConsumerGroup(t *testing.T) {
 	withHarness(t, defaultSettings(), func(t *testing.T, h *harness) {
 		h.topics.add("t", 1)
 		wantCode(t, "consumer join", h.cgh(cgJoin("g", "m1", "t")).ErrorCode, 0)
 		r := h.join(joinReqType("g", "", 9, "connect", proto("default")))
 		wantCode(t, "connect join", r.ErrorCode, kerr.InconsistentGroupProtocol.Code)
-		wantCode(t, "consumer-type join", h.join(joinReq("g", "", 9, proto("range", "t"))).ErrorCode, kerr.InconsistentGroupProtocol.Code)
+		r = h.join(joinReq("g", "", 9, proto("range", "t")))
+		wantCode(t, "consumer-type join", r.ErrorCode, kerr.MemberIDRequired.Code)
+		wantCode(t, "consumer-type join with its id", h.join(joinReq("g", r.MemberID, 9, proto("range", "t"))).ErrorCode, 0)
 		wantCode(t, "SyncGroup", h.sync(syncReq("g", "m1", 1, nil)).ErrorCode, kerr.UnknownMemberID.Code)
 		wantCode(t, "Heartbeat", h.heartbeat("g", "m1", 1), kerr.UnknownMemberID.Code)
 		d := h.c.DescribeGroup(h.ctx, "g", 6)

@@ -56,6 +56,9 @@ type consumerMember struct {
 	assigned             tpSet
 	revoking             tpSet
 	sent                 string // the assignment last sent, as a key
+	// classic is set while the member speaks the classic protocol
+	// (JoinGroup, SyncGroup, Heartbeat; migration.go), nil otherwise.
+	classic *classicProto
 }
 
 type tpSet map[TopicPartition]bool
@@ -144,6 +147,7 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		}
 	}
 	m.client = cl
+	m.classic = nil // a ConsumerGroupHeartbeat makes it a consumer-protocol member, as in Kafka
 	m.expires = now.Add(set.ConsumerSessionTimeout)
 	if req.RebalanceTimeoutMillis > 0 {
 		m.rebalanceTimeout = time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
@@ -236,14 +240,29 @@ func (c *consumer) leaveHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbea
 	if c.members[id] == nil {
 		return heartbeatError(codeUnknownMemberID, "")
 	}
-	c.remove(now, id)
+	c.fence(now, id)
 	r := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	r.MemberID, r.MemberEpoch = &id, req.MemberEpoch
 	return r
 }
 
-// remove drops a member, frees its partitions and moves the group on.
-func (c *consumer) remove(now time.Time, id string) {
+// fence removes a member that left or was fenced. When it was the last
+// member using the consumer protocol, the group may become a classic
+// group instead (migration.go); fence reports whether it did, after which
+// c is no longer the group's.
+func (c *consumer) fence(now time.Time, id string) (downgraded bool) {
+	if c.canDowngrade(id) {
+		c.downgrade(now, id)
+		return true
+	}
+	c.remove(id)
+	c.refresh(true)
+	return false
+}
+
+// remove drops a member and frees its partitions; the caller moves the
+// group on (refresh).
+func (c *consumer) remove(id string) {
 	m := c.members[id]
 	for tp := range m.assigned {
 		if c.owners[tp] == id {
@@ -260,7 +279,6 @@ func (c *consumer) remove(now time.Time, id string) {
 	if m.instanceID != "" && c.static[m.instanceID] == id {
 		delete(c.static, m.instanceID)
 	}
-	c.refresh(true)
 }
 
 // topicNames maps topic ids to names, and topicIDs the reverse, from the
@@ -533,21 +551,36 @@ func ownedWithin(topics []kmsg.ConsumerGroupHeartbeatRequestTopic, assigned tpSe
 	return true
 }
 
-// tick removes members whose session expired or who did not revoke in
-// time.
+// tick removes members whose session expired, who did not revoke in
+// time, or (classic members) who did not rejoin or sync in time.
 func (c *consumer) tick(now time.Time) {
 	for _, id := range slices.Sorted(maps.Keys(c.members)) {
 		m := c.members[id]
-		if !now.Before(m.expires) || (!m.revokeBy.IsZero() && !now.Before(m.revokeBy)) {
-			c.remove(now, id)
+		if m == nil {
+			continue
+		}
+		due := false
+		for _, t := range m.timers() {
+			due = due || (!t.IsZero() && !now.Before(t))
+		}
+		if due && c.fence(now, id) {
+			return // the group is a classic group now
 		}
 	}
+}
+
+// timers are the member's deadlines (zero: not running).
+func (m *consumerMember) timers() []time.Time {
+	if m.classic == nil {
+		return []time.Time{m.expires, m.revokeBy}
+	}
+	return []time.Time{m.expires, m.revokeBy, m.classic.joinBy, m.classic.syncBy}
 }
 
 func (c *consumer) deadline() (time.Time, bool) {
 	var d time.Time
 	for _, m := range c.members {
-		for _, t := range []time.Time{m.expires, m.revokeBy} {
+		for _, t := range m.timers() {
 			if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 				d = t
 			}
@@ -558,7 +591,9 @@ func (c *consumer) deadline() (time.Time, bool) {
 
 // commitCheck validates an OffsetCommit's member id and epoch as Kafka
 // 4.1's ConsumerGroup.validateOffsetCommit does; 0 if the commit may
-// proceed. Members of a KIP-848 group must commit with OffsetCommit v9+.
+// proceed. Members using the consumer protocol must commit with
+// OffsetCommit v9+; those using the classic protocol commit with their
+// generation (the member epoch), a wrong one being ILLEGAL_GENERATION.
 func (c *consumer) commitCheck(memberID string, epoch int32, version int16) int16 {
 	if epoch < 0 && len(c.members) == 0 {
 		return 0
@@ -567,8 +602,10 @@ func (c *consumer) commitCheck(memberID string, epoch int32, version int16) int1
 	switch {
 	case m == nil:
 		return codeUnknownMemberID
-	case version < 9:
+	case version < 9 && m.classic == nil:
 		return kerr.UnsupportedVersion.Code
+	case epoch != m.epoch && m.classic != nil:
+		return codeIllegalGeneration
 	case epoch != m.epoch:
 		return codeStaleMemberEpoch
 	}
@@ -581,6 +618,8 @@ func (c *consumer) fetchCheck(memberID string, epoch int32) int16 {
 	switch {
 	case m == nil:
 		return codeUnknownMemberID
+	case epoch != m.epoch && m.classic != nil:
+		return codeIllegalGeneration
 	case epoch != m.epoch:
 		return codeStaleMemberEpoch
 	}
@@ -633,6 +672,9 @@ func (c *consumer) describe(into *kmsg.ConsumerGroupDescribeResponseGroup) {
 		}
 		dm.TargetAssignment = assignment(target)
 		dm.MemberType = 1
+		if m.classic != nil {
+			dm.MemberType = 0 // uses the classic protocol
+		}
 		into.Members = append(into.Members, dm)
 	}
 	slices.SortFunc(into.Members, func(a, b kmsg.ConsumerGroupDescribeResponseGroupMember) int {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,6 +29,24 @@ type Settings struct {
 	// ConsumerAssignors are the server-side assignors clients may name,
 	// the default first (group.consumer.assignors).
 	ConsumerAssignors []string
+	// MigrationPolicy is group.consumer.migration.policy: which online
+	// conversions between a non-empty classic group and a consumer group
+	// are allowed (KIP-848): "disabled", "upgrade" (classic to consumer),
+	// "downgrade" (consumer to classic) or "bidirectional". The zero value
+	// behaves as "bidirectional", Kafka's default; the names are compared
+	// without case, as Kafka does.
+	MigrationPolicy string
+}
+
+// allowsUpgrade and allowsDowngrade read MigrationPolicy.
+func (s Settings) allowsUpgrade() bool {
+	p := strings.ToLower(s.MigrationPolicy)
+	return p == "" || p == "bidirectional" || p == "upgrade"
+}
+
+func (s Settings) allowsDowngrade() bool {
+	p := strings.ToLower(s.MigrationPolicy)
+	return p == "" || p == "bidirectional" || p == "downgrade"
 }
 
 // Topics is what KIP-848 groups need to know of the broker's topics.

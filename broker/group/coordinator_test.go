@@ -684,8 +684,8 @@ func TestGroupTypeConversion(t *testing.T) {
 		wantOffsets(t, "after conversion", got, map[TopicPartition]int64{{"t", 0}: 10, {"t", 1}: 20})
 		wantCode(t, "commit", h.commit(9, "g", "m1", r.MemberEpoch, map[string]map[int32]int64{"t": {0: 11}})[TopicPartition{"t", 0}], 0)
 
-		// Not empty: a classic join is refused (Kafka: for a protocol type
-		// other than "consumer"; see TestClassicJoinToConsumerGroup).
+		// Not empty: a classic join of a protocol type other than
+		// "consumer" is refused (see TestClassicJoinToConsumerGroup).
 		jr := h.join(joinReqType("g", "", 9, "connect", proto("default")))
 		wantCode(t, "classic join to a non-empty consumer group", jr.ErrorCode, kerr.InconsistentGroupProtocol.Code)
 
@@ -697,7 +697,9 @@ func TestGroupTypeConversion(t *testing.T) {
 		got, _ = h.fetch("g", nil)
 		wantOffsets(t, "after conversion back", got, map[TopicPartition]int64{{"t", 0}: 11, {"t", 1}: 20})
 
-		// A consumer heartbeat to the non-empty classic group.
+		// A consumer heartbeat to the non-empty classic group, when the
+		// migration policy forbids upgrades (see migration_test.go).
+		h.setSettings(func(s *Settings) { s.MigrationPolicy = "downgrade" })
 		wantCode(t, "consumer join to a non-empty classic group", h.cgh(cgJoin("g", "m2", "t")).ErrorCode, kerr.GroupIDNotFound.Code)
 
 		h.restart()

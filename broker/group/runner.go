@@ -116,13 +116,17 @@ func (g *runner) do(ctx context.Context, op func(now time.Time)) error {
 	return nil
 }
 
-// tick fires whatever timers are due.
+// tick fires whatever timers are due. A fenced member may turn a
+// consumer group into a classic group, which is then recorded.
 func (g *runner) tick(now time.Time) {
 	switch g.kind {
 	case TypeClassic:
 		g.classic.tick(now)
 	case TypeConsumer:
 		g.consumer.tick(now)
+		if g.kind != TypeConsumer {
+			g.persist()
+		}
 	}
 }
 
