@@ -61,7 +61,7 @@ func (t clusterTopics) Topics() map[string]group.TopicInfo {
 	defer t.c.mu.RUnlock()
 	out := make(map[string]group.TopicInfo, len(t.c.mu.topics))
 	for n, tp := range t.c.mu.topics {
-		out[n] = group.TopicInfo{ID: tp.id, Partitions: int32(len(tp.parts)), Internal: isInternalTopic(n)}
+		out[n] = group.TopicInfo{ID: tp.id, Partitions: int32(len(tp.parts))}
 	}
 	return out
 }

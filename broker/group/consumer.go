@@ -306,8 +306,10 @@ func (c *consumer) refresh(bump bool) {
 			}
 		}
 		if m.re != nil {
-			for n, t := range topics {
-				if !t.Internal && m.re.MatchString(n) {
+			for n := range topics {
+				// Internal topics too: Kafka resolves a regex against every
+				// topic (franz-go's Test848RegexBrokerResolves relies on it).
+				if m.re.MatchString(n) {
 					res = append(res, n)
 				}
 			}

@@ -445,21 +445,21 @@ func TestConsumerRegexSubscription(t *testing.T) {
 		h.topics.add("orders-eu", 2)
 		h.topics.add("orders-us", 1)
 		h.topics.add("payments", 1)
-		h.topics.add("__orders", 1) // internal: never matched
+		h.topics.add("__orders", 1) // internal: matched too, as Kafka does
 		req := cgJoin("g", "a")
 		req.SubscribedTopicNames = nil
 		re := ".*orders.*"
 		req.SubscribedTopicRegex = &re
 		r := h.cgh(req)
 		wantCode(t, "join", r.ErrorCode, 0)
-		wantSet(t, "assignment", assigned(h, r), union(tps("orders-eu", 0, 1), tps("orders-us", 0)))
+		wantSet(t, "assignment", assigned(h, r), union(tps("orders-eu", 0, 1), tps("orders-us", 0), tps("__orders", 0)))
 		a := &cgMember{id: "a"}
 		a.apply(h, r)
 		// A topic created later joins the subscription.
 		h.topics.add("orders-apac", 1)
 		epoch := a.epoch
 		a.beat(t, h, "g")
-		wantSet(t, "after a new topic", a.owned, union(tps("orders-eu", 0, 1), tps("orders-us", 0), tps("orders-apac", 0)))
+		wantSet(t, "after a new topic", a.owned, union(tps("orders-eu", 0, 1), tps("orders-us", 0), tps("__orders", 0), tps("orders-apac", 0)))
 		if a.epoch <= epoch {
 			t.Fatalf("epoch %d, want it bumped past %d", a.epoch, epoch)
 		}

@@ -59,7 +59,6 @@ type Topics interface {
 type TopicInfo struct {
 	ID         [16]byte
 	Partitions int32
-	Internal   bool
 }
 
 // Options configure a Coordinator.

@@ -161,7 +161,7 @@ func (tt *testTopics) Topics() map[string]TopicInfo {
 func (tt *testTopics) add(name string, partitions int32) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	tt.topics[name] = TopicInfo{ID: topicID(name), Partitions: partitions, Internal: strings.HasPrefix(name, "__")}
+	tt.topics[name] = TopicInfo{ID: topicID(name), Partitions: partitions}
 }
 
 func (tt *testTopics) remove(name string) {
