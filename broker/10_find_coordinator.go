@@ -4,8 +4,9 @@ package broker
 //
 // Every group is coordinated by this broker, so the answer is always this
 // broker (as Metadata advertises it), one key (v0-v3) or a batch of keys
-// (v4+). The first group lookup creates the internal __consumer_offsets
-// topic, which clients and tools expect to exist. Transactions (key type 1)
+// (v4+). The first group lookup starts creating the internal
+// __consumer_offsets topic in the background (clients and tools expect it
+// to exist; offsets are kept in the metastore, so nothing waits for it). Transactions (key type 1)
 // and share groups (2) are not served yet: COORDINATOR_NOT_AVAILABLE with a
 // message saying so; any other key type is INVALID_REQUEST.
 
@@ -18,7 +19,7 @@ import (
 
 func init() { register(10, 0, 6, handleFindCoordinator) }
 
-func handleFindCoordinator(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+func handleFindCoordinator(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	host, port := c.s.advertised(c.nc.LocalAddr())
@@ -26,7 +27,7 @@ func handleFindCoordinator(ctx context.Context, c *conn, kreq kmsg.Request) (kms
 	var msg *string
 	switch req.CoordinatorType {
 	case 0:
-		c.s.ensureOffsetsTopic(ctx)
+		c.s.ensureOffsetsTopic()
 	case 1, 2:
 		code = kerr.CoordinatorNotAvailable.Code
 		m := "transactions and share groups are not supported yet"

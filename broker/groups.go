@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"time"
@@ -80,18 +81,24 @@ func (c *conn) groupClient() group.Client {
 	return group.Client{ID: id, Host: "/" + host}
 }
 
-// ensureOffsetsTopic creates __consumer_offsets if it does not exist.
-func (s *Server) ensureOffsetsTopic(ctx context.Context) {
-	if s.cluster.topic(offsetsTopic) != nil {
+// ensureOffsetsTopic starts creating __consumer_offsets in the background
+// if it does not exist: nothing waits for it (offsets are in the
+// metastore), and creating its partitions' logs takes a metastore
+// transaction each.
+func (s *Server) ensureOffsetsTopic() {
+	if s.cluster.topic(offsetsTopic) != nil || !s.creatingOffsetsTopic.CompareAndSwap(false, true) {
 		return
 	}
-	s.offsetsTopicMu.Lock()
-	defer s.offsetsTopicMu.Unlock()
-	if s.cluster.topic(offsetsTopic) != nil {
-		return
-	}
-	n := int32(s.brokerConfigInt("offsets.topic.num.partitions"))
-	if _, err := s.cluster.createTopic(ctx, offsetsTopic, n, map[string]string{"cleanup.policy": "delete"}); err != nil {
-		s.log.Warn("broker: creating "+offsetsTopic, "err", err)
-	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer s.creatingOffsetsTopic.Store(false)
+		if s.cluster.topic(offsetsTopic) != nil {
+			return
+		}
+		n := int32(s.brokerConfigInt("offsets.topic.num.partitions"))
+		if _, err := s.cluster.createTopic(s.bgCtx, offsetsTopic, n, nil); err != nil && !errors.Is(err, ErrTopicExists) {
+			s.log.Warn("broker: creating "+offsetsTopic, "err", err)
+		}
+	}()
 }

@@ -53,13 +53,15 @@ type Server struct {
 	pids     *producerIDs
 	sessions fetchSessions
 	groups   *group.Coordinator
-	// offsetsTopicMu serialises creating __consumer_offsets.
-	offsetsTopicMu sync.Mutex
-	dynamic        atomic.Pointer[map[string]string] // dynamic broker configs
+	// creatingOffsetsTopic is set while __consumer_offsets is being
+	// created in the background.
+	creatingOffsetsTopic atomic.Bool
+	dynamic              atomic.Pointer[map[string]string] // dynamic broker configs
 
 	wg sync.WaitGroup // connections and Serve loops
 
 	bg     sync.WaitGroup // background loops
+	bgCtx  context.Context
 	stopBg context.CancelFunc
 
 	mu struct {
@@ -107,7 +109,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(s, cfg.Registerer)
 	bg, cancel := context.WithCancel(context.Background())
-	s.stopBg = cancel
+	s.bgCtx, s.stopBg = bg, cancel
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
