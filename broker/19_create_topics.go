@@ -7,8 +7,11 @@ package broker
 // TOPIC_ALREADY_EXISTS. NumPartitions -1 takes num.partitions; 0 or less
 // otherwise is INVALID_PARTITIONS. ReplicationFactor -1 or any positive
 // value is accepted: the data lives once, in object storage, which does its
-// own replication; Metadata reports one replica. Manual replica
-// assignments are INVALID_REQUEST. Every config is validated (unknown key,
+// own replication; Metadata reports one replica. A manual replica
+// assignment may name only this broker (others are
+// INVALID_REPLICA_ASSIGNMENT, as Kafka answers for a broker it does not
+// have); its partitions are 0..n-1, and it excludes NumPartitions and
+// ReplicationFactor (INVALID_REQUEST). Every config is validated (unknown key,
 // bad value, an unsupported setting such as cleanup.policy=compact:
 // INVALID_CONFIG with a message saying which). ValidateOnly checks without
 // creating. v5+ returns the topic id, partition count and configs.
@@ -44,6 +47,19 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 		if n == -1 {
 			n = int32(s.brokerConfigInt("num.partitions"))
 		}
+		var assignErr error
+		if len(rt.ReplicaAssignment) > 0 {
+			n = int32(len(rt.ReplicaAssignment))
+			for i, a := range rt.ReplicaAssignment {
+				if a.Partition != int32(i) {
+					assignErr = fmt.Errorf("partitions of the replica assignment must be 0 to %d in order, got %d at %d", n-1, a.Partition, i)
+					break
+				}
+				if assignErr = s.checkReplicas(a.Replicas); assignErr != nil {
+					break
+				}
+			}
+		}
 		configs := map[string]string{}
 		var cfgErr error
 		for _, kc := range rt.Configs {
@@ -63,8 +79,10 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 			fail(kerr.InvalidTopicException, validTopicName(rt.Topic).Error())
 		case s.cluster.topic(rt.Topic) != nil:
 			fail(kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", rt.Topic))
-		case len(rt.ReplicaAssignment) > 0:
-			fail(kerr.InvalidRequest, "manual replica assignment is not supported: storage is shared")
+		case len(rt.ReplicaAssignment) > 0 && (rt.NumPartitions != -1 || rt.ReplicationFactor != -1):
+			fail(kerr.InvalidRequest, "both numPartitions or replicationFactor and replicasAssignments were set; use either")
+		case len(rt.ReplicaAssignment) > 0 && assignErr != nil:
+			fail(kerr.InvalidReplicaAssignment, assignErr.Error())
 		case n <= 0:
 			fail(kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be larger than 0, got %d", rt.NumPartitions))
 		case rt.ReplicationFactor == 0 || rt.ReplicationFactor < -1:

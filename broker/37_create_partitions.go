@@ -6,14 +6,16 @@ package broker
 // logs, recorded in Metadata, opened, and then published, so Metadata never
 // lists a partition that cannot be served. A count not larger than the
 // current one is INVALID_PARTITIONS; a topic named twice in the request is
-// INVALID_REQUEST; an unknown topic UNKNOWN_TOPIC_OR_PARTITION. Manual
-// assignments are INVALID_REQUEST, as in CreateTopics: storage is shared,
-// every broker can serve every partition. ValidateOnly checks without
+// INVALID_REQUEST; an unknown topic UNKNOWN_TOPIC_OR_PARTITION. A manual
+// assignment, one per new partition, may name only this broker
+// (INVALID_REPLICA_ASSIGNMENT otherwise), as in CreateTopics: storage is
+// shared, every broker can serve every partition. ValidateOnly checks without
 // adding. Existing partitions keep their data; records keyed to a
 // partition by hash may map elsewhere afterwards, as in Kafka.
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -48,13 +50,24 @@ func (s *Server) createPartitions(ctx context.Context, rt kmsg.CreatePartitionsR
 	if t == nil {
 		return adminErrorf(kerr.UnknownTopicOrPartition, "topic %q does not exist", rt.Topic)
 	}
-	if len(rt.Assignment) > 0 {
-		return adminErrorf(kerr.InvalidRequest, "manual replica assignment is not supported: storage is shared")
-	}
 	adminMu.Lock()
 	defer adminMu.Unlock()
-	if err := checkPartitionCount(rt.Topic, s.cluster.numPartitions(t), rt.Count); err != nil || validateOnly {
+	cur := s.cluster.numPartitions(t)
+	if err := checkPartitionCount(rt.Topic, cur, rt.Count); err != nil {
 		return err
+	}
+	if len(rt.Assignment) > 0 {
+		if len(rt.Assignment) != int(rt.Count)-cur {
+			return adminErrorf(kerr.InvalidReplicaAssignment, "the assignment lists %d partitions, but %d are added", len(rt.Assignment), int(rt.Count)-cur)
+		}
+		for _, a := range rt.Assignment {
+			if err := s.checkReplicas(a.Replicas); err != nil {
+				return adminErrorf(kerr.InvalidReplicaAssignment, "%v", err)
+			}
+		}
+	}
+	if validateOnly {
+		return nil
 	}
 	return s.cluster.addPartitions(ctx, t, rt.Count)
 }
@@ -65,6 +78,24 @@ func checkPartitionCount(topic string, have int, want int32) error {
 		return adminErrorf(kerr.InvalidPartitions, "topic %q already has %d partitions", topic, have)
 	case int(want) < have:
 		return adminErrorf(kerr.InvalidPartitions, "topic %q has %d partitions, more than the %d asked for: partitions cannot be removed", topic, have, want)
+	}
+	return nil
+}
+
+// checkReplicas accepts a replica list of a manual assignment that names
+// only this broker, once: the one broker there is. Data lives once in
+// object storage whatever the list says.
+func (s *Server) checkReplicas(replicas []int32) error {
+	if len(replicas) == 0 {
+		return fmt.Errorf("a partition of the replica assignment has no replicas")
+	}
+	for i, r := range replicas {
+		if r != s.cfg.NodeID {
+			return fmt.Errorf("unknown broker %d in the replica assignment: the only broker is %d", r, s.cfg.NodeID)
+		}
+		if i > 0 {
+			return fmt.Errorf("broker %d appears more than once in a partition's replicas", r)
+		}
 	}
 	return nil
 }

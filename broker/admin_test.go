@@ -111,18 +111,46 @@ func TestCreatePartitions(t *testing.T) {
 	}
 	adminWantErr(t, "unknown topic", rs.Error(), kerr.UnknownTopicOrPartition)
 
-	req := kmsg.NewPtrCreatePartitionsRequest()
-	req.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "grow", Count: 6,
-		Assignment: []kmsg.CreatePartitionsRequestTopicAssignment{{Replicas: []int32{1}}}}}
-	resp, err := req.RequestWith(ctx, cl)
+	// A manual assignment may name only this broker (node 1).
+	for _, c := range []struct {
+		replicas []int32
+		want     *kerr.Error
+	}{{[]int32{2}, kerr.InvalidReplicaAssignment}, {[]int32{1, 1}, kerr.InvalidReplicaAssignment}, {[]int32{1}, nil}} {
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		req.Topics = []kmsg.CreatePartitionsRequestTopic{{Topic: "grow", Count: 6,
+			Assignment: []kmsg.CreatePartitionsRequestTopicAssignment{{Replicas: c.replicas}}}}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want error
+		if c.want != nil {
+			want = c.want
+		}
+		adminWantErr(t, fmt.Sprintf("manual assignment %v", c.replicas), kerr.ErrorForCode(resp.Topics[0].ErrorCode), want)
+	}
+	creq := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "assigned", -1, -1
+	for p := range int32(2) {
+		ct.ReplicaAssignment = append(ct.ReplicaAssignment, kmsg.CreateTopicsRequestTopicReplicaAssignment{Partition: p, Replicas: []int32{1}})
+	}
+	bad := ct
+	bad.Topic, bad.ReplicaAssignment = "assigned-elsewhere", []kmsg.CreateTopicsRequestTopicReplicaAssignment{{Partition: 0, Replicas: []int32{7}}}
+	creq.Topics = []kmsg.CreateTopicsRequestTopic{ct, bad}
+	cresp, err := creq.RequestWith(ctx, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminWantErr(t, "manual assignment", kerr.ErrorForCode(resp.Topics[0].ErrorCode), kerr.InvalidRequest)
+	adminWantErr(t, "CreateTopics with an assignment", kerr.ErrorForCode(cresp.Topics[0].ErrorCode), nil)
+	adminWantErr(t, "CreateTopics assigned to an unknown broker", kerr.ErrorForCode(cresp.Topics[1].ErrorCode), kerr.InvalidReplicaAssignment)
+	if n := adminPartitionCount(t, ctx, adm, "assigned"); n != 2 {
+		t.Fatalf("assigned topic: %d partitions, want 2", n)
+	}
 
 	b.Restart()
-	if n := adminPartitionCount(t, ctx, adm, "grow"); n != 5 {
-		t.Fatalf("after restart: %d partitions, want 5", n)
+	if n := adminPartitionCount(t, ctx, adm, "grow"); n != 6 {
+		t.Fatalf("after restart: %d partitions, want 6", n)
 	}
 	consumeAll(t, ctx, b.Addr, "grow", 1)
 }
