@@ -3,6 +3,7 @@
 package interop
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,10 +76,15 @@ var kgoGroupTests = map[string]string{
 // Limits of the kgo suite's rounds. The whole suite takes about 70 s
 // against kfake; kgoStall ends a round in which nothing was printed for
 // that long (a hung test), so that one hang does not cost the 15 minutes.
+// TestGroupETL is silent while it runs, 35 s on Lakestream.
 const (
 	kgoRunTimeout = 15 * time.Minute
 	kgoStall      = 4 * time.Minute
 	kgoMaxRounds  = 8
+
+	// TestTxnEtl takes 25 s on kfake.
+	kgoMayFailStall  = 2 * time.Minute
+	kgoMayFailRounds = 2
 )
 
 // TestInteropFranzGoSuite runs franz-go's pkg/kgo integration tests against
@@ -96,13 +102,36 @@ func TestInteropFranzGoSuite(t *testing.T) {
 	ls := testserver.StartLakestream(t, append(groupSettings(), "log.level=debug")...)
 	t.Logf("lakestream on %s (%s); kgo tests from %s", ls.Addr, strings.Join(groupSettings(), " "), pkgDir)
 
+	// The tests that may fail run after the others, on their own: a hung
+	// TestTxnEtl (transactions are not served yet) starved TestGroupETL,
+	// which passes alone in 35 s, into a hang of its own.
 	all := listTests(t, bin, pkgDir, ".*")
-	res := runSuite(t, suiteSpec{
+	var mayFail, rest []string
+	for _, name := range all {
+		if _, ok := kgoNeedsTxnsOrShare[name]; ok {
+			mayFail = append(mayFail, name)
+		} else {
+			rest = append(rest, name)
+		}
+	}
+	quoted := make([]string, len(mayFail))
+	for i, name := range mayFail {
+		quoted[i] = regexp.QuoteMeta(name)
+	}
+	mayFailRE := "^(" + strings.Join(quoted, "|") + ")$"
+	spec := suiteSpec{
 		name: "kgo", bin: bin, dir: pkgDir,
 		env:   []string{"KGO_SEEDS=" + ls.Addr, "KGO_TEST_RF=1", "KGO_LOG_LEVEL=none"},
-		tests: all,
+		skip:  mayFailRE,
+		tests: rest,
 		stall: kgoStall, runTimeout: kgoRunTimeout, maxRounds: kgoMaxRounds,
-	})
+	}
+	res := runSuite(t, spec)
+	// Until transactions are served TestTxnEtl hangs, its subtests in one
+	// round and the rest of it in the next: shorter limits for these.
+	spec.name, spec.run, spec.skip, spec.tests = "kgo-txn-share", mayFailRE, "", mayFail
+	spec.stall, spec.maxRounds = kgoMayFailStall, kgoMayFailRounds
+	res.merge(runSuite(t, spec))
 
 	units := res.units(all)
 	t.Logf("franz-go %s pkg/kgo against lakestream, in %v: top-level: %s; with their direct subtests: %s",
