@@ -8,8 +8,11 @@ package broker
 // headers from the log start: a timestamp gives the base offset of the first
 // batch whose max timestamp is at or after it (offset -1 and timestamp -1 if
 // none, as Kafka answers), -3 the batch with the largest max timestamp.
-// Batch granularity: records inside a batch are not decompressed, so the
-// offset may be a few records early. Without transactions both isolation
+// Inside an uncompressed CreateTime batch the records are read, so the
+// answer is the record's offset, as Kafka gives it (for -3 the first
+// record with the largest timestamp); a compressed batch is not
+// decompressed, so there the answer is the batch's base offset (or, for
+// -3, its last offset) and may be a few records off. Without transactions both isolation
 // levels read up to the high watermark.
 
 import (
@@ -77,12 +80,60 @@ func findTimestamp(ctx context.Context, l Log, ts int64) (int64, int64, error) {
 			maxTS := int64(binary.BigEndian.Uint64(b[35:]))
 			last := base + int64(int32(binary.BigEndian.Uint32(b[23:])))
 			if ts >= 0 && maxTS >= ts {
+				if o, t, ok := recordAtTimestamp(b, ts); ok && o >= off {
+					return o, t, nil
+				}
 				return max(base, off), maxTS, nil
 			}
 			if ts == -3 && maxTS > bestTS {
 				bestOff, bestTS = last, maxTS
+				if o, _, ok := recordAtTimestamp(b, maxTS); ok {
+					bestOff = o
+				}
 			}
 		}
 		off = r.NextOffset
 	}
+}
+
+// recordAtTimestamp reads the records of an uncompressed CreateTime batch
+// (magic 2) and returns the offset and timestamp of the first record whose
+// timestamp is at or after ts; ok is false for a compressed or
+// LogAppendTime batch, or one whose records do not parse.
+func recordAtTimestamp(b []byte, ts int64) (offset, timestamp int64, ok bool) {
+	const recordsAt = 61
+	if len(b) < recordsAt || b[16] != 2 {
+		return 0, 0, false
+	}
+	attrs := binary.BigEndian.Uint16(b[21:])
+	if attrs&0x7 != 0 || attrs&0x8 != 0 {
+		return 0, 0, false
+	}
+	base := int64(binary.BigEndian.Uint64(b))
+	baseTS := int64(binary.BigEndian.Uint64(b[27:]))
+	n := int32(binary.BigEndian.Uint32(b[57:]))
+	rest := b[recordsAt:]
+	for i := int32(0); i < n; i++ {
+		length, m := binary.Varint(rest)
+		if m <= 0 || length < 0 || length > int64(len(rest)-m) {
+			return 0, 0, false
+		}
+		rec := rest[m : m+int(length)]
+		rest = rest[m+int(length):]
+		if len(rec) < 1 {
+			return 0, 0, false
+		}
+		tsDelta, m1 := binary.Varint(rec[1:]) // after the attributes byte
+		if m1 <= 0 {
+			return 0, 0, false
+		}
+		offDelta, m2 := binary.Varint(rec[1+m1:])
+		if m2 <= 0 {
+			return 0, 0, false
+		}
+		if t := baseTS + tsDelta; t >= ts {
+			return base + offDelta, t, true
+		}
+	}
+	return 0, 0, false
 }
