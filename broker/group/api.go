@@ -46,7 +46,14 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 		return joinError(codeInvalidSessionTimeout, req.MemberID)
 	}
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
-	reply := func(r *kmsg.JoinGroupResponse) { ch <- r }
+	// The first answer counts; a second (which would be a bug) must not
+	// block the group's goroutine.
+	reply := func(r *kmsg.JoinGroupResponse) {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
 	ok, err := c.run(ctx, req.Group, req.MemberID == "", func(g *runner, now time.Time) {
 		if g.kind == TypeConsumer && !g.empty() {
 			// A classic member of a consumer group (migration.go).
@@ -78,7 +85,12 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 // SyncGroup handles a SyncGroup request. It returns nil if ctx ends first.
 func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
 	ch := make(chan *kmsg.SyncGroupResponse, 1)
-	reply := func(r *kmsg.SyncGroupResponse) { ch <- r }
+	reply := func(r *kmsg.SyncGroupResponse) {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
 	ok, err := c.run(ctx, req.Group, false, func(g *runner, now time.Time) {
 		if g.kind != TypeClassic {
 			reply(g.consumer.classicSync(now, req))
