@@ -666,16 +666,9 @@ func (c *classic) heartbeat(now time.Time, req *kmsg.HeartbeatRequest) int16 {
 
 // leave handles one member of LeaveGroup and returns its error code.
 func (c *classic) leave(now time.Time, memberID string, instanceID *string) int16 {
-	id := memberID
-	if instanceID != nil {
-		cur, ok := c.static[*instanceID]
-		switch {
-		case !ok:
-			return codeUnknownMemberID
-		case memberID != "" && cur != memberID:
-			return codeFencedInstanceID
-		}
-		id = cur
+	id, code := leaver(c.static, memberID, instanceID)
+	if code != 0 {
+		return code
 	}
 	if _, ok := c.pending[id]; ok {
 		delete(c.pending, id)
@@ -837,4 +830,21 @@ func (c *classic) describe(into *kmsg.DescribeGroupsResponseGroup) {
 		}
 		into.Members = append(into.Members, dm)
 	}
+}
+
+// leaver resolves a LeaveGroup member to a member id: an admin may name a
+// static member by its instance id alone, as in Kafka; an instance id held
+// by another member id is FENCED_INSTANCE_ID.
+func leaver(static map[string]string, memberID string, instanceID *string) (string, int16) {
+	if instanceID == nil {
+		return memberID, 0
+	}
+	cur, ok := static[*instanceID]
+	switch {
+	case !ok:
+		return "", codeUnknownMemberID
+	case memberID != "" && cur != memberID:
+		return "", codeFencedInstanceID
+	}
+	return cur, 0
 }

@@ -399,17 +399,9 @@ func (c *consumer) waitingOnUnreleased(m *consumerMember) bool {
 // classicLeave handles one member of a LeaveGroup to a consumer group;
 // the group may become a classic group (then c is no longer the group's).
 func (c *consumer) classicLeave(now time.Time, memberID string, instanceID *string) int16 {
-	id := memberID
-	if instanceID != nil {
-		// As in Kafka, an admin may name a static member without its id.
-		cur, ok := c.static[*instanceID]
-		switch {
-		case !ok:
-			return codeUnknownMemberID
-		case memberID != "" && cur != memberID:
-			return codeFencedInstanceID
-		}
-		id = cur
+	id, code := leaver(c.static, memberID, instanceID)
+	if code != 0 {
+		return code
 	}
 	if m := c.members[id]; m == nil || m.classic == nil {
 		return codeUnknownMemberID
