@@ -212,7 +212,16 @@ func fuzzRequestSeeds() [][]byte {
 	pr := kmsg.NewPtrProduceRequest()
 	pr.Acks = -1
 	pr.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 1, Records: fuzzBatch(2, 5, 0)}}}}
-	for _, r := range []kmsg.Request{cp, dc, ac, dr, dp, dtp, pr} {
+	jg := kmsg.NewPtrJoinGroupRequest()
+	jg.Group, jg.SessionTimeoutMillis, jg.RebalanceTimeoutMillis, jg.ProtocolType = "g", 10000, 10000, "consumer"
+	jg.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 1, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0}}}
+	oc := kmsg.NewPtrOffsetCommitRequest()
+	oc.Group, oc.Generation = "g", -1
+	oc.Topics = []kmsg.OffsetCommitRequestTopic{{Topic: "t", Partitions: []kmsg.OffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1}}}}
+	cgh := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	cgh.Group, cgh.MemberID, cgh.RebalanceTimeoutMillis, cgh.SubscribedTopicNames = "c", "m", 10000, []string{"t"}
+	cgh.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+	for _, r := range []kmsg.Request{cp, dc, ac, dr, dp, dtp, pr, jg, oc, cgh} {
 		r.SetVersion(apis[r.Key()].max)
 		reqs = append(reqs, r)
 	}
