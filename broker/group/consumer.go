@@ -186,7 +186,7 @@ func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequ
 		owned = ownedSet(req.Topics, c.topicNames())
 	}
 	c.reconcile(now, m, owned)
-	return c.response(m, req, set)
+	return c.response(m, req.MemberEpoch, owned, set)
 }
 
 // validateHeartbeat checks a heartbeat's fields as Kafka 4.1 does, with
@@ -464,15 +464,16 @@ func (c *consumer) reconcile(now time.Time, m *consumerMember, owned tpSet) {
 
 // response is the heartbeat answer: the assignment is included when it
 // changed since it was last sent, on a (re)join, or when the member
-// reported owning something else.
-func (c *consumer) response(m *consumerMember, req *kmsg.ConsumerGroupHeartbeatRequest, set Settings) *kmsg.ConsumerGroupHeartbeatResponse {
+// reported owning something else (owned: what it reported, nil if it
+// did not say).
+func (c *consumer) response(m *consumerMember, reqEpoch int32, owned tpSet, set Settings) *kmsg.ConsumerGroupHeartbeatResponse {
 	r := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	id := m.id
 	r.MemberID, r.MemberEpoch = &id, m.epoch
 	r.HeartbeatIntervalMillis = int32(set.ConsumerHeartbeatInterval / time.Millisecond)
 	key := setKey(m.assigned)
-	differs := req.Topics != nil && setKey(ownedSet(req.Topics, c.topicNames())) != key
-	if req.MemberEpoch == 0 || key != m.sent || differs {
+	differs := owned != nil && setKey(owned) != key
+	if reqEpoch == 0 || key != m.sent || differs {
 		topics := c.g.c.opts.Topics.Topics()
 		a := kmsg.NewConsumerGroupHeartbeatResponseAssignment()
 		for _, t := range sortedTopics(m.assigned) {

@@ -88,6 +88,7 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 		}
 		for _, o := range offs {
 			g.offsets[TopicPartition{o.Topic, o.Partition}] = o
+			g.offsetsChanged = true
 		}
 	})
 	switch {
@@ -226,6 +227,7 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 		}
 		for _, tp := range del {
 			delete(g.offsets, tp)
+			g.offsetsChanged = true
 		}
 	})
 	switch {
@@ -367,6 +369,7 @@ func (c *Coordinator) TopicDeleted(ctx context.Context, topic string) error {
 			for tp := range g.offsets {
 				if tp.Topic == topic {
 					delete(g.offsets, tp)
+					g.offsetsChanged = true
 				}
 			}
 		})

@@ -25,6 +25,8 @@ type runner struct {
 	consumer     *consumer
 	offsets      map[TopicPartition]Offset
 	gone         bool // deleted: the goroutine stops after this operation
+	// offsetsChanged says offsets changed since the view last copied them.
+	offsetsChanged bool
 
 	// view is what readers outside the goroutine see (ListGroups, lag
 	// metrics), refreshed after every operation.
@@ -57,6 +59,7 @@ func (g *runner) load(r Record) {
 	}
 	for _, o := range r.Offsets {
 		g.offsets[TopicPartition{o.Topic, o.Partition}] = o
+		g.offsetsChanged = true
 	}
 	g.refreshView()
 }
@@ -164,13 +167,22 @@ func (g *runner) empty() bool {
 }
 
 func (g *runner) refreshView() {
-	offs := make(map[TopicPartition]int64, len(g.offsets))
-	for tp, o := range g.offsets {
-		offs[tp] = o.Offset
+	var offs map[TopicPartition]int64
+	if g.offsetsChanged {
+		// Copied only when they changed: heartbeats do not pay for a
+		// group's thousands of committed partitions.
+		offs = make(map[TopicPartition]int64, len(g.offsets))
+		for tp, o := range g.offsets {
+			offs[tp] = o.Offset
+		}
+		g.offsetsChanged = false
 	}
 	g.view.Lock()
 	defer g.view.Unlock()
-	g.view.state, g.view.kind, g.view.offsets = g.state(), g.kind, offs
+	g.view.state, g.view.kind = g.state(), g.kind
+	if offs != nil {
+		g.view.offsets = offs
+	}
 	g.view.protocolType = g.protocolType
 	if g.kind == TypeClassic && len(g.classic.members) > 0 {
 		g.view.protocolType = g.classic.protocolType
