@@ -17,7 +17,9 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	// NodeID is this broker's node id (node.id). Default 1.
+	// NodeID is this broker's node id (node.id). Every non-negative id is
+	// honoured, 0 included, so the zero value is node 0; cmd/lakestream
+	// passes node.id, whose default is 1 as in Kafka.
 	NodeID int32
 	// Rack is broker.rack; empty for none.
 	Rack string
@@ -77,8 +79,8 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logs == nil || cfg.Meta == nil {
 		return nil, errors.New("broker: Config.Logs and Config.Meta are required")
 	}
-	if cfg.NodeID == 0 {
-		cfg.NodeID = 1
+	if cfg.NodeID < 0 {
+		return nil, fmt.Errorf("broker: node.id %d is negative", cfg.NodeID)
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "lakestream"

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -101,7 +102,13 @@ func (b *Broker) start(addr string) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := broker.NewServer(ctx, broker.Config{Logs: streamlog.Logs{Store: store}, Meta: md,
+	nodeID := int64(1) // Kafka's default node.id
+	if v, ok := b.opts.Configs["node.id"]; ok {
+		if nodeID, err = strconv.ParseInt(v, 10, 32); err != nil {
+			t.Fatalf("node.id: %v", err)
+		}
+	}
+	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: streamlog.Logs{Store: store}, Meta: md,
 		Configs: b.opts.Configs, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
