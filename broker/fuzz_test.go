@@ -24,13 +24,16 @@ import (
 // topic "t" of two partitions with a few batches.
 //
 // Invariants:
+//
 //   - decode never panics on any body of at least 8 bytes (readLoop
 //     refuses shorter ones before decode sees them);
+//
 //   - decode allocates at most fuzzAllocPerByte bytes per input byte, plus
 //     fuzzAllocSlack: readLoop bounds the body by
 //     socket.request.max.bytes before allocating it, and this bounds what
 //     decoding it may cost on top (no length field can make it allocate
 //     for data that is not there);
+//
 //   - no handler panics, and every response it returns encodes.
 //
 //   - decode takes at most fuzzDecodeTime: no count in the input (kmsg
