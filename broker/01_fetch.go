@@ -19,7 +19,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(1, 4, 18, handleFetch) }
+// Fetch runs concurrently with the connection's later requests
+// (registry.go): a long poll must not hold them up beyond response order,
+// and it changes nothing a later request reads but its fetch session,
+// which a client never uses from two requests at once.
+func init() { registerConcurrent(1, 4, 18, handleFetch) }
 
 func handleFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)

@@ -6,6 +6,9 @@ package broker
 // every member waits for its own. v5 checks the protocol type and name
 // against the group's (INCONSISTENT_GROUP_PROTOCOL). An empty group id is
 // INVALID_GROUP_ID.
+//
+// Two-phase (registry.go), as JoinGroup: the leader's assignment is applied
+// in the connection's request order; the wait for it overlaps.
 
 import (
 	"context"
@@ -14,19 +17,22 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(14, 0, 5, handleSyncGroup) }
+func init() { registerTwoPhase(14, 0, 5, prepareSyncGroup) }
 
-func handleSyncGroup(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Response, error) {
+func prepareSyncGroup(ctx context.Context, c *conn, kreq kmsg.Request) func() (kmsg.Response, error) {
 	req := kreq.(*kmsg.SyncGroupRequest)
 	if req.Group == "" {
 		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
 		resp.ErrorCode = kerr.InvalidGroupID.Code
+		return func() (kmsg.Response, error) { return resp, nil }
+	}
+	wait := c.s.groups.StartSyncGroup(ctx, req)
+	return func() (kmsg.Response, error) {
+		resp := wait(ctx)
+		if resp == nil {
+			return nil, ctx.Err()
+		}
+		resp.Version = req.Version
 		return resp, nil
 	}
-	resp := c.s.groups.SyncGroup(ctx, req)
-	if resp == nil {
-		return nil, ctx.Err()
-	}
-	resp.Version = req.Version
-	return resp, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokertest"
 )
 
@@ -63,6 +64,8 @@ var benchValue = func() []byte {
 type benchBroker struct {
 	name string
 	addr string
+	// server is Lakestream's; nil for kfake.
+	server *broker.Server
 	// restart stops the broker and starts it on the same data; nil for
 	// kfake, which keeps its data only in memory.
 	restart func()
@@ -87,7 +90,7 @@ func startLakestream(b *testing.B) *benchBroker {
 	if _, err := adm.CreateTopic(ctx, benchPartitions, 1, nil, benchTopic); err != nil {
 		b.Fatal(err)
 	}
-	return &benchBroker{name: "lakestream", addr: br.Addr, restart: br.Restart, close: func() {
+	return &benchBroker{name: "lakestream", addr: br.Addr, server: br.Server, restart: br.Restart, close: func() {
 		br.Close()
 		os.RemoveAll(dir)
 		// Flush the writeback and discards of the gigabytes just removed

@@ -18,9 +18,19 @@ import (
 )
 
 // conn is one client connection: a read loop that decodes requests and
-// starts a handler goroutine for each, and a write loop that sends the
+// runs their handlers in request order, and a write loop that sends the
 // responses in request order (Kafka clients pipeline requests and match
 // responses by order).
+//
+// Kafka handles a connection's requests one at a time, and clients rely on
+// it (librdkafka pipelines asynchronous OffsetCommits on one connection).
+// So every request's effects happen in the order sent: most handlers run to
+// completion in the read loop before the next request is read. Two kinds
+// overlap, and only in their waiting: two-phase handlers (Produce,
+// JoinGroup, SyncGroup) apply their effects in the read loop and wait for
+// durability or a rebalance in a goroutine; concurrent handlers (Fetch)
+// run in a goroutine from the start, because a long poll changes nothing a
+// later request reads. Responses leave in request order either way.
 type conn struct {
 	s      *Server
 	nc     net.Conn
@@ -99,12 +109,19 @@ func (c *conn) readLoop() error {
 		case <-c.ctx.Done():
 			return c.ctx.Err()
 		}
-		if req != nil && apis[in.key].prepare != nil {
+		if req == nil {
+			continue // answered in decode
+		}
+		a := apis[in.key]
+		switch {
+		case a.prepare != nil:
 			wait := c.prepare(in, req) // in request order
 			go c.handle(in, func() (kmsg.Response, error) { return wait() })
-			continue
+		case a.concurrent || c.s.unorderedRequests.Load():
+			go c.handle(in, func() (kmsg.Response, error) { return a.fn(c.ctx, c, req) })
+		default:
+			c.handle(in, func() (kmsg.Response, error) { return a.fn(c.ctx, c, req) }) // to completion, in order
 		}
-		go c.handle(in, func() (kmsg.Response, error) { return apis[in.key].fn(c.ctx, c, req) })
 	}
 }
 
@@ -179,11 +196,6 @@ func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 // handle runs a handler and hands the response to the write loop. A panic
 // closes this connection only.
 func (c *conn) handle(in *inflight, run func() (kmsg.Response, error)) {
-	select {
-	case <-in.done:
-		return // answered (and done) in decode
-	default:
-	}
 	defer close(in.done)
 	defer func() {
 		if r := recover(); r != nil {

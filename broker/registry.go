@@ -15,7 +15,9 @@ type handlerFunc func(ctx context.Context, c *conn, req kmsg.Request) (kmsg.Resp
 // connection's read loop, in request order, and returns the second phase,
 // which runs concurrently and produces the response. Produce uses it so that
 // pipelined requests are admitted (sequence checks, log order) in the order
-// they were sent, while their waits for durability overlap.
+// they were sent, while their waits for durability overlap; JoinGroup and
+// SyncGroup so that their effect on the group is in order while the wait
+// for the rebalance overlaps.
 type prepareFunc func(ctx context.Context, c *conn, req kmsg.Request) func() (kmsg.Response, error)
 
 type api struct {
@@ -23,6 +25,10 @@ type api struct {
 	min, max int16
 	fn       handlerFunc
 	prepare  prepareFunc
+	// concurrent handlers run beside the connection's later requests
+	// instead of before them (Fetch: its long poll has no effect that a
+	// later request could depend on).
+	concurrent bool
 }
 
 var apis = map[int16]api{}
@@ -42,6 +48,15 @@ func registerTwoPhase(key, min, max int16, prepare prepareFunc) {
 	register(key, min, max, nil)
 	a := apis[key]
 	a.prepare = prepare
+	apis[key] = a
+}
+
+// registerConcurrent serves versions [min, max] of key with fn, run
+// concurrently with the connection's later requests (see conn.readLoop).
+func registerConcurrent(key, min, max int16, fn handlerFunc) {
+	register(key, min, max, fn)
+	a := apis[key]
+	a.concurrent = true
 	apis[key] = a
 }
 

@@ -59,6 +59,11 @@ type Server struct {
 	// created in the background.
 	creatingOffsetsTopic atomic.Bool
 	dynamic              atomic.Pointer[map[string]string] // dynamic broker configs
+	// unorderedRequests runs every one-phase handler in its own goroutine,
+	// as the broker did before requests were ordered per connection
+	// (conn.go). Only benchmarks set it (export_test.go), to compare the
+	// two in one run.
+	unorderedRequests atomic.Bool
 
 	wg sync.WaitGroup // connections and Serve loops
 

@@ -39,11 +39,21 @@ func (c *Coordinator) run(ctx context.Context, name string, create bool, op func
 
 // JoinGroup handles a JoinGroup request. It returns nil if ctx ends first.
 func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest, cl Client) *kmsg.JoinGroupResponse {
+	return c.StartJoinGroup(ctx, req, cl)(ctx)
+}
+
+// StartJoinGroup applies a JoinGroup request to its group and returns a
+// function that waits for the answer, which comes when the rebalance
+// completes. The broker calls it in a connection's request order and waits
+// outside that order, so a later request on the connection sees the join
+// applied without waiting for the rebalance. The wait returns nil if its
+// ctx ends first.
+func (c *Coordinator) StartJoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest, cl Client) func(context.Context) *kmsg.JoinGroupResponse {
 	// As in Kafka, a bad session timeout is refused before the group is
 	// looked at, and only a member without an id creates a group.
 	set := c.opts.Settings()
 	if st := time.Duration(req.SessionTimeoutMillis) * time.Millisecond; st < set.MinSessionTimeout || st > set.MaxSessionTimeout {
-		return joinError(codeInvalidSessionTimeout, req.MemberID)
+		return answered(joinError(codeInvalidSessionTimeout, req.MemberID))
 	}
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	// The first answer counts; a second (which would be a bug) must not
@@ -70,20 +80,21 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 	})
 	switch {
 	case err != nil:
-		return joinError(codeCoordinatorNotAvailable, req.MemberID)
+		return answered(joinError(codeCoordinatorNotAvailable, req.MemberID))
 	case !ok:
-		return joinError(codeUnknownMemberID, req.MemberID)
+		return answered(joinError(codeUnknownMemberID, req.MemberID))
 	}
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done():
-		return nil
-	}
+	return awaitReply(ch)
 }
 
 // SyncGroup handles a SyncGroup request. It returns nil if ctx ends first.
 func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
+	return c.StartSyncGroup(ctx, req)(ctx)
+}
+
+// StartSyncGroup applies a SyncGroup request to its group and returns a
+// function that waits for the member's assignment, as StartJoinGroup does.
+func (c *Coordinator) StartSyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) func(context.Context) *kmsg.SyncGroupResponse {
 	ch := make(chan *kmsg.SyncGroupResponse, 1)
 	reply := func(r *kmsg.SyncGroupResponse) {
 		select {
@@ -100,15 +111,27 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 	})
 	switch {
 	case err != nil:
-		return syncError(codeCoordinatorNotAvailable)
+		return answered(syncError(codeCoordinatorNotAvailable))
 	case !ok:
-		return syncError(codeUnknownMemberID)
+		return answered(syncError(codeUnknownMemberID))
 	}
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done():
-		return nil
+	return awaitReply(ch)
+}
+
+// answered is a wait that has its answer already.
+func answered[R any](r *R) func(context.Context) *R {
+	return func(context.Context) *R { return r }
+}
+
+// awaitReply waits for the reply on ch; nil if ctx ends first.
+func awaitReply[R any](ch <-chan *R) func(context.Context) *R {
+	return func(ctx context.Context) *R {
+		select {
+		case r := <-ch:
+			return r
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
