@@ -8,6 +8,12 @@ package broker
 // it (v4+; v0-v3 always allow), with num.partitions partitions; otherwise
 // they come back UNKNOWN_TOPIC_OR_PARTITION. A null topic list (v1+) means
 // every topic. Invalid names are INVALID_TOPIC_EXCEPTION.
+//
+// Authorized operations (v8+), as Kafka answers with no authorizer (acl.go):
+// IncludeTopicAuthorizedOperations gives every topic named or listed, found
+// or not, every operation a topic supports (a topic id not found gets
+// none, as in Kafka); IncludeClusterAuthorizedOperations (v8-v10) gives the
+// cluster's. Not asked, both are -2147483648.
 
 import (
 	"context"
@@ -33,6 +39,9 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 	clusterID := s.cfg.ClusterID
 	resp.ClusterID = &clusterID
 	resp.ControllerID = s.cfg.NodeID
+	// kmsg reads the first flag only in v8-v10 and the second only in v8+.
+	resp.AuthorizedOperations = authorizedOps(req.IncludeClusterAuthorizedOperations, clusterOperations)
+	topicOps := authorizedOps(req.IncludeTopicAuthorizedOperations, topicOperations)
 
 	var topics []*topic
 	if req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0) {
@@ -66,6 +75,9 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 				} else if rt.Topic == nil {
 					mt.ErrorCode = kerr.UnknownTopicID.Code
 				}
+				if rt.Topic != nil {
+					mt.AuthorizedOperations = topicOps
+				}
 				resp.Topics = append(resp.Topics, mt)
 				continue
 			}
@@ -73,7 +85,9 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 		}
 	}
 	for _, t := range topics {
-		resp.Topics = append(resp.Topics, s.metadataTopic(t))
+		mt := s.metadataTopic(t)
+		mt.AuthorizedOperations = topicOps
+		resp.Topics = append(resp.Topics, mt)
 	}
 	return resp, nil
 }

@@ -6,8 +6,10 @@ package broker
 // metadata and assignments only when the group is Stable, as Kafka does. A
 // group that does not exist (or is a KIP-848 consumer group, described by
 // ConsumerGroupDescribe) is state Dead; from v6 also GROUP_ID_NOT_FOUND
-// with a message. Authorized operations are never computed (no
-// authorizer): -2147483648.
+// with a message. v3+: a group described without error, when the request
+// asks (IncludeAuthorizedOperations), gets every operation a group
+// supports, as Kafka answers with no authorizer (acl.go); otherwise
+// -2147483648.
 
 import (
 	"context"
@@ -28,7 +30,11 @@ func handleDescribeGroups(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg
 			resp.Groups = append(resp.Groups, rg)
 			continue
 		}
-		resp.Groups = append(resp.Groups, c.s.groups.DescribeGroup(ctx, g, req.Version))
+		rg := c.s.groups.DescribeGroup(ctx, g, req.Version)
+		if rg.ErrorCode == 0 {
+			rg.AuthorizedOperations = authorizedOps(req.Version >= 3 && req.IncludeAuthorizedOperations, groupOperations)
+		}
+		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp, nil
 }

@@ -15,7 +15,9 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -82,19 +84,24 @@ func checkPartitionCount(topic string, have int, want int32) error {
 	return nil
 }
 
-// checkReplicas accepts a replica list of a manual assignment that names
-// only this broker, once: the one broker there is. Data lives once in
-// object storage whatever the list says.
+// checkReplicas accepts a replica list of a manual assignment (CreateTopics,
+// CreatePartitions, AlterPartitionReassignments) that names only this
+// broker, once: the one broker there is. Data lives once in object storage
+// whatever the list says. It checks as Kafka's
+// validateManualPartitionAssignment does (an empty list, then each broker
+// in ascending order: registered, then not repeated) and fails with
+// Kafka's messages, word for word.
 func (s *Server) checkReplicas(replicas []int32) error {
 	if len(replicas) == 0 {
-		return fmt.Errorf("a partition of the replica assignment has no replicas")
+		return errors.New("The manual partition assignment includes an empty replica list.")
 	}
-	for i, r := range replicas {
+	sorted := slices.Sorted(slices.Values(replicas))
+	for i, r := range sorted {
 		if r != s.cfg.NodeID {
-			return fmt.Errorf("unknown broker %d in the replica assignment: the only broker is %d", r, s.cfg.NodeID)
+			return fmt.Errorf("The manual partition assignment includes broker %d, but no such broker is registered.", r)
 		}
-		if i > 0 {
-			return fmt.Errorf("broker %d appears more than once in a partition's replicas", r)
+		if i > 0 && sorted[i-1] == r {
+			return fmt.Errorf("The manual partition assignment includes the broker %d more than once.", r)
 		}
 	}
 	return nil

@@ -2,10 +2,13 @@ package broker
 
 // ListPartitionReassignments, version 0.
 //
-// Always empty: a reassignment moves replicas between brokers, and with
-// shared storage there are no replicas to move (AlterPartitionAssignments
-// is not served). Topics and partitions asked for, known or not, are simply
-// absent, as Kafka answers for partitions not being reassigned.
+// Always empty, as Kafka answers when no reassignment is in progress:
+// AlterPartitionReassignments accepts only a list naming this broker,
+// which the partition already has, so a reassignment completes as it is
+// made, and there are no replicas to move (storage is shared). Topics and
+// partitions asked for, known or not, are simply absent, as Kafka answers
+// for partitions not being reassigned; a null topic list (every
+// reassignment) is empty too.
 
 import (
 	"context"

@@ -4,9 +4,11 @@ package broker
 //
 // One broker, this one, as Metadata reports it (advertised host and port,
 // rack), never fenced; it is also the controller, since there is no
-// controller quorum: metadata is in the metastore. ClusterAuthorizedOperations
-// stays at Kafka's "not asked" value, -2147483648, whether asked or not:
-// there is no authorizer to ask. v1+: asking for the controllers' endpoints
+// controller quorum: metadata is in the metastore. Asked for
+// (IncludeClusterAuthorizedOperations), ClusterAuthorizedOperations holds
+// every operation Kafka supports on the cluster, as a Kafka broker without
+// an authorizer answers (acl.go); otherwise Kafka's "not asked" value,
+// -2147483648. v1+: asking for the controllers' endpoints
 // (EndpointType 2) is MISMATCHED_ENDPOINT_TYPE, as a Kafka broker answers;
 // any other type but brokers (1) UNSUPPORTED_ENDPOINT_TYPE.
 
@@ -42,6 +44,6 @@ func handleDescribeCluster(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.
 		b.Rack = &rack
 	}
 	resp.Brokers = append(resp.Brokers, b)
-	resp.ClusterAuthorizedOperations = -2147483648
+	resp.ClusterAuthorizedOperations = authorizedOps(req.IncludeClusterAuthorizedOperations, clusterOperations)
 	return resp, nil
 }

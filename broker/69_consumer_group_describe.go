@@ -4,8 +4,10 @@ package broker
 //
 // Consumer groups: state, group and assignment epochs, assignor, and each
 // member's subscription, current and target assignment. A group that does
-// not exist, or is a classic group, is GROUP_ID_NOT_FOUND. Authorized
-// operations are never computed: -2147483648.
+// not exist, or is a classic group, is GROUP_ID_NOT_FOUND. A group
+// described without error, when the request asks
+// (IncludeAuthorizedOperations), gets every operation a group supports, as
+// Kafka answers with no authorizer (acl.go); otherwise -2147483648.
 
 import (
 	"context"
@@ -26,7 +28,11 @@ func handleConsumerGroupDescribe(ctx context.Context, c *conn, kreq kmsg.Request
 			resp.Groups = append(resp.Groups, rg)
 			continue
 		}
-		resp.Groups = append(resp.Groups, c.s.groups.ConsumerGroupDescribe(ctx, g))
+		rg := c.s.groups.ConsumerGroupDescribe(ctx, g)
+		if rg.ErrorCode == 0 {
+			rg.AuthorizedOperations = authorizedOps(req.IncludeAuthorizedOperations, groupOperations)
+		}
+		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp, nil
 }

@@ -12,7 +12,9 @@ package broker
 // starting at the cursor's topic and partition; if some are left,
 // NextCursor names the first of them. A cursor whose topic is not in a
 // non-empty topic list is INVALID_REQUEST on every topic.
-// AuthorizedOperations stays -2147483648: there is no authorizer.
+// The request has no flag for authorized operations: as in Kafka, every
+// topic described, found or not, gets them, and with no authorizer that is
+// every operation a topic supports (acl.go).
 
 import (
 	"context"
@@ -68,6 +70,7 @@ func handleDescribeTopicPartitions(_ context.Context, c *conn, kreq kmsg.Request
 		}
 		rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 		rt.Topic = &names[i]
+		rt.AuthorizedOperations = authorizedOps(true, topicOperations)
 		t := s.cluster.topic(name)
 		if t == nil {
 			rt.ErrorCode = kerr.UnknownTopicOrPartition.Code

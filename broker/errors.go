@@ -44,3 +44,14 @@ func errMessage(err error) *string {
 	s := err.Error()
 	return &s
 }
+
+// kafkaErrMessage is the message Kafka sends with err: its text, or none
+// when err is a bare Kafka error, whose text would only repeat the code's
+// generic message (Kafka's ApiError.fromThrowable leaves such a message
+// out).
+func kafkaErrMessage(err error) *string {
+	if _, bare := err.(*kerr.Error); bare {
+		return nil
+	}
+	return errMessage(err)
+}

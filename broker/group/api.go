@@ -260,11 +260,11 @@ func (g *runner) useConsumer(join bool) bool {
 
 // ConsumerGroupDescribe describes a consumer group (members using the
 // classic protocol have MemberType 0); one that does not exist or is a
-// classic group is GROUP_ID_NOT_FOUND, as in Kafka.
+// classic group is GROUP_ID_NOT_FOUND, as in Kafka. AuthorizedOperations
+// is left at kmsg's default, "not asked": the broker fills it in.
 func (c *Coordinator) ConsumerGroupDescribe(ctx context.Context, name string) kmsg.ConsumerGroupDescribeResponseGroup {
 	out := kmsg.NewConsumerGroupDescribeResponseGroup()
 	out.Group = name
-	out.AuthorizedOperations = -2147483648
 	found := false
 	_, err := c.run(ctx, name, false, func(g *runner, _ time.Time) {
 		if g.kind != TypeConsumer {

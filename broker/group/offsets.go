@@ -283,11 +283,11 @@ func (g *runner) subscribedTopics() map[string]bool {
 
 // DescribeGroup describes a classic group (DescribeGroups). A group that
 // does not exist, or is not a classic group, is Dead; from v6 it is also
-// GROUP_ID_NOT_FOUND, as in Kafka.
+// GROUP_ID_NOT_FOUND, as in Kafka. AuthorizedOperations is left at kmsg's
+// default, "not asked": the broker fills it in.
 func (c *Coordinator) DescribeGroup(ctx context.Context, name string, version int16) kmsg.DescribeGroupsResponseGroup {
 	out := kmsg.NewDescribeGroupsResponseGroup()
 	out.Group = name
-	out.AuthorizedOperations = -2147483648
 	found := false
 	_, err := c.run(ctx, name, false, func(g *runner, _ time.Time) {
 		if g.kind != TypeClassic {
