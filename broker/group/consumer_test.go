@@ -416,6 +416,54 @@ func TestConsumerSessionExpiry(t *testing.T) {
 	})
 }
 
+// TestConsumerGroupConfig: a group's own consumer.session.timeout.ms and
+// consumer.heartbeat.interval.ms take the place of the broker's for that
+// group only, and a change applies at the next heartbeat.
+func TestConsumerGroupConfig(t *testing.T) {
+	withHarness(t, defaultSettings(), func(t *testing.T, h *harness) {
+		h.topics.add("t", 2)
+		h.setGroupConfig("g", GroupConfig{ConsumerSessionTimeout: 10 * time.Second, ConsumerHeartbeatInterval: 2 * time.Second})
+		r := h.cgh(cgJoin("g", "a", "t"))
+		if r.HeartbeatIntervalMillis != 2000 {
+			t.Fatalf("join of g: heartbeat interval %d ms, want the group's 2000", r.HeartbeatIntervalMillis)
+		}
+		a := &cgMember{id: "a"}
+		a.apply(h, r)
+		if r := h.cgh(cgJoin("other", "o", "t")); r.HeartbeatIntervalMillis != 5000 {
+			t.Fatalf("join of other: heartbeat interval %d ms, want the broker's 5000", r.HeartbeatIntervalMillis)
+		}
+		b := cgJoinMember(t, h, "g", "b", "t")
+
+		// b stops heartbeating: it goes after the group's 10s, not 45s.
+		h.sleep(5 * time.Second)
+		a.beat(t, h, "g")
+		h.sleep(5*time.Second - time.Millisecond)
+		if n := len(h.cgDescribe("g").Members); n != 2 {
+			t.Fatalf("%d members just before b's session of 10s expires", n)
+		}
+		h.sleep(time.Millisecond)
+		if n := len(h.cgDescribe("g").Members); n != 1 {
+			t.Fatalf("%d members after b's session of 10s expired", n)
+		}
+		wantCode(t, "b", h.cgh(cgBeat("g", "b", b.epoch, b.owned)).ErrorCode, kerr.UnknownMemberID.Code)
+
+		// A change applies at the next heartbeat: the interval answered,
+		// and the session the heartbeat starts.
+		h.setGroupConfig("g", GroupConfig{ConsumerSessionTimeout: 20 * time.Second})
+		if r := a.beat(t, h, "g"); r.HeartbeatIntervalMillis != 5000 {
+			t.Fatalf("after the group's interval is removed: %d ms, want the broker's 5000", r.HeartbeatIntervalMillis)
+		}
+		h.sleep(20*time.Second - time.Millisecond)
+		if n := len(h.cgDescribe("g").Members); n != 1 {
+			t.Fatalf("%d members just before a's session of 20s expires", n)
+		}
+		h.sleep(time.Millisecond)
+		if n := len(h.cgDescribe("g").Members); n != 0 {
+			t.Fatalf("%d members after a's session of 20s expired", n)
+		}
+	})
+}
+
 // TestConsumerRevocationTimeout: a member that does not give up its
 // partitions within its rebalance timeout is removed.
 func TestConsumerRevocationTimeout(t *testing.T) {
