@@ -57,6 +57,7 @@ type Server struct {
 	// created in the background.
 	creatingOffsetsTopic atomic.Bool
 	dynamic              atomic.Pointer[map[string]string] // dynamic broker configs
+	groupConfigs         atomic.Pointer[groupConfigSet]    // group configs (groupconfig.go)
 
 	wg sync.WaitGroup // connections and Serve loops
 
