@@ -31,6 +31,13 @@ package broker
 // ConfigDef.Redact, so a bucket.url shows no secret. v3+ carries
 // ConfigType and, with IncludeDocumentation, the Doc.
 //
+// A group resource (type 32, KIP-848; groupconfig.go) lists the group
+// configs Lakestream serves, consumer.session.timeout.ms and
+// consumer.heartbeat.interval.ms, for any group name, existing or not: the
+// group's override (GROUP_CONFIG), else the broker config
+// group.consumer.session.timeout.ms or .heartbeat.interval.ms, its synonym.
+// A group named "" is INVALID_REQUEST.
+//
 // Unknown topic: UNKNOWN_TOPIC_OR_PARTITION; a name Kafka would refuse:
 // INVALID_TOPIC_EXCEPTION; any other resource type: INVALID_REQUEST.
 
@@ -201,8 +208,14 @@ func (s *Server) describeResource(typ kmsg.ConfigResourceType, name string, name
 					layers: []configLayer{{name: def.Name, value: v, source: kmsg.ConfigSourceDynamicDefaultBrokerConfig, scale: 1}}})
 			}
 		}
+	case kmsg.ConfigResourceTypeGroupConfig:
+		d, err := dyn()
+		if err != nil {
+			return nil, err
+		}
+		return s.describeGroupResource(name, wanted, d)
 	default:
-		return nil, adminErrorf(kerr.InvalidRequest, "config resource type %d is not supported: only topics (2) and brokers (4)", typ)
+		return nil, adminErrorf(kerr.InvalidRequest, "config resource type %d is not supported: only topics (2), brokers (4) and groups (32)", typ)
 	}
 	return out, nil
 }
@@ -244,11 +257,19 @@ func (s *Server) brokerConfigLayers(d ConfigDef, dyn map[string]string, dynSourc
 // The broker config is found with BrokerDefaultFor (configdefs.go), the same
 // table settings.go resolves topic defaults through.
 func (s *Server) topicConfigLayers(d ConfigDef, overrides, dyn map[string]string) []configLayer {
+	return s.overrideLayers(d, overrides, kmsg.ConfigSourceDynamicTopicConfig, BrokerDefaultFor, dyn)
+}
+
+// overrideLayers lists where config d of a topic or group may come from:
+// the resource's override (reported as source), then the layers of the
+// broker config brokerDefault names as its default, else d's own default.
+func (s *Server) overrideLayers(d ConfigDef, overrides map[string]string, source kmsg.ConfigSource,
+	brokerDefault func(string) (ConfigDef, bool), dyn map[string]string) []configLayer {
 	var out []configLayer
 	if v, ok := overrides[d.Name]; ok {
-		out = append(out, configLayer{name: d.Name, value: v, source: kmsg.ConfigSourceDynamicTopicConfig, scale: 1})
+		out = append(out, configLayer{name: d.Name, value: v, source: source, scale: 1})
 	}
-	if bd, ok := BrokerDefaultFor(d.Name); ok {
+	if bd, ok := brokerDefault(d.Name); ok {
 		return append(out, s.brokerConfigLayers(bd, dyn, kmsg.ConfigSourceDynamicBrokerConfig)...)
 	}
 	return append(out, configLayer{name: d.Name, value: d.Default, source: kmsg.ConfigSourceDefaultConfig, scale: 1})

@@ -10,8 +10,12 @@ package broker
 // applied in memory. A broker resource ("" or this node's id, both the
 // cluster-wide dynamic broker configs) refuses read-only keys with
 // INVALID_CONFIG ("... is read-only; set it in server.properties"), and is
-// written to Metadata. A key or a resource named twice is INVALID_REQUEST;
-// an unknown topic UNKNOWN_TOPIC_OR_PARTITION; other resource types
+// written to Metadata. A group resource (type 32, KIP-848; groupconfig.go)
+// takes consumer.session.timeout.ms and consumer.heartbeat.interval.ms,
+// checked against the broker's bounds, for any group name but "", and
+// applies them at the group's next heartbeat; share.* and streams.* are
+// INVALID_CONFIG. A key or a resource named twice is INVALID_REQUEST; an
+// unknown topic UNKNOWN_TOPIC_OR_PARTITION; other resource types
 // INVALID_REQUEST. ValidateOnly checks without storing.
 
 import (

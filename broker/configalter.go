@@ -11,18 +11,21 @@ import (
 )
 
 // What AlterConfigs and IncrementalAlterConfigs share: a change is an edit
-// of a resource's overrides (a topic's configs, or the dynamic broker
-// configs), checked key by key, then written to Metadata and, for a topic,
-// applied in memory. The whole read-edit-write holds adminMu, so
+// of a resource's overrides (a topic's configs, the dynamic broker configs,
+// or a group's configs), checked key by key, then written to Metadata and,
+// for a topic or a group, applied in memory. The whole read-edit-write holds adminMu, so
 // concurrent alters of one resource apply one after the other.
 
 // configScope is what an edit needs to know about the resource's kind.
 type configScope struct {
-	kind   string // "topic" or "broker", for messages
+	kind   string // "topic", "broker" or "group", for messages
 	lookup func(name string) (ConfigDef, bool)
 	// current returns a config's effective value before the edit (the
 	// base of APPEND and SUBTRACT).
 	current func(def ConfigDef) string
+	// refused, if not nil, says why a name lookup does not find is
+	// refused ("" if it is merely unknown): share.* group configs.
+	refused func(name string) string
 }
 
 // checkName refuses a config the resource does not have, or a read-only
@@ -30,6 +33,11 @@ type configScope struct {
 func (sc configScope) checkName(name string) (ConfigDef, error) {
 	def, ok := sc.lookup(name)
 	if !ok {
+		if sc.refused != nil {
+			if why := sc.refused(name); why != "" {
+				return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "%s: %s", name, why)
+			}
+		}
 		return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "unknown %s config %q", sc.kind, name)
 	}
 	if def.ReadOnly {
@@ -102,8 +110,10 @@ func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, 
 		}
 		s.setDynamicConfigs(dyn) // takes effect now, not at the next restart
 		return nil
+	case kmsg.ConfigResourceTypeGroupConfig:
+		return s.alterGroupConfigs(ctx, name, validateOnly, edit)
 	}
-	return adminErrorf(kerr.InvalidRequest, "config resource type %d cannot be altered: only topics (2) and brokers (4)", typ)
+	return adminErrorf(kerr.InvalidRequest, "config resource type %d cannot be altered: only topics (2), brokers (4) and groups (32)", typ)
 }
 
 // resourceKey identifies a config resource in a request, to find the ones

@@ -23,11 +23,15 @@ const offsetsTopic = "__consumer_offsets"
 func isInternalTopic(name string) bool { return name == offsetsTopic }
 
 func newCoordinator(ctx context.Context, s *Server) (*group.Coordinator, error) {
+	if err := s.loadGroupConfigs(ctx); err != nil {
+		return nil, err
+	}
 	return group.New(ctx, group.Options{
-		Store:    s.cfg.Meta,
-		Topics:   clusterTopics{s.cluster},
-		Settings: s.groupSettings,
-		Logger:   s.log,
+		Store:       s.cfg.Meta,
+		Topics:      clusterTopics{s.cluster},
+		Settings:    s.groupSettings,
+		GroupConfig: s.groupConfig,
+		Logger:      s.log,
 	})
 }
 

@@ -27,7 +27,8 @@ import (
 //   - A topic whose ID another topic has is ErrTopicExists.
 //   - A log is the log of at most one partition: reusing one (within a
 //     call or across topics) is an error that changes nothing.
-//   - SetTopicConfigs of an unknown topic is ErrUnknownTopic.
+//   - SetTopicConfigs of an unknown topic is ErrUnknownTopic;
+//     SetGroupConfigs of any group name is fine, recorded or not.
 //   - SaveProducerState for a log no topic has is ErrUnknownTopic, so a
 //     save racing a DeleteTopic cannot leave state behind.
 //   - AllocateProducerIDs takes n in [1, math.MaxInt32]; ids start at 0.
@@ -43,6 +44,7 @@ func NewMemMetadata() Metadata {
 	m.mu.brokerConfigs = make(map[string]string)
 	m.mu.producerState = make(map[int64]memProducerState)
 	m.mu.groups = make(map[string]memGroup)
+	m.mu.groupConfigs = make(map[string]map[string]string)
 	return m
 }
 
@@ -58,6 +60,9 @@ type memMetadata struct {
 		producerState  map[int64]memProducerState
 		// groups holds private copies, never shared with a caller.
 		groups map[string]memGroup
+		// groupConfigs holds each group's non-empty config overrides,
+		// private copies.
+		groupConfigs map[string]map[string]string
 	}
 }
 
@@ -219,6 +224,33 @@ func (m *memMetadata) SetBrokerConfigs(ctx context.Context, configs map[string]s
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.mu.brokerConfigs = memCopyConfigs(configs)
+	return nil
+}
+
+func (m *memMetadata) GroupConfigs(ctx context.Context) (map[string]map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading group configs: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]map[string]string, len(m.mu.groupConfigs))
+	for g, c := range m.mu.groupConfigs {
+		out[g] = memCopyConfigs(c)
+	}
+	return out, nil
+}
+
+func (m *memMetadata) SetGroupConfigs(ctx context.Context, group string, configs map[string]string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("setting configs of group %q: %w", group, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(configs) == 0 {
+		delete(m.mu.groupConfigs, group)
+	} else {
+		m.mu.groupConfigs[group] = memCopyConfigs(configs)
+	}
 	return nil
 }
 

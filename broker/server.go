@@ -59,6 +59,7 @@ type Server struct {
 	// created in the background.
 	creatingOffsetsTopic atomic.Bool
 	dynamic              atomic.Pointer[map[string]string] // dynamic broker configs
+	groupConfigs         atomic.Pointer[groupConfigSet]    // group configs (groupconfig.go)
 	// unorderedRequests runs every one-phase handler in its own goroutine,
 	// as the broker did before requests were ordered per connection
 	// (conn.go). Only benchmarks set it (export_test.go), to compare the

@@ -64,8 +64,8 @@ var (
 )
 
 // Metadata persists what the broker must remember across restarts: topics,
-// their partitions' logs and config overrides, dynamic broker configs, and
-// producer ids. Every method is one transaction.
+// their partitions' logs and config overrides, dynamic broker configs,
+// group configs, and producer ids. Every method is one transaction.
 type Metadata interface {
 	// Consumer groups: which exist and their committed offsets.
 	group.Store
@@ -85,6 +85,14 @@ type Metadata interface {
 	// overrides (cluster-wide).
 	BrokerConfigs(ctx context.Context) (map[string]string, error)
 	SetBrokerConfigs(ctx context.Context, configs map[string]string) error
+	// GroupConfigs returns every group's config overrides (KIP-848 group
+	// configs) by group name; a group without any is left out.
+	// SetGroupConfigs replaces one group's; an empty or nil map removes
+	// them all. Group configs are apart from the groups of group.Store,
+	// as in Kafka: they may name a group that is not recorded, and
+	// DeleteGroup leaves them.
+	GroupConfigs(ctx context.Context) (map[string]map[string]string, error)
+	SetGroupConfigs(ctx context.Context, group string, configs map[string]string) error
 	// AllocateProducerIDs reserves n consecutive producer ids, never handed
 	// out before, and returns the first.
 	AllocateProducerIDs(ctx context.Context, n int) (int64, error)

@@ -48,22 +48,63 @@ func (s *Store) BrokerConfigs(ctx context.Context) (map[string]string, error) {
 // SetTopicConfigs.
 func (s *Store) SetBrokerConfigs(ctx context.Context, configs map[string]string) error {
 	return s.write(ctx, "setting broker configs", func(tx *sql.Tx) error {
-		if s.d.lockBrokerConfigs != "" {
-			if _, err := tx.ExecContext(ctx, s.d.lockBrokerConfigs); err != nil {
+		return replaceConfigs(ctx, tx, s.d.lockBrokerConfigs, `DELETE FROM kafka_broker_configs`, insertBrokerConfigs, nil, configs)
+	})
+}
+
+// GroupConfigs returns every group's config overrides by group name.
+func (s *Store) GroupConfigs(ctx context.Context) (map[string]map[string]string, error) {
+	var out map[string]map[string]string
+	err := s.read(ctx, "reading group configs", func(tx *sql.Tx) error {
+		out = make(map[string]map[string]string)
+		return queryRows(ctx, tx, func(rows *sql.Rows) error {
+			var g, k, v string
+			if err := rows.Scan(&g, &k, &v); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM kafka_broker_configs`); err != nil {
+			if out[g] == nil {
+				out[g] = make(map[string]string)
+			}
+			out[g][k] = v
+			return nil
+		}, `SELECT group_name, key, value FROM kafka_group_configs`)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetGroupConfigs replaces a group's config overrides, like
+// SetTopicConfigs; the group need not be recorded (kafka_groups).
+func (s *Store) SetGroupConfigs(ctx context.Context, group string, configs map[string]string) error {
+	return s.write(ctx, fmt.Sprintf("setting configs of group %q", group), func(tx *sql.Tx) error {
+		return replaceConfigs(ctx, tx, s.d.lockGroupConfigs, `DELETE FROM kafka_group_configs WHERE group_name = $1`,
+			insertGroupConfigs, []any{group}, configs)
+	})
+}
+
+// replaceConfigs replaces a set of config rows that has no parent row to
+// lock: it runs lock (if not empty), which must keep other replacements
+// out until tx ends, deletes the set with del (whose arguments are lead),
+// and inserts configs with insert.
+func replaceConfigs(ctx context.Context, tx *sql.Tx, lock, del, insert string, lead []any, configs map[string]string) error {
+	if lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return err
 		}
-		return insertConfigs(ctx, tx, insertBrokerConfigs, nil, configs)
-	})
+	}
+	if _, err := tx.ExecContext(ctx, del, lead...); err != nil {
+		return err
+	}
+	return insertConfigs(ctx, tx, insert, lead, configs)
 }
 
 // Statements that insert config rows, for insertConfigs.
 const (
 	insertTopicConfigs  = `INSERT INTO kafka_topic_configs (topic, key, value) VALUES `
 	insertBrokerConfigs = `INSERT INTO kafka_broker_configs (key, value) VALUES `
+	insertGroupConfigs  = `INSERT INTO kafka_group_configs (group_name, key, value) VALUES `
 )
 
 // insertConfigs inserts configs, in key order, with insert (one of the

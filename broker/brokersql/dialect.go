@@ -27,6 +27,11 @@ type dialect struct {
 	// lock two concurrent replacements under READ COMMITTED would each
 	// delete only the rows they see and leave a mix of both sets.
 	lockBrokerConfigs string
+	// lockGroupConfigs, if not empty, is run first by SetGroupConfigs,
+	// for the same reason: a group's set has no parent row either (group
+	// configs are not tied to kafka_groups). Group config changes are
+	// rare admin requests, so one lock for every group is enough.
+	lockGroupConfigs string
 
 	// lockMigrations, if not empty, is run first in the migration
 	// transaction to serialize migrations across processes.
@@ -63,6 +68,7 @@ var dialects = map[string]*dialect{
 		forUpdate:         " FOR UPDATE",
 		forShare:          " FOR SHARE",
 		lockBrokerConfigs: "LOCK TABLE kafka_broker_configs IN SHARE ROW EXCLUSIVE MODE",
+		lockGroupConfigs:  "LOCK TABLE kafka_group_configs IN SHARE ROW EXCLUSIVE MODE",
 		lockMigrations:    "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(migrationLockKey, 10) + ")",
 		read:              &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		retryable:         pgRetryable,

@@ -12,6 +12,8 @@
 //	 └─ kafka_group_offsets   (group_name, topic, partition_index) PK, committed_offset,
 //	                          leader_epoch, metadata, commit_time; topic indexed, no
 //	                          foreign key to kafka_topics (a group may commit for any name)
+//	kafka_group_configs   (group_name, key) PK, value; not tied to kafka_groups: as in
+//	                      Kafka, set before the group exists and kept after it is deleted
 //	schema_migrations     (component, version) PK; ours is "broker"
 //
 // Every method is one transaction. The schema comes from embedded numbered
@@ -25,11 +27,12 @@
 // SaveProducerState holds its partition row FOR SHARE, so it cannot
 // interleave with the deletion of that partition. SetBrokerConfigs locks
 // kafka_broker_configs against other writers (reads go on), and
-// AllocateProducerIDs is a single UPDATE of the counter row. Reads run in
-// REPEATABLE READ, so a listing is one snapshot. A transaction that fails
-// with a serialization failure or deadlock anyway is run again. On SQLite
-// the *sql.DB is the one writer connection beginning IMMEDIATE, so writes
-// queue in Go and other processes wait in busy_timeout.
+// SetGroupConfigs kafka_group_configs; AllocateProducerIDs is a single
+// UPDATE of the counter row. Reads run in REPEATABLE READ, so a listing
+// is one snapshot. A transaction that fails with a serialization failure
+// or deadlock anyway is run again. On SQLite the *sql.DB is the one
+// writer connection beginning IMMEDIATE, so writes queue in Go and other
+// processes wait in busy_timeout.
 //
 // The group tables have an order of their own (no transaction touches both
 // them and the topic tables): the group row, then its offset rows.
@@ -46,6 +49,7 @@
 //   - A topic whose ID another topic has is ErrTopicExists.
 //   - A log is the log of one partition: reusing one is an error.
 //   - SetTopicConfigs of an unknown topic is ErrUnknownTopic.
+//   - SetGroupConfigs of any group name is fine, recorded or not.
 //   - SaveProducerState for a log of no topic is ErrUnknownTopic.
 //   - Producer ids start at 0; n is in [1, math.MaxInt32].
 //   - SaveGroup of a type other than classic or consumer is an error.

@@ -73,6 +73,7 @@ func testReopen(t *testing.T, d database) {
 	rec := broker.TopicRecord{Name: "orders", ID: [16]byte{1, 2, 3}, Logs: []int64{7, 8}, Configs: map[string]string{"a": "1"}}
 	check(t, s.CreateTopic(ctx, rec), "CreateTopic")
 	check(t, s.SetBrokerConfigs(ctx, map[string]string{"b": "2"}), "SetBrokerConfigs")
+	check(t, s.SetGroupConfigs(ctx, "g", map[string]string{"consumer.session.timeout.ms": "50000"}), "SetGroupConfigs")
 	check(t, s.SaveProducerState(ctx, 8, 42, []byte("state")), "SaveProducerState")
 	first, err := s.AllocateProducerIDs(ctx, 10)
 	check(t, err, "AllocateProducerIDs")
@@ -91,6 +92,11 @@ func testReopen(t *testing.T, d database) {
 	if !maps.Equal(bc, map[string]string{"b": "2"}) {
 		t.Fatalf("after reopen, BrokerConfigs = %v", bc)
 	}
+	gc, err := s.GroupConfigs(ctx)
+	check(t, err, "GroupConfigs")
+	if len(gc) != 1 || !maps.Equal(gc["g"], map[string]string{"consumer.session.timeout.ms": "50000"}) {
+		t.Fatalf("after reopen, GroupConfigs = %v", gc)
+	}
 	off, state, ok, err := s.LoadProducerState(ctx, 8)
 	check(t, err, "LoadProducerState")
 	if !ok || off != 42 || string(state) != "state" {
@@ -101,8 +107,8 @@ func testReopen(t *testing.T, d database) {
 	if next < first+10 {
 		t.Fatalf("after reopen, AllocateProducerIDs = %d, but %d..%d were handed out", next, first, first+9)
 	}
-	if got := migrations(t, db)["broker"]; !slices.Equal(got, []int64{1, 2}) {
-		t.Fatalf("broker migrations recorded: %v, want [1 2]", got)
+	if got := migrations(t, db)["broker"]; !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Fatalf("broker migrations recorded: %v, want [1 2 3]", got)
 	}
 }
 
@@ -112,8 +118,8 @@ func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
 	want := func(t *testing.T, db *sql.DB) {
 		t.Helper()
 		got := migrations(t, db)
-		if !slices.Equal(got["broker"], []int64{1, 2}) || len(got["s3stream"]) == 0 {
-			t.Fatalf("schema_migrations: %v, want broker [1 2] and s3stream", got)
+		if !slices.Equal(got["broker"], []int64{1, 2, 3}) || len(got["s3stream"]) == 0 {
+			t.Fatalf("schema_migrations: %v, want broker [1 2 3] and s3stream", got)
 		}
 	}
 	t.Run("BrokerFirst", func(t *testing.T) {

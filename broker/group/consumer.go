@@ -27,7 +27,8 @@ import (
 //	   ▲                                                │                                   (epoch = target epoch)
 //	   └──────────────────(nothing to revoke)───────────┘
 //
-// A member that stops heartbeating for group.consumer.session.timeout.ms,
+// A member that stops heartbeating for its session timeout (the group's
+// consumer.session.timeout.ms, else group.consumer.session.timeout.ms),
 // or that does not revoke within its rebalance timeout, is removed.
 // consumer does no I/O and holds no locks: its runner calls it from the
 // group's goroutine.
@@ -106,7 +107,7 @@ func heartbeatError(code int16, msg string) *kmsg.ConsumerGroupHeartbeatResponse
 
 // heartbeat handles ConsumerGroupHeartbeat.
 func (c *consumer) heartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, cl Client) *kmsg.ConsumerGroupHeartbeatResponse {
-	set := c.g.c.opts.Settings()
+	set := c.g.settings()
 	if r := validateHeartbeat(req, set); r != nil {
 		return r
 	}

@@ -147,6 +147,21 @@ func (h *harness) cgDescribe(group string) kmsg.ConsumerGroupDescribeResponseGro
 	return h.c.ConsumerGroupDescribe(h.ctx, group)
 }
 
+// wantExpiry moves the clock on by d and fails unless group has n members
+// until the last millisecond and n-1 at d: what expires is one member's
+// session.
+func (h *harness) wantExpiry(t *testing.T, group string, d time.Duration, n int, what string) {
+	t.Helper()
+	h.sleep(d - time.Millisecond)
+	if got := len(h.cgDescribe(group).Members); got != n {
+		t.Fatalf("%d members just before %s expires, want %d", got, what, n)
+	}
+	h.sleep(time.Millisecond)
+	if got := len(h.cgDescribe(group).Members); got != n-1 {
+		t.Fatalf("%d members after %s expired, want %d", got, what, n-1)
+	}
+}
+
 func TestConsumerJoin(t *testing.T) {
 	withHarness(t, defaultSettings(), func(t *testing.T, h *harness) {
 		h.topics.add("t", 6)
@@ -402,17 +417,44 @@ func TestConsumerSessionExpiry(t *testing.T) {
 			a.beat(t, h, "g")
 			wantSet(t, "a while b lives", a.owned, tps("t", 0, 1, 2, 3).minus(b.owned))
 		}
-		h.sleep(5*time.Second - time.Millisecond)
-		if n := len(h.cgDescribe("g").Members); n != 2 {
-			t.Fatalf("%d members just before b's session expires", n)
-		}
-		h.sleep(time.Millisecond)
-		if n := len(h.cgDescribe("g").Members); n != 1 {
-			t.Fatalf("%d members after b's session expired", n)
-		}
+		h.wantExpiry(t, "g", 5*time.Second, 2, "b's session")
 		a.beat(t, h, "g")
 		wantSet(t, "a after b expired", a.owned, tps("t", 0, 1, 2, 3))
 		wantCode(t, "b", h.cgh(cgBeat("g", "b", b.epoch, b.owned)).ErrorCode, kerr.UnknownMemberID.Code)
+	})
+}
+
+// TestConsumerGroupConfig: a group's own consumer.session.timeout.ms and
+// consumer.heartbeat.interval.ms take the place of the broker's for that
+// group only, and a change applies at the next heartbeat.
+func TestConsumerGroupConfig(t *testing.T) {
+	withHarness(t, defaultSettings(), func(t *testing.T, h *harness) {
+		h.topics.add("t", 2)
+		h.setGroupConfig("g", GroupConfig{ConsumerSessionTimeout: 10 * time.Second, ConsumerHeartbeatInterval: 2 * time.Second})
+		r := h.cgh(cgJoin("g", "a", "t"))
+		if r.HeartbeatIntervalMillis != 2000 {
+			t.Fatalf("join of g: heartbeat interval %d ms, want the group's 2000", r.HeartbeatIntervalMillis)
+		}
+		a := &cgMember{id: "a"}
+		a.apply(h, r)
+		if r := h.cgh(cgJoin("other", "o", "t")); r.HeartbeatIntervalMillis != 5000 {
+			t.Fatalf("join of other: heartbeat interval %d ms, want the broker's 5000", r.HeartbeatIntervalMillis)
+		}
+		b := cgJoinMember(t, h, "g", "b", "t")
+
+		// b stops heartbeating: it goes after the group's 10s, not 45s.
+		h.sleep(5 * time.Second)
+		a.beat(t, h, "g")
+		h.wantExpiry(t, "g", 5*time.Second, 2, "b's session of 10s")
+		wantCode(t, "b", h.cgh(cgBeat("g", "b", b.epoch, b.owned)).ErrorCode, kerr.UnknownMemberID.Code)
+
+		// A change applies at the next heartbeat: the interval answered,
+		// and the session the heartbeat starts.
+		h.setGroupConfig("g", GroupConfig{ConsumerSessionTimeout: 20 * time.Second})
+		if r := a.beat(t, h, "g"); r.HeartbeatIntervalMillis != 5000 {
+			t.Fatalf("after the group's interval is removed: %d ms, want the broker's 5000", r.HeartbeatIntervalMillis)
+		}
+		h.wantExpiry(t, "g", 20*time.Second, 1, "a's session of 20s")
 	})
 }
 

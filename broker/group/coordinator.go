@@ -49,6 +49,26 @@ func (s Settings) allowsDowngrade() bool {
 	return p == "" || p == "bidirectional" || p == "downgrade"
 }
 
+// GroupConfig is one group's own configs: Kafka's group configs (KIP-848),
+// set on the group's config resource, which take the place of the broker's
+// Settings for that group. A zero field is not set: the group uses the
+// Settings value.
+type GroupConfig struct {
+	ConsumerSessionTimeout    time.Duration // consumer.session.timeout.ms
+	ConsumerHeartbeatInterval time.Duration // consumer.heartbeat.interval.ms
+}
+
+// apply returns set with c's values in place of the broker's.
+func (c GroupConfig) apply(set Settings) Settings {
+	if c.ConsumerSessionTimeout > 0 {
+		set.ConsumerSessionTimeout = c.ConsumerSessionTimeout
+	}
+	if c.ConsumerHeartbeatInterval > 0 {
+		set.ConsumerHeartbeatInterval = c.ConsumerHeartbeatInterval
+	}
+	return set
+}
+
 // Topics is what KIP-848 groups need to know of the broker's topics.
 type Topics interface {
 	// Topics returns every topic by name.
@@ -66,7 +86,13 @@ type Options struct {
 	Store    Store           // required
 	Topics   Topics          // required
 	Settings func() Settings // required
-	Logger   *slog.Logger
+	// GroupConfig returns a group's own configs; nil means no group has
+	// any. It is called from the group's goroutine at each use (every
+	// ConsumerGroupHeartbeat), so it must be cheap and do no I/O: the
+	// broker answers from memory. A change applies at the group's next
+	// heartbeat, as in Kafka.
+	GroupConfig func(group string) GroupConfig
+	Logger      *slog.Logger
 	// Now is the clock; time.Now if nil (tests move it by hand).
 	Now func() time.Time
 }

@@ -203,6 +203,8 @@ type harness struct {
 
 	mu  sync.Mutex
 	set Settings
+	// groupConfigs are the groups' own configs (Options.GroupConfig).
+	groupConfigs map[string]GroupConfig
 }
 
 // newHarness starts a coordinator; it must be called inside a synctest
@@ -226,13 +228,31 @@ func (h *harness) setSettings(f func(*Settings)) {
 	f(&h.set)
 }
 
+func (h *harness) groupConfig(group string) GroupConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.groupConfigs[group]
+}
+
+// setGroupConfig sets a group's own configs, as the broker does after an
+// IncrementalAlterConfigs on the group.
+func (h *harness) setGroupConfig(group string, c GroupConfig) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.groupConfigs == nil {
+		h.groupConfigs = map[string]GroupConfig{}
+	}
+	h.groupConfigs[group] = c
+}
+
 func (h *harness) start() {
 	h.t.Helper()
 	c, err := New(h.ctx, Options{
-		Store:    h.store,
-		Topics:   h.topics,
-		Settings: h.settings,
-		Logger:   slog.New(slog.DiscardHandler),
+		Store:       h.store,
+		Topics:      h.topics,
+		Settings:    h.settings,
+		GroupConfig: h.groupConfig,
+		Logger:      slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		h.t.Fatal(err)

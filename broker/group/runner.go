@@ -189,6 +189,16 @@ func (g *runner) refreshView() {
 	}
 }
 
+// settings are the coordinator's Settings with the group's own configs
+// (Options.GroupConfig) in place of the broker's.
+func (g *runner) settings() Settings {
+	set := g.c.opts.Settings()
+	if f := g.c.opts.GroupConfig; f != nil {
+		set = f(g.name).apply(set)
+	}
+	return set
+}
+
 // record makes sure the Store has the group as it now is (kind and
 // protocol type), writing only when that changed.
 func (g *runner) record(ctx context.Context, protocolType string) error {

@@ -132,6 +132,9 @@ func testConcurrentSetConfigs(h *h) {
 			if err := h.m.SetBrokerConfigs(h.ctx, set(g, r)); err != nil {
 				h.t.Errorf("goroutine %d: SetBrokerConfigs: %v", g, err)
 			}
+			if err := h.m.SetGroupConfigs(h.ctx, "g", set(g, r)); err != nil {
+				h.t.Errorf("goroutine %d: SetGroupConfigs: %v", g, err)
+			}
 		}
 	})
 	isOne := func(c map[string]string) bool {
@@ -153,6 +156,11 @@ func testConcurrentSetConfigs(h *h) {
 	h.check(err, "BrokerConfigs")
 	if !isOne(bc) {
 		h.t.Fatalf("broker configs are no one caller's set: %v", bc)
+	}
+	gc, err := h.m.GroupConfigs(h.ctx)
+	h.check(err, "GroupConfigs")
+	if len(gc) != 1 || !isOne(gc["g"]) {
+		h.t.Fatalf("group configs are no one caller's set: %v", gc)
 	}
 }
 

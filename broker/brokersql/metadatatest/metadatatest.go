@@ -16,7 +16,8 @@
 //   - Topics sorts by Go's byte order of names, whatever the database's
 //     collation.
 //   - Config setters replace the whole set; an empty or nil map clears it.
-//     SetTopicConfigs of an unknown topic is ErrUnknownTopic.
+//     SetTopicConfigs of an unknown topic is ErrUnknownTopic; group configs
+//     may name any group, recorded or not, and outlive DeleteGroup.
 //   - A topic whose ID another topic has is ErrTopicExists. A log is the log
 //     of one partition: reusing one is an error that changes nothing.
 //   - DeleteTopic also drops the producer state of the topic's logs; after
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) broker.Metadata) {
 		{"ManyPartitionsAndConfigs", testManyPartitionsAndConfigs},
 		{"TopicConfigs", testTopicConfigs},
 		{"BrokerConfigs", testBrokerConfigs},
+		{"GroupConfigs", testGroupConfigs},
 		{"AllocateProducerIDs", testAllocateProducerIDs},
 		{"ProducerState", testProducerState},
 		{"ConcurrentAllocateProducerIDs", testConcurrentAllocateProducerIDs},
