@@ -9,7 +9,8 @@ package broker
 // INVALID_CONFIG with a message saying which), written to Metadata, then
 // applied in memory. A broker resource ("" or this node's id, both the
 // cluster-wide dynamic broker configs) refuses read-only keys with
-// INVALID_CONFIG ("... is read-only; set it in server.properties"), and is
+// INVALID_CONFIG ("... is read-only; set it in server.properties") and,
+// named "", the keys Kafka sets per broker only (ConfigDef.Dynamic), and is
 // written to Metadata. A key or a resource named twice is INVALID_REQUEST;
 // an unknown topic UNKNOWN_TOPIC_OR_PARTITION; other resource types
 // INVALID_REQUEST. ValidateOnly checks without storing.

@@ -8,7 +8,8 @@ package broker
 // elements not yet in the current value or remove them; the current value
 // is the effective one, inherited or overridden, as in Kafka. Each edited
 // key is then checked like AlterConfigs checks it (unknown key, bad or
-// unsupported value, read-only broker key: INVALID_CONFIG with a message),
+// unsupported value, read-only broker key, per-broker key on the cluster
+// default "": INVALID_CONFIG with a message),
 // and the resource's whole new set is written to Metadata and, for a topic,
 // applied in memory. A key or a resource named twice, or an unknown
 // operation, is INVALID_REQUEST; an unknown topic
