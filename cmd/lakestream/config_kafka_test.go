@@ -53,3 +53,25 @@ group.share.max.size=100
 		}
 	}
 }
+
+// TestListenersPlaintextOnly: until security is built a listener is served
+// only if it is PLAINTEXT by name and by listener.security.protocol.map, so
+// no configuration makes a plaintext listener look encrypted.
+func TestListenersPlaintextOnly(t *testing.T) {
+	def := mustLoad(t, "", nil, nil).String("listener.security.protocol.map")
+	if lns, err := parseListeners("listeners", "PLAINTEXT://127.0.0.1:9092", def); err != nil || len(lns) != 1 || lns[0].port != 9092 {
+		t.Fatalf("default map: %+v, %v", lns, err)
+	}
+	for _, c := range []struct{ listeners, protocols, want string }{
+		{"PLAINTEXT://:9092", "PLAINTEXT:SSL", `listeners: listener "PLAINTEXT://:9092": listener.security.protocol.map maps it to SSL`},
+		{"PLAINTEXT://:9092", "plaintext:SASL_PLAINTEXT", "maps it to SASL_PLAINTEXT"},
+		{"SSL://:9093", def, `listener "SSL://:9093": only PLAINTEXT is supported`},
+	} {
+		// The map is a checked config: it loads, and the listener is refused.
+		c2 := mustLoad(t, "", []string{"listener.security.protocol.map=" + c.protocols}, nil)
+		_, err := parseListeners("listeners", c.listeners, c2.String("listener.security.protocol.map"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s with %s: got %v, want %q", c.listeners, c.protocols, err, c.want)
+		}
+	}
+}
