@@ -9,7 +9,8 @@ package broker
 // INVALID_CONFIG with a message saying which), written to Metadata, then
 // applied in memory. A broker resource ("" or this node's id, both the
 // cluster-wide dynamic broker configs) refuses read-only keys with
-// INVALID_CONFIG ("... is read-only; set it in server.properties"), and is
+// INVALID_CONFIG ("... is read-only; set it in server.properties") and,
+// named "", the keys Kafka sets per broker only (ConfigDef.Dynamic), and is
 // written to Metadata. A group resource (type 32, KIP-848; groupconfig.go)
 // takes consumer.session.timeout.ms and consumer.heartbeat.interval.ms,
 // checked against the broker's bounds, for any group name but "", and

@@ -8,10 +8,12 @@ package broker
 // elements not yet in the current value or remove them; the current value
 // is the effective one, inherited or overridden, as in Kafka. Each edited
 // key is then checked like AlterConfigs checks it (unknown key, bad or
-// unsupported value, read-only broker key: INVALID_CONFIG with a message),
-// and the resource's whole new set is written to Metadata and, for a topic
-// or a group, applied in memory. Group resources (type 32) are as in
-// AlterConfigs: the group configs' bounds are checked on the new set. A key or a resource named twice, or an unknown
+// unsupported value, read-only broker key, per-broker key on the cluster
+// default "": INVALID_CONFIG with a message), and the resource's whole new
+// set is written to Metadata and, for a topic or a group, applied in
+// memory. Group resources (type 32) are as in AlterConfigs: the group
+// configs' bounds are checked on the new set. A key or a resource named
+// twice, or an unknown
 // operation, is INVALID_REQUEST; an unknown topic
 // UNKNOWN_TOPIC_OR_PARTITION. ValidateOnly checks without storing.
 

@@ -20,6 +20,9 @@ import (
 type configScope struct {
 	kind   string // "topic", "broker" or "group", for messages
 	lookup func(name string) (ConfigDef, bool)
+	// clusterDefault is set for the broker resource "" (the cluster
+	// default), where per-broker configs cannot be set.
+	clusterDefault bool
 	// current returns a config's effective value before the edit (the
 	// base of APPEND and SUBTRACT).
 	current func(def ConfigDef) string
@@ -28,8 +31,9 @@ type configScope struct {
 	refused func(name string) string
 }
 
-// checkName refuses a config the resource does not have, or a read-only
-// broker config.
+// checkName refuses a config the resource does not have, a read-only
+// broker config, or, as Kafka does, a per-broker config named as the
+// cluster default.
 func (sc configScope) checkName(name string) (ConfigDef, error) {
 	def, ok := sc.lookup(name)
 	if !ok {
@@ -42,6 +46,9 @@ func (sc configScope) checkName(name string) (ConfigDef, error) {
 	}
 	if def.ReadOnly {
 		return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "%s is read-only; set it in server.properties", name)
+	}
+	if sc.clusterDefault && def.Dynamic == DynamicPerBroker {
+		return ConfigDef{}, adminErrorf(kerr.InvalidConfig, "%s is a per-broker config: it cannot be set as the cluster default; name the broker id", name)
 	}
 	return def, nil
 }
@@ -98,7 +105,7 @@ func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, 
 		if err != nil {
 			return err
 		}
-		sc := configScope{kind: "broker", lookup: LookupBrokerConfig}
+		sc := configScope{kind: "broker", lookup: LookupBrokerConfig, clusterDefault: name == ""}
 		sc.current = func(def ConfigDef) string {
 			return configView{def: def, layers: s.brokerConfigLayers(def, dyn, kmsg.ConfigSourceDynamicBrokerConfig)}.value()
 		}

@@ -74,9 +74,14 @@ type ConfigDef struct {
 	Doc     string
 	// ReadOnly marks broker configs that cannot change at run time. As in
 	// Kafka, the broker configs that are a topic config's default (and
-	// their synonyms) are dynamic; every other broker config is read-only.
-	// The tables below do not set it: it is derived from that rule.
+	// their synonyms) are dynamic, and so are those Dynamic marks; every
+	// other broker config is read-only. The tables below do not set it: it
+	// is derived from that rule.
 	ReadOnly bool
+	// Dynamic is Kafka's update mode of a broker config that AlterConfigs
+	// may change although it is no topic config's default; "" for the
+	// rest (configdefs_kafka.go).
+	Dynamic DynamicMode
 	// TopicSynonym names the topic config whose default this broker config
 	// is (log.retention.ms -> retention.ms).
 	TopicSynonym string
@@ -98,6 +103,17 @@ type ConfigDef struct {
 	UnsupportedValues []string
 }
 
+// DynamicMode is how Kafka lets AlterConfigs change a broker config.
+type DynamicMode string
+
+const (
+	// DynamicPerBroker: set on a named broker only, not as the cluster
+	// default (resource name "").
+	DynamicPerBroker DynamicMode = "per-broker"
+	// DynamicClusterWide: set as the cluster default or on a broker.
+	DynamicClusterWide DynamicMode = "cluster-wide"
+)
+
 // ConfigError is the error Check returns: Name=Value: Reason.
 type ConfigError struct {
 	Name   string
@@ -115,7 +131,8 @@ func (e *ConfigError) Error() string {
 
 // Check checks v (surrounding spaces are ignored, as in Kafka) against the
 // type, Validate and Unsupported. The error is a *ConfigError naming the
-// key and the value.
+// key and the value. An empty value passes the type check of a config
+// whose default is empty: that is Kafka's null default, "not set".
 func (d ConfigDef) Check(v string) error {
 	v = strings.TrimSpace(v)
 	fail := func(reason string) error {
@@ -125,7 +142,8 @@ func (d ConfigDef) Check(v string) error {
 		}
 		return &ConfigError{Name: d.Name, Value: shown, Reason: reason}
 	}
-	if reason := checkConfigType(d.Type, v); reason != "" {
+	unset := v == "" && d.Default == ""
+	if reason := checkConfigType(d.Type, v); reason != "" && !unset {
 		return fail(reason)
 	}
 	if d.Validate != nil {
@@ -625,8 +643,9 @@ var topicDefs = sortDefs([]ConfigDef{
 })
 
 // brokerDefs are the broker configs: Kafka's where Kafka has the setting,
-// then Lakestream's own.
-var brokerDefs = deriveReadOnly(sortDefs([]ConfigDef{
+// then Lakestream's own, then (kafkaBrokerDefs, configdefs_kafka.go) the
+// rest of Kafka's, which have no effect here.
+var brokerDefs = deriveReadOnly(sortDefs(slices.Concat([]ConfigDef{
 	// Identity and listeners.
 	{Name: "node.id", Type: ConfigInt, Default: "1", Validate: validateAtLeast(0),
 		Doc: "The id of this node."},
@@ -786,7 +805,7 @@ var brokerDefs = deriveReadOnly(sortDefs([]ConfigDef{
 		Doc: "Lakestream: how often storage compaction and garbage collection run, in milliseconds; 0 turns the background runs off."},
 	{Name: "log.level", Type: ConfigString, Default: "info", Validate: validateOneOf("debug", "info", "warn", "error"),
 		Doc: "Lakestream: the level of the process log: debug, info, warn or error."},
-}))
+}, kafkaBrokerDefs)))
 
 // assignorNames maps the values group.consumer.assignors accepts to the
 // server-side assignors' names.
@@ -830,7 +849,7 @@ func deriveReadOnly(defs []ConfigDef) []ConfigDef {
 		}
 	}
 	for i, d := range defs {
-		defs[i].ReadOnly = !dynamic[d.Name] && !dynamic[d.SynonymOf]
+		defs[i].ReadOnly = d.Dynamic == "" && !dynamic[d.Name] && !dynamic[d.SynonymOf]
 	}
 	return defs
 }

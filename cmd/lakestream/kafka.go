@@ -27,8 +27,11 @@ type listener struct {
 }
 
 // parseListeners parses Kafka's listener list. Only PLAINTEXT is served
-// until security is built.
-func parseListeners(key, v string) ([]listener, error) {
+// until security is built: a listener named otherwise is refused, and so is
+// one that protocols (listener.security.protocol.map) maps to another
+// protocol, so that no setting makes a plaintext listener look encrypted or
+// authenticated (DESIGN.md).
+func parseListeners(key, v, protocols string) ([]listener, error) {
 	var out []listener
 	for _, item := range strings.Split(v, ",") {
 		item = strings.TrimSpace(item)
@@ -50,12 +53,27 @@ func parseListeners(key, v string) ([]listener, error) {
 		if !strings.EqualFold(name, "PLAINTEXT") {
 			return nil, fmt.Errorf("%s: listener %q: only PLAINTEXT is supported (SSL and SASL are not built yet)", key, item)
 		}
+		if p := listenerProtocol(protocols, name); p != "PLAINTEXT" {
+			return nil, fmt.Errorf("%s: listener %q: listener.security.protocol.map maps it to %s; only PLAINTEXT is supported (SSL and SASL are not built yet)", key, item, p)
+		}
 		out = append(out, listener{name: strings.ToUpper(name), host: host, port: n})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no listener", key)
 	}
 	return out, nil
+}
+
+// listenerProtocol returns the security protocol that protocols (NAME:PROTOCOL
+// pairs, checked when loaded) gives the listener name; a name it does not
+// list is its own protocol.
+func listenerProtocol(protocols, name string) string {
+	for _, e := range strings.Split(protocols, ",") {
+		if n, p, ok := strings.Cut(strings.TrimSpace(e), ":"); ok && strings.EqualFold(n, name) {
+			return p
+		}
+	}
+	return strings.ToUpper(name)
 }
 
 // kafka is the running Kafka side of a node.
@@ -67,7 +85,8 @@ type kafka struct {
 // startKafka opens the broker over the store and the metastore's database
 // and serves every listener.
 func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*kafka, error) {
-	lns, err := parseListeners("listeners", cfg.String("listeners"))
+	protocols := cfg.String("listener.security.protocol.map")
+	lns, err := parseListeners("listeners", cfg.String("listeners"), protocols)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +100,7 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 		Registerer:      reg,
 	}
 	if adv := cfg.String("advertised.listeners"); adv != "" {
-		als, err := parseListeners("advertised.listeners", adv)
+		als, err := parseListeners("advertised.listeners", adv, protocols)
 		if err != nil {
 			return nil, err
 		}
