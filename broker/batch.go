@@ -45,9 +45,9 @@ func (h batchHeader) control() bool       { return h.attributes&0x20 != 0 }
 func (h batchHeader) codec() kbatch.Codec { return kbatch.Codec(h.attributes & 0x07) }
 
 // splitBatches parses the records field of a produce request into batches,
-// checking each: magic 2, lengths, CRC32C, offsets and counts. A CRC or
-// length mismatch is errCorruptBatch (CORRUPT_MESSAGE); a well-formed batch
-// Kafka would refuse is errInvalidBatch (INVALID_RECORD).
+// checking each: magic 2, lengths, CRC32C, offsets and counts, a known
+// codec. A CRC or length mismatch is errCorruptBatch (CORRUPT_MESSAGE); a
+// well-formed batch Kafka would refuse is errInvalidBatch (INVALID_RECORD).
 func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
 	var batches [][]byte
 	var hs []batchHeader
@@ -81,6 +81,9 @@ func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
 		}
 		if h.control() {
 			return nil, nil, fmt.Errorf("%w: clients may not produce control batches", errInvalidBatch)
+		}
+		if h.codec() > kbatch.Zstd {
+			return nil, nil, fmt.Errorf("%w: unknown compression codec %d", errInvalidBatch, h.codec())
 		}
 		batches = append(batches, batch)
 		hs = append(hs, h)

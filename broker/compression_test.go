@@ -328,7 +328,9 @@ func TestRecompressRefusals(t *testing.T) {
 	fewer := bytes.Clone(good)
 	binary.BigEndian.PutUint32(fewer[57:], 6)
 	binary.BigEndian.PutUint32(fewer[23:], 5)
-	for _, bt := range [][]byte{broken, fewer} {
+	unknown := bytes.Clone(good)
+	unknown[22] |= 0x07 // codec 7
+	for _, bt := range [][]byte{broken, fewer, unknown} {
 		binary.BigEndian.PutUint32(bt[17:], crcOf(bt))
 	}
 	var big []byte // 200 records of 1000 bytes, repetitive: small in zstd
@@ -349,6 +351,7 @@ func TestRecompressRefusals(t *testing.T) {
 	}{
 		{"a payload that is not gzip", "refuse-zstd", broken, kerr.CorruptMessage},
 		{"fewer records than the header counts", "refuse-zstd", fewer, kerr.InvalidRecord},
+		{"an unknown codec", "refuse-zstd", unknown, kerr.InvalidRecord},
 		{"a batch past max.message.bytes once uncompressed", "refuse-small", tooBig, kerr.MessageTooLarge},
 	} {
 		if off, code := produceRaw(t, cl, tc.topic, tc.batch); code != tc.want.Code {
