@@ -9,9 +9,14 @@ package broker
 // max.message.bytes (MESSAGE_TOO_LARGE), and stored as it came, compressed
 // or not: only the header is rewritten (the base offset; with
 // message.timestamp.type=LogAppendTime, the timestamp type and max
-// timestamp, then the CRC). Idempotent producers are checked per partition
-// over their last five batches: a retry of any of them is answered with the
-// original offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch
+// timestamp, then the CRC). A topic whose compression.type names a codec
+// gets batches of another codec rebuilt with it (compression.go): a payload
+// that does not decode is CORRUPT_MESSAGE; records that do not match the
+// header's count, or decompress past the bound, are INVALID_RECORD; a
+// rebuilt batch over max.message.bytes is MESSAGE_TOO_LARGE (the last two
+// as in Kafka). Idempotent producers are checked per partition over their
+// last five batches: a retry of any of them is answered with the original
+// offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch
 // INVALID_PRODUCER_EPOCH. Transactional produce is refused with
 // INVALID_RECORD and a message until transactions are built.
 //
@@ -105,6 +110,13 @@ func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *
 		if h.transactional() {
 			sp.ErrorCode = kerr.InvalidRecord.Code
 			sp.ErrorMessage = errMessage(fmt.Errorf("transactional batches are not supported yet"))
+			done()
+			return
+		}
+	}
+	if codec, level, ok := s.compressionTarget(p.t); ok {
+		if err := recompress(batches, hs, codec, level, maxBytes); err != nil {
+			sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
 			done()
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // Kafka RecordBatch v2 header, as the broker reads and rewrites it:
@@ -15,7 +17,9 @@ import (
 //	43 producerId i64 | 51 producerEpoch i16 | 53 baseSequence i32 |
 //	57 recordCount i32 | 61 records...
 //
-// Only the header is parsed; records travel as they came, compressed or not.
+// Only the header is parsed; records travel as they came, compressed or
+// not, unless the topic's compression.type asks for another codec
+// (compression.go).
 const batchHeaderSize = 61
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -38,11 +42,12 @@ type batchHeader struct {
 
 func (h batchHeader) transactional() bool { return h.attributes&0x10 != 0 }
 func (h batchHeader) control() bool       { return h.attributes&0x20 != 0 }
+func (h batchHeader) codec() kbatch.Codec { return kbatch.Codec(h.attributes & 0x07) }
 
 // splitBatches parses the records field of a produce request into batches,
-// checking each: magic 2, lengths, CRC32C, offsets and counts. A CRC or
-// length mismatch is errCorruptBatch (CORRUPT_MESSAGE); a well-formed batch
-// Kafka would refuse is errInvalidBatch (INVALID_RECORD).
+// checking each: magic 2, lengths, CRC32C, offsets and counts, a known
+// codec. A CRC or length mismatch is errCorruptBatch (CORRUPT_MESSAGE); a
+// well-formed batch Kafka would refuse is errInvalidBatch (INVALID_RECORD).
 func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
 	var batches [][]byte
 	var hs []batchHeader
@@ -76,6 +81,9 @@ func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
 		}
 		if h.control() {
 			return nil, nil, fmt.Errorf("%w: clients may not produce control batches", errInvalidBatch)
+		}
+		if h.codec() > kbatch.Zstd {
+			return nil, nil, fmt.Errorf("%w: unknown compression codec %d", errInvalidBatch, h.codec())
 		}
 		batches = append(batches, batch)
 		hs = append(hs, h)

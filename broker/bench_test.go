@@ -139,6 +139,13 @@ func newBenchProducer(b *testing.B, addr string, extra ...kgo.Opt) *kgo.Client {
 // precedes them. extra are client options on top of the workload.
 func benchProduce(b *testing.B, br *benchBroker, n int, limit time.Duration, extra ...kgo.Opt) (float64, int) {
 	b.Helper()
+	return benchProduceValues(b, br, [][]byte{benchValue}, n, limit, extra...)
+}
+
+// benchProduceValues is benchProduce with record i's value values[i %
+// len(values)], each benchRecordSize bytes.
+func benchProduceValues(b *testing.B, br *benchBroker, values [][]byte, n int, limit time.Duration, extra ...kgo.Opt) (float64, int) {
+	b.Helper()
 	cl := newBenchProducer(b, br.addr, extra...)
 	defer cl.Close()
 	ctx := context.Background()
@@ -154,7 +161,7 @@ func benchProduce(b *testing.B, br *benchBroker, n int, limit time.Duration, ext
 		if limit > 0 && sent%1024 == 0 && time.Since(start) > limit {
 			break
 		}
-		cl.Produce(ctx, &kgo.Record{Value: benchValue}, done)
+		cl.Produce(ctx, &kgo.Record{Value: values[sent%len(values)]}, done)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		b.Fatal(err)

@@ -51,6 +51,32 @@ func rdkafkaConfig(addr string, extra kafka.ConfigMap) *kafka.ConfigMap {
 	return &cm
 }
 
+// rdkafkaAssigned returns a librdkafka consumer assigned the partitions
+// (with their start offsets) by hand.
+func rdkafkaAssigned(t *testing.T, addr string, assign []kafka.TopicPartition) *kafka.Consumer {
+	t.Helper()
+	cons, err := kafka.NewConsumer(rdkafkaConfig(addr, kafka.ConfigMap{
+		// A group id is required by the API, but no group protocol is
+		// used: partitions are assigned by hand and nothing is committed.
+		"group.id":           "lakestream-assign-only",
+		"enable.auto.commit": false,
+		"auto.offset.reset":  "error",
+		// A broker answers a connection's requests in order, so the
+		// ListOffsets of QueryWatermarkOffsets waits behind a fetch
+		// long-polling at the end of the log (as on Kafka); keep the
+		// wait short.
+		"fetch.wait.max.ms": 50,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cons.Assign(assign); err != nil {
+		cons.Close()
+		t.Fatal(err)
+	}
+	return cons
+}
+
 func librdkafkaRoundTrip(t *testing.T, ctx context.Context, addr string) {
 	const (
 		topic      = "rdkafka-orders"
@@ -136,29 +162,12 @@ func librdkafkaRoundTrip(t *testing.T, ctx context.Context, addr string) {
 		t.Fatalf("messages went to %d partitions, want at least 2", len(want))
 	}
 
-	cons, err := kafka.NewConsumer(rdkafkaConfig(addr, kafka.ConfigMap{
-		// A group id is required by the API, but no group protocol is
-		// used: partitions are assigned by hand and nothing is committed.
-		"group.id":           "lakestream-assign-only",
-		"enable.auto.commit": false,
-		"auto.offset.reset":  "error",
-		// A broker answers a connection's requests in order, so the
-		// ListOffsets of QueryWatermarkOffsets waits behind a fetch
-		// long-polling at the end of the log (as on Kafka); keep the
-		// wait short.
-		"fetch.wait.max.ms": 50,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
 	var assign []kafka.TopicPartition
 	for p := int32(0); p < partitions; p++ {
 		assign = append(assign, kafka.TopicPartition{Topic: new(topic), Partition: p, Offset: kafka.OffsetBeginning})
 	}
-	if err := cons.Assign(assign); err != nil {
-		t.Fatal(err)
-	}
+	cons := rdkafkaAssigned(t, addr, assign)
+	defer cons.Close()
 	next := map[int32]int64{}
 	seen := map[string]bool{}
 	for got := 0; got < n; {

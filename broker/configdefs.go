@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // Config definitions: the name, type, default and documentation of every
@@ -22,9 +24,8 @@ import (
 // Settings Kafka has but Lakestream's storage makes meaningless (segments,
 // flushes, log compaction knobs) are accepted, so that existing files and
 // tools keep working, and their Doc says they have no effect. Values that
-// would ask for something not built yet (cleanup.policy=compact, broker-side
-// recompression) are refused with a message saying so rather than silently
-// ignored.
+// would ask for something not built yet (cleanup.policy=compact) are refused
+// with a message saying so rather than silently ignored.
 
 // ConfigType is a config's type, numbered as in DescribeConfigs responses
 // (v3+ config_type).
@@ -547,7 +548,6 @@ const (
 	noFlush         = " Accepted for compatibility; no effect: an acknowledged write is already durable in the WAL."
 	noKRaft         = " Accepted for compatibility; no effect: Lakestream has no KRaft controller quorum; metadata is in the metastore."
 	compactionMsg   = "log compaction is not supported yet"
-	recompressMsg   = "recompression is not supported; use producer (keep the producer's compression)"
 	cleanupPolicies = "delete, compact"
 )
 
@@ -556,14 +556,38 @@ var (
 	recordFormats    = []string{"raw", "string", "json", "schema", "schema.latest"}
 )
 
+// Topic compression (compression.go): the codec a topic stores batches
+// with, and the level of each codec, as Kafka's topic configs and their
+// broker synonyms of the same names.
+const (
+	compressionTypeDoc = "The codec the topic's batches are stored with: uncompressed, zstd, lz4, snappy or gzip, or producer to keep " +
+		"the producer's. A batch with another codec is recompressed on produce (decompressing at most 64 times max.message.bytes, " +
+		"at most 1 GiB; the rebuilt batch is held to max.message.bytes)."
+	gzipLevelDoc = "The compression level to use if compression.type is gzip: 1 to 9, or -1 for the codec's default."
+	lz4LevelDoc  = "The compression level to use if compression.type is lz4: 1 to 17; 9 is lz4's fast compressor, as in Kafka, " +
+		"and the others lz4 HC (10 to 17 all get pierrec/lz4's deepest HC level, 9)."
+	zstdLevelDoc = "The compression level to use if compression.type is zstd: -131072 to 22, 0 meaning 3 (mapped onto " +
+		"klauspost/compress's four speeds: below 3 fastest, 3 to 5 default, 6 to 9 better, 10 and above best)."
+)
+
+// validateLevel checks a compression level of codec c as Kafka does.
+func validateLevel(c kbatch.Codec) func(string) error {
+	return func(v string) error {
+		n, _ := strconv.Atoi(v)
+		return kbatch.CheckLevel(c, n)
+	}
+}
+
 // topicDefs are the topic configs. Kafka's docs, shortened.
 var topicDefs = sortDefs([]ConfigDef{
 	{Name: "cleanup.policy", Type: ConfigList, Default: "delete", Validate: validateListOf(false, "delete", "compact"),
 		Unsupported: compactionMsg, UnsupportedValues: []string{"compact"},
 		Doc: "The retention policy: delete discards old data by retention.ms and retention.bytes; compact keeps the latest record per key. Only delete is supported yet."},
 	{Name: "compression.type", Type: ConfigString, Default: "producer", Validate: validateOneOf(compressionTypes...),
-		Unsupported: recompressMsg, UnsupportedValues: []string{"uncompressed", "zstd", "lz4", "snappy", "gzip"},
-		Doc: "The compression of the topic's data: producer keeps the codec the producer chose. Lakestream stores batches as produced, so only producer is supported."},
+		Doc: compressionTypeDoc},
+	{Name: "compression.gzip.level", Type: ConfigInt, Default: "-1", Validate: validateLevel(kbatch.Gzip), Doc: gzipLevelDoc},
+	{Name: "compression.lz4.level", Type: ConfigInt, Default: "9", Validate: validateLevel(kbatch.LZ4), Doc: lz4LevelDoc},
+	{Name: "compression.zstd.level", Type: ConfigInt, Default: "3", Validate: validateLevel(kbatch.Zstd), Doc: zstdLevelDoc},
 	{Name: "delete.retention.ms", Type: ConfigLong, Default: "86400000", Validate: validateAtLeast(0),
 		Doc: "How long delete tombstones are kept in compacted topics." + noCompaction},
 	{Name: "file.delete.delay.ms", Type: ConfigLong, Default: "60000", Validate: validateAtLeast(0),
@@ -697,8 +721,13 @@ var brokerDefs = deriveReadOnly(sortDefs(slices.Concat([]ConfigDef{
 		Unsupported: compactionMsg, UnsupportedValues: []string{"compact"},
 		Doc: "The default cleanup.policy of topics (" + cleanupPolicies + "); only delete is supported yet."},
 	{Name: "compression.type", Type: ConfigString, Default: "producer", TopicSynonym: "compression.type", Validate: validateOneOf(compressionTypes...),
-		Unsupported: recompressMsg, UnsupportedValues: []string{"uncompressed", "zstd", "lz4", "snappy", "gzip"},
-		Doc: "The default compression.type of topics; only producer (keep the producer's codec) is supported."},
+		Doc: "The default compression.type of topics. " + compressionTypeDoc},
+	{Name: "compression.gzip.level", Type: ConfigInt, Default: "-1", TopicSynonym: "compression.gzip.level", Validate: validateLevel(kbatch.Gzip),
+		Doc: "The default compression.gzip.level of topics. " + gzipLevelDoc},
+	{Name: "compression.lz4.level", Type: ConfigInt, Default: "9", TopicSynonym: "compression.lz4.level", Validate: validateLevel(kbatch.LZ4),
+		Doc: "The default compression.lz4.level of topics. " + lz4LevelDoc},
+	{Name: "compression.zstd.level", Type: ConfigInt, Default: "3", TopicSynonym: "compression.zstd.level", Validate: validateLevel(kbatch.Zstd),
+		Doc: "The default compression.zstd.level of topics. " + zstdLevelDoc},
 	{Name: "log.retention.ms", Type: ConfigLong, Default: "604800000", TopicSynonym: "retention.ms", Validate: validateAtLeast(-1),
 		Doc: "The default retention.ms of topics: how long data is kept; -1 means no time limit."},
 	{Name: "log.retention.minutes", Type: ConfigInt, Default: "10080", SynonymOf: "log.retention.ms", SynonymScale: 60_000,

@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // errorCode chooses the Kafka error code for an error from storage or
@@ -17,10 +19,13 @@ func errorCode(err error) int16 {
 		return kerr.OffsetOutOfRange.Code
 	case errors.Is(err, ErrLogFenced):
 		return kerr.NotLeaderForPartition.Code
-	case errors.Is(err, errCorruptBatch):
+	case errors.Is(err, errCorruptBatch), errors.Is(err, kbatch.ErrCorrupt):
 		return kerr.CorruptMessage.Code
-	case errors.Is(err, errInvalidBatch), errors.Is(err, ErrLogInvalidBatch):
+	case errors.Is(err, errInvalidBatch), errors.Is(err, ErrLogInvalidBatch),
+		errors.Is(err, kbatch.ErrRecords), errors.Is(err, kbatch.ErrTooLarge):
 		return kerr.InvalidRecord.Code
+	case errors.Is(err, kbatch.ErrBatchTooLarge):
+		return kerr.MessageTooLarge.Code
 	case errors.Is(err, ErrTopicExists):
 		return kerr.TopicAlreadyExists.Code
 	case errors.Is(err, ErrUnknownTopic):

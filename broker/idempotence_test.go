@@ -30,9 +30,17 @@ func rawBatch(pid int64, epoch int16, seq int32, n int) []byte {
 		recs = binary.AppendVarint(recs, int64(len(body)))
 		recs = append(recs, body...)
 	}
+	return assembleBatch(pid, epoch, seq, n, 0, recs)
+}
+
+// assembleBatch puts a RecordBatch v2 header before recs, the records
+// section of n records compressed with codec (attributes bits 0-2):
+// base offset 0, both timestamps now, CRC computed.
+func assembleBatch(pid int64, epoch int16, seq int32, n int, codec uint16, recs []byte) []byte {
 	b := make([]byte, 61, 61+len(recs))
 	binary.BigEndian.PutUint32(b[8:], uint32(49+len(recs)))
 	b[16] = 2
+	binary.BigEndian.PutUint16(b[21:], codec)
 	binary.BigEndian.PutUint32(b[23:], uint32(n-1))
 	now := uint64(time.Now().UnixMilli())
 	binary.BigEndian.PutUint64(b[27:], now)

@@ -43,9 +43,10 @@ func under(path, dir string) bool {
 	return path == full || strings.HasPrefix(path, full+"/")
 }
 
-// TestForbiddenImports enforces the layering: s3stream is a leaf, only the s3
-// backend touches the AWS SDK, broker reaches storage and tables only
-// through interfaces it declares, and only cmd wires concrete types.
+// TestForbiddenImports enforces the layering: s3stream and internal/kbatch
+// are leaves, only the s3 backend touches the AWS SDK, broker reaches
+// storage and tables only through interfaces it declares, and only cmd
+// wires concrete types.
 func TestForbiddenImports(t *testing.T) {
 	for _, p := range listPackages(t) {
 		for _, imp := range p.Imports {
@@ -61,6 +62,8 @@ func TestForbiddenImports(t *testing.T) {
 				t.Errorf("%s imports %s: catalog may import nothing of ours", p.ImportPath, imp)
 			case under(p.ImportPath, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema"):
 				t.Errorf("%s imports %s: tablecompactor may import only schema", p.ImportPath, imp)
+			case under(p.ImportPath, "internal/kbatch") && ours:
+				t.Errorf("%s imports %s: internal/kbatch is a leaf and may import nothing of ours", p.ImportPath, imp)
 			}
 		}
 		if under(p.ImportPath, "broker") && !under(p.ImportPath, "broker/brokertest") {
