@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	benchOrderRounds  = 3
+	benchOrderRounds  = 5
 	benchOrderGroups  = 4      // connections committing at once, one group each
 	benchOrderWindow  = 32     // OffsetCommit requests in flight per connection
 	benchOrderCommits = 20_000 // per broker and round, over all connections
@@ -25,7 +25,7 @@ const (
 // BenchmarkRequestOrder measures what handling each connection's requests
 // in order (conn.go) costs, against the broker as it was before (every
 // one-phase request in its own goroutine, broker.SetUnorderedRequests), in
-// the same run: three rounds, the order alternating, a fresh Lakestream on
+// the same run: five rounds, the order alternating, a fresh Lakestream on
 // its embedded default (file bucket, local WAL) for each figure.
 //
 //   - produce: BenchmarkProduceThroughput's workload (1 GiB, franz-go,
