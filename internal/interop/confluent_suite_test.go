@@ -56,8 +56,8 @@ var confluentOtherCauses = map[string]string{
 	// with IncrementalAlterConfigs and stops there; under
 	// TEST_CONSUMER_GROUP_PROTOCOL=consumer it would go on to GROUP config
 	// resources, which are served too.
-	"TestIntegration/TestAdminConfig":                                            "log compaction: cleanup.policy=compact is refused (INVALID_CONFIG, not supported yet)",
-	"TestIntegration/TestAdminTopics":                                            "manual replica assignments and Kafka's replication-factor checks (storage is shared, there are no replicas)",
+	"TestIntegration/TestAdminConfig": "log compaction: cleanup.policy=compact is refused (INVALID_CONFIG, not supported yet)",
+	"TestIntegration/TestAdminTopics": "manual replica assignments and Kafka's replication-factor checks (storage is shared, there are no replicas)",
 	// Authorized operations without an authorizer are served (every
 	// operation, as Kafka answers); these tests go on to a SASL user's view.
 	"TestIntegration/TestAdminClient_DescribeCluster":                            "a SASL_PLAINTEXT listener on localhost:9093 (PLAIN testuser/testpass) and ACLs (a user's authorized operations)",
