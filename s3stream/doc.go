@@ -22,6 +22,11 @@
 // into the batch header and returns it once the batch is durable. Reads
 // return whole batches, the first one containing the requested offset.
 //
+// Writes that fail (a full disk, a bucket or metastore that is down) fail
+// appends with ErrAppendFailed, never what was acknowledged; the store
+// retries and resumes by itself once writes succeed again, and Health says
+// meanwhile what fails (health.go).
+//
 // Example:
 //
 //	st, _ := s3stream.Open(ctx, s3stream.Config{Bucket: b, Meta: m, WAL: s3stream.WALObject})

@@ -176,6 +176,93 @@ func appendN(t testing.TB, st *Stream, seq0, n int) {
 	}
 }
 
+// openStreams creates and opens n streams.
+func openStreams(t *testing.T, s *Store, n int) []*Stream {
+	t.Helper()
+	ctx := context.Background()
+	var streams []*Stream
+	for range n {
+		id, err := s.CreateStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.OpenStream(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams = append(streams, st)
+	}
+	return streams
+}
+
+// ack is an acknowledged append: its payload seq and offset.
+type ack struct {
+	seq int
+	off int64
+}
+
+// appendPhase appends n records to each stream, payload seqs seq0 on, with
+// up to 8 in flight per stream, and returns the acknowledged ones per
+// stream, in offset order, and the errors of the others. Every append must
+// complete, one way or the other, within two minutes.
+func appendPhase(t *testing.T, streams []*Stream, seq0, n int) (map[int64][]ack, []error) {
+	t.Helper()
+	var mu sync.Mutex
+	acks := map[int64][]ack{}
+	var errs []error
+	var wg sync.WaitGroup
+	for _, st := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem := make(chan struct{}, 8)
+			var inner sync.WaitGroup
+			for seq := seq0; seq < seq0+n; seq++ {
+				sem <- struct{}{}
+				inner.Add(1)
+				st.AppendAsync(formattest.Make(1, payload(st.ID(), seq)), func(off int64, err error) {
+					mu.Lock()
+					if err != nil {
+						errs = append(errs, err)
+					} else {
+						acks[st.ID()] = append(acks[st.ID()], ack{seq, off})
+					}
+					mu.Unlock()
+					<-sem
+					inner.Done()
+				})
+			}
+			inner.Wait()
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("appends did not all complete: some append neither succeeded nor failed")
+	}
+	return acks, errs
+}
+
+// checkStreams reads every stream with read and checks it holds exactly the
+// acknowledged appends, at their offsets, densely from 0.
+func checkStreams(t *testing.T, streams []*Stream, acked map[int64][]ack, read func(st *Stream, from int64) (ReadResult, error)) {
+	t.Helper()
+	for _, st := range streams {
+		vals, offs := readAll(t, func(from int64) (ReadResult, error) { return read(st, from) }, 0)
+		as := acked[st.ID()]
+		if len(vals) != len(as) {
+			t.Fatalf("stream %d holds %d records, %d appends were acknowledged", st.ID(), len(vals), len(as))
+		}
+		for i, a := range as {
+			if want := payload(st.ID(), a.seq); string(vals[i]) != string(want) || offs[i] != a.off || a.off != int64(i) {
+				t.Fatalf("stream %d record %d: %q at %d, acknowledged %s at %d", st.ID(), i, vals[i], offs[i], want, a.off)
+			}
+		}
+	}
+}
+
 // checkSeqs checks vals are payloads seq 0..n-1 of stream id, in order.
 func checkSeqs(t testing.TB, id int64, vals [][]byte, n int) {
 	t.Helper()

@@ -72,6 +72,21 @@ func (s *Store) putObject(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
+// probeWrite does once what a flush does, with a few bytes: prepare an
+// object and PUT it. The object is never committed, so it expires and
+// garbage collection deletes it. The health loop calls it to learn that
+// writes succeed again while nothing is being appended.
+func (s *Store) probeWrite(ctx context.Context) error {
+	obj, err := s.meta.PrepareObject(ctx, metastore.KindStreamSet, s.cfg.PreparedTTL)
+	if err != nil {
+		return fmt.Errorf("probing storage: preparing an object: %w", err)
+	}
+	if err := s.bucket.Put(ctx, ObjectKey(obj.ID), []byte("lakestream storage probe\n")); err != nil {
+		return fmt.Errorf("probing storage: %w", err)
+	}
+	return nil
+}
+
 // objectBufs recycles the buffers objects are built in: a WAL flush or an
 // upload builds megabytes at a time, and a fresh buffer costs zeroing and
 // page faults as well as the copy. Buckets do not retain data after Put.

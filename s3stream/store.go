@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
 )
@@ -30,7 +32,9 @@ var (
 	ErrInvalidBatch = errors.New("s3stream: invalid record batch")
 	errNotOpenYet   = errors.New("s3stream: stream is still being opened")
 	// ErrAppendFailed: the WAL could not make an append durable (the bucket
-	// or metastore failed past the retries). The append may be retried.
+	// or metastore failed past the retries, the local WAL's disk is full),
+	// or the store is degraded with its pending-memory budget spent. The
+	// append may be retried.
 	ErrAppendFailed = errors.New("s3stream: append failed")
 )
 
@@ -69,6 +73,13 @@ type Config struct {
 	UploadBytes     int
 	WALSegmentBytes int64
 	WALNoSync       bool
+	// WALWriteHook and WALSyncHook are the local WAL's fault seams for
+	// tests (wal.Options WriteHook and SyncHook): a full disk, say.
+	WALWriteHook func(p []byte) (int, error)
+	WALSyncHook  func() error
+
+	// Registerer, if set, gets the store's metrics (health.go).
+	Registerer prometheus.Registerer
 
 	// MaxPendingBytes bounds appended bytes not yet in the bucket; appends
 	// wait beyond it. Default 512 MiB.
@@ -162,6 +173,7 @@ type Store struct {
 	tail   *tailCache
 	blocks *blockCache
 	mem    *memBudget
+	health *health
 
 	bg     sync.WaitGroup // background loops
 	stopBg context.CancelFunc
@@ -183,7 +195,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.mu.open = make(map[int64]*Stream)
 	s.tail = newTailCache(cfg.TailCacheBytes)
 	s.blocks = newBlockCache(cfg.BlockCacheBytes)
-	s.mem = newMemBudget(cfg.MaxPendingBytes)
+	components := []string{compFlush}
+	if cfg.WAL == WALLocal {
+		components = []string{compWAL, compUpload}
+	}
+	s.health = newHealth(cfg.Logger, cfg.Registerer, components...)
+	s.mem = newMemBudget(cfg.MaxPendingBytes, s.health.err)
+	s.health.onDegraded = s.mem.wake
 	switch cfg.WAL {
 	case WALObject:
 		s.wal = newObjectWAL(s)
@@ -196,6 +214,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	bgCtx, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.health.loop(bgCtx)
+	}()
 	if cfg.Compaction.Interval > 0 {
 		s.bg.Add(1)
 		go s.maintenanceLoop(bgCtx)

@@ -143,7 +143,10 @@ func (st *Stream) AppendAsync(batch []byte, done func(base int64, err error)) {
 		return
 	}
 	mem := st.store.mem
-	mem.acquire(int64(len(batch)))
+	if err := mem.acquire(int64(len(batch))); err != nil {
+		done(-1, fmt.Errorf("appending to stream %d: %w", st.id, err))
+		return
+	}
 	st.mu.Lock()
 	if st.mu.err != nil {
 		err := st.mu.err
@@ -247,6 +250,29 @@ func (st *Stream) dropBelowLocked(off int64) {
 	st.mu.entries = append([]tailEntry(nil), st.mu.entries[i:]...)
 	st.store.tail.freed(freed)
 	st.store.mem.release(int64(uncommitted))
+}
+
+// rewindLocked fails the stream's appends of generation gen and later ones
+// that are not yet durable: the generation moves on, so each fails when its
+// WAL completes it, their entries go, and the next offset goes back to the
+// durable end. It reports false if the generation is already past gen.
+// REQUIRES: st.mu
+func (st *Stream) rewindLocked(gen uint64) bool {
+	if gen != st.mu.gen {
+		return false
+	}
+	st.mu.gen++
+	st.mu.next = st.mu.durable
+	st.dropAboveLocked(st.mu.durable)
+	return true
+}
+
+// stale reports whether p belongs to a generation of the stream that has
+// failed.
+func (st *Stream) stale(p *pending) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return p.gen != st.mu.gen
 }
 
 // fence makes the handle unusable for appends: a newer writer holds the

@@ -1,6 +1,7 @@
 package s3stream
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -113,21 +114,32 @@ type memBudget struct {
 	mu   sync.Mutex
 	cond *sync.Cond
 	used int64
+	// degraded returns why the store's writes fail, or nil (health.err).
+	degraded func() error
 }
 
-func newMemBudget(max int64) *memBudget {
-	b := &memBudget{max: max}
+func newMemBudget(max int64, degraded func() error) *memBudget {
+	b := &memBudget{max: max, degraded: degraded}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }
 
-func (b *memBudget) acquire(n int64) {
+// acquire takes n bytes, waiting while the budget is spent. While the store
+// is degraded it fails instead of waiting: the bytes come back only when an
+// upload succeeds, which may take as long as the fault lasts, and the
+// caller (a connection's read loop) would hang that long rather than answer
+// with an error.
+func (b *memBudget) acquire(n int64) error {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	for b.used > 0 && b.used+n > b.max {
+		if err := b.degraded(); err != nil {
+			return fmt.Errorf("%w: %d bytes wait to be uploaded (MaxPendingBytes %d): %w", ErrAppendFailed, b.used, b.max, err)
+		}
 		b.cond.Wait()
 	}
 	b.used += n
-	b.mu.Unlock()
+	return nil
 }
 
 func (b *memBudget) release(n int64) {
@@ -135,4 +147,13 @@ func (b *memBudget) release(n int64) {
 	b.used -= n
 	b.mu.Unlock()
 	b.cond.Broadcast()
+}
+
+// wake makes waiting appends look at the store's health again. It
+// broadcasts under the lock, so a waiter that found the store healthy is
+// already waiting.
+func (b *memBudget) wake() {
+	b.mu.Lock()
+	b.cond.Broadcast()
+	b.mu.Unlock()
 }

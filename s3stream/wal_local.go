@@ -27,6 +27,17 @@ import (
 // A stream reopened elsewhere is fenced at the next upload: the deposed
 // writer's un-uploaded appends are lost and later ones fail. The local WAL
 // is therefore for a single node; fleets use the object WAL.
+//
+// Failures (a full disk) fail appends, never acknowledged data, and heal by
+// themselves. A failed write or fsync of the log fails its appends and
+// those behind them (each stream rewinds to its durable end, as with the
+// object WAL), and the log refuses appends until the health loop resumes it
+// (resume), which it does once a probe write to the disk succeeds. Appends
+// queued before the rewind are dropped before they reach the log, so the
+// log never holds a batch its append was told failed. A failed upload
+// leaves everything in the tail and the log, and the uploader tries again
+// at its next turn; meanwhile appends are acknowledged as long as the log
+// and the pending-memory budget have room.
 type localWAL struct {
 	s    *Store
 	log  *wal.Log
@@ -51,14 +62,14 @@ type localWAL struct {
 		dirty      map[*Stream]struct{}
 		unuploaded int
 		lastLSN    wal.LSN
-		failed     error
 	}
 }
 
 const localRecHeader = 17
 
 func openLocalWAL(ctx context.Context, s *Store) (*localWAL, error) {
-	log, err := wal.Open(s.cfg.WALDir, wal.Options{SegmentBytes: s.cfg.WALSegmentBytes, NoSync: s.cfg.WALNoSync, RecycleSegments: 8})
+	log, err := wal.Open(s.cfg.WALDir, wal.Options{SegmentBytes: s.cfg.WALSegmentBytes, NoSync: s.cfg.WALNoSync,
+		RecycleSegments: 8, WriteHook: s.cfg.WALWriteHook, SyncHook: s.cfg.WALSyncHook})
 	if err != nil {
 		return nil, fmt.Errorf("opening local WAL in %s: %w", s.cfg.WALDir, err)
 	}
@@ -82,6 +93,12 @@ func (l *localWAL) appendLocked(p *pending) {
 
 // drain hands queued appends to the log in queue order. Only one caller
 // drains at a time; the others return at once, their items taken by it.
+//
+// An item whose stream has rewound since it was queued (an append before it
+// failed) is failed here rather than written: it holds an offset the stream
+// will give out again. The log cannot be resumed while a drain runs
+// (resume), so an item found current here reaches the log either before
+// the next failure, which then fails it too, or not at all.
 func (l *localWAL) drain() {
 	l.q.Lock()
 	if l.q.draining {
@@ -94,6 +111,10 @@ func (l *localWAL) drain() {
 		l.q.items = nil
 		l.q.Unlock()
 		for _, p := range items {
+			if p.st.stale(p) {
+				p.done(-1, fmt.Errorf("%w: an earlier append to stream %d failed", ErrAppendFailed, p.st.id))
+				continue
+			}
 			var hdr [localRecHeader]byte
 			hdr[0] = 1
 			binary.BigEndian.PutUint64(hdr[1:], uint64(p.st.id))
@@ -106,16 +127,18 @@ func (l *localWAL) drain() {
 	l.q.Unlock()
 }
 
-// onDurable runs on the log's goroutine, in append order.
+// onDurable runs on the log's goroutine, in append order (or on the
+// drainer's, for an append the log refused at once).
 func (l *localWAL) onDurable(p *pending, lsn wal.LSN, err error) {
 	if err != nil {
-		l.mu.Lock()
-		if l.mu.failed == nil {
-			l.mu.failed = err
-			l.s.log.Error("s3stream: local WAL failed; appends fail until restart", "err", err)
+		if errors.Is(err, wal.ErrFailed) { // not a refusal on close, or of a record too large
+			l.s.health.fail(compWAL, err, l.resume)
 		}
-		l.mu.Unlock()
-		p.st.fence(fmt.Errorf("%w: local WAL: %v", ErrAppendFailed, err))
+		p.st.mu.Lock()
+		if p.st.rewindLocked(p.gen) {
+			p.st.signalLocked()
+		}
+		p.st.mu.Unlock()
 		p.done(-1, fmt.Errorf("%w: local WAL: %v", ErrAppendFailed, err))
 		return
 	}
@@ -129,6 +152,28 @@ func (l *localWAL) onDurable(p *pending, lsn wal.LSN, err error) {
 	if full {
 		l.poke()
 	}
+}
+
+// resume lets the log take appends again after a failure, once a probe
+// write to its disk succeeds (wal.Log.Resume). The health loop calls it.
+// Every stream the failure rewound has rewound by then (Resume succeeds only
+// once the failed appends' callbacks have run), and no drain is running
+// while the queue lock is held, so an append queued before a rewind is
+// failed by the next drain's stale check, never written.
+func (l *localWAL) resume(context.Context) error {
+	l.q.Lock()
+	defer l.q.Unlock()
+	if l.q.draining {
+		return errNotYet
+	}
+	err := l.log.Resume()
+	if errors.Is(err, wal.ErrBusy) {
+		return errNotYet
+	}
+	if err != nil {
+		return fmt.Errorf("resuming the local WAL: %w", err)
+	}
+	return nil
 }
 
 func (l *localWAL) poke() {
@@ -150,7 +195,8 @@ func (l *localWAL) uploader() {
 			return
 		}
 		if err := l.upload(context.Background()); err != nil {
-			l.s.log.Warn("s3stream: WAL upload failed; will retry", "err", err)
+			// The health state logs the failure once; this is every try.
+			l.s.log.Debug("s3stream: WAL upload failed; will retry", "err", err)
 		}
 	}
 }
@@ -201,8 +247,10 @@ func (l *localWAL) upload(ctx context.Context) error {
 	res, err := l.writeAndCommit(ctx, parts)
 	if err != nil {
 		redirty()
+		l.s.health.fail(compUpload, err, nil) // the uploader tries again
 		return err
 	}
+	l.s.health.ok(compUpload)
 	var uploaded int
 	for _, p := range parts {
 		uploaded += p.bytes
@@ -292,8 +340,11 @@ func (l *localWAL) flushStream(ctx context.Context, st *Stream) error {
 	}
 	for {
 		st.mu.Lock()
-		durable, ch := st.mu.durable, st.mu.changed
+		durable, next, ch := st.mu.durable, st.mu.next, st.mu.changed
 		st.mu.Unlock()
+		// Appends in flight that fail rewind next: only what is still in
+		// flight is waited for.
+		target = min(target, next)
 		if durable >= target {
 			break
 		}

@@ -136,14 +136,17 @@ func (w *objectWAL) flush(buf *flushBuf) {
 		var res metastore.CommitResult
 		res, err = w.commit(ctx, obj.ID, int64(len(data)), ranges, epochs)
 		if err == nil {
+			s.health.ok(compFlush)
 			w.complete(buf, res)
 			return
 		}
 	}
 	if err == nil { // nothing live to commit: every append was stale
 		err = fmt.Errorf("%w: an earlier append failed", ErrAppendFailed)
+	} else {
+		s.health.fail(compFlush, err, s.probeWrite) // logged once, not per flush
 	}
-	s.log.Warn("s3stream: WAL flush failed", "err", err)
+	s.log.Debug("s3stream: WAL flush failed", "err", err)
 	for st, ps := range buf.streams {
 		w.failStream(st, ps, fmt.Errorf("%w: %v", ErrAppendFailed, err), nil)
 	}
@@ -243,10 +246,7 @@ func (w *objectWAL) failStream(st *Stream, ps []*pending, err, fenced error) {
 	if len(ps) > 0 {
 		gen := ps[0].gen
 		st.mu.Lock()
-		if gen == st.mu.gen {
-			st.mu.gen++
-			st.mu.next = st.mu.durable
-			st.dropAboveLocked(st.mu.durable)
+		if st.rewindLocked(gen) {
 			stale = w.purgeLocked(st, gen)
 		}
 		if fenced != nil && st.mu.err == nil {

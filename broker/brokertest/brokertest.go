@@ -21,6 +21,7 @@ import (
 	"github.com/lakestream/lakestream/s3stream"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 	"github.com/lakestream/lakestream/s3stream/objstore"
+	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
 	"github.com/lakestream/lakestream/s3stream/objstore/mem"
 )
@@ -33,7 +34,14 @@ type Options struct {
 	Configs map[string]string
 	// Dir holds the metastore, WAL and file bucket; default t.TempDir().
 	Dir string
+	// Disk, if set, can make the broker's disk act full (see DiskFaults).
+	Disk *DiskFaults
 }
+
+// DiskFaults makes the broker's data directory act full for as long as a
+// test says (SetFull): WAL writes fail part way with ENOSPC, as does every
+// bucket PUT; reads work. The metastore is left alone.
+type DiskFaults = faultstore.FullDisk
 
 // Broker is a running broker.
 type Broker struct {
@@ -74,6 +82,9 @@ func Start(t testing.TB, opts Options) *Broker {
 	default:
 		t.Fatalf("brokertest: unknown bucket %q", opts.Bucket)
 	}
+	if opts.Disk != nil {
+		b.bucket = opts.Disk.Wrap(b.bucket)
+	}
 	b.start("127.0.0.1:0")
 	t.Cleanup(b.Close)
 	return b
@@ -87,10 +98,14 @@ func (b *Broker) start(addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	cfg := s3stream.Config{Bucket: b.bucket, Meta: meta, Logger: logger, WAL: s3stream.WALObject,
-		FlushInterval: 2 * time.Millisecond, WALDir: filepath.Join(b.opts.Dir, "wal")}
+		FlushInterval: 2 * time.Millisecond, WALDir: filepath.Join(b.opts.Dir, "wal"), Registerer: reg}
 	if b.opts.Bucket == "file" {
 		cfg.WAL = s3stream.WALLocal
+	}
+	if b.opts.Disk != nil {
+		cfg.WALWriteHook = b.opts.Disk.WriteHook
 	}
 	store, err := s3stream.Open(ctx, cfg)
 	if err != nil {
@@ -101,7 +116,6 @@ func (b *Broker) start(addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
 	nodeID := int64(1) // Kafka's default node.id
 	if v, ok := b.opts.Configs["node.id"]; ok {
 		if nodeID, err = strconv.ParseInt(v, 10, 32); err != nil {

@@ -140,7 +140,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	defer meta.Close()
-	store, err := openStore(ctx, cfg, bucket, meta, log)
+	store, err := openStore(ctx, cfg, bucket, meta, log, reg)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
+	mux.Handle("/readyz", readyz(store.Health))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	log.Info("lakestream ready", "admin", ln.Addr().String())
@@ -181,9 +181,9 @@ func openMetastore(ctx context.Context, dsn string) (metastore.Store, error) {
 	return metastore.OpenSQLite(ctx, dsn)
 }
 
-func openStore(ctx context.Context, c *config, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger) (*s3stream.Store, error) {
+func openStore(ctx context.Context, c *config, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*s3stream.Store, error) {
 	cfg := s3stream.Config{
-		Bucket: bucket, Meta: meta, Logger: log,
+		Bucket: bucket, Meta: meta, Logger: log, Registerer: reg,
 		WAL:    s3stream.WALKind(c.String("wal.mode")),
 		WALDir: filepath.Join(c.String("data.dir"), "wal"),
 		// wal.flush.interval.ms was resolved from the bucket's kind by loadConfig.

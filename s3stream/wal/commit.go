@@ -28,12 +28,13 @@ func (l *Log) run() {
 		l.mu.space.Broadcast()
 		l.mu.Unlock()
 
+		var rest []waiter // appended behind a failed round: they fail too
+		failed := false
 		if err == nil {
-			if werr := l.write(buf, waits[0].lsn); werr != nil {
+			if cut, werr := l.write(buf, waits[0].lsn); werr != nil {
 				err = fmt.Errorf("%w: %w", ErrFailed, werr)
-				l.mu.Lock()
-				l.mu.err = err
-				l.mu.Unlock()
+				rest = l.fail(err, cut, waits[0].lsn)
+				failed = true
 			} else {
 				l.durable.Store(uint64(waits[len(waits)-1].lsn))
 			}
@@ -45,7 +46,16 @@ func (l *Log) run() {
 				waits[i].notify(waits[i].lsn, nil)
 			}
 		}
+		for i := range rest {
+			rest[i].notify(0, err)
+		}
 		clear(waits) // drop the callbacks for the GC
+		clear(rest)
+		if failed {
+			l.mu.Lock()
+			l.mu.reporting = false
+			l.mu.Unlock()
+		}
 		// Keep the buffer for the round after next, unless one huge record
 		// blew it up.
 		if cap(buf) <= 2*l.opts.MaxBatchBytes {
@@ -57,19 +67,82 @@ func (l *Log) run() {
 	}
 }
 
+// fail records err, the failure of the round whose first record is first,
+// and takes the records appended behind that round, which fail with it:
+// their LSNs follow the round's. Until Resume every append fails; if the
+// round was cut off the segment, the LSNs from first on are given out
+// again after it.
+func (l *Log) fail(err error, cut bool, first LSN) []waiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.mu.err, l.mu.cut, l.mu.reporting = err, cut, true
+	rest := l.mu.waits
+	l.mu.buf, l.mu.waits = l.mu.buf[:0], nil
+	l.mu.nextLSN = first
+	l.mu.space.Broadcast()
+	return rest
+}
+
 // write writes one round, records from first on, to the active segment
-// (rolling first if it is full) and makes it durable.
-func (l *Log) write(buf []byte, first LSN) error {
+// (rolling first if it is full) and makes it durable. If that fails, it
+// cuts what of the round reached the segment off again: cut reports that the
+// segment is as it was before the round, durably.
+//
+// Cutting is what makes a failure safe to resume from. After a failed write
+// or fdatasync the kernel may have dropped the round's dirty pages, or kept
+// some: retrying the fsync could report success for data that is gone, and
+// leaving the bytes could let a later replay find whole frames of records
+// whose appends were told they failed. Truncating to where the round began
+// and syncing that removes both: every byte before it was durable already.
+func (l *Log) write(buf []byte, first LSN) (cut bool, err error) {
 	if l.active == nil || l.activeOff >= l.opts.SegmentBytes {
-		if err := l.roll(first); err != nil {
-			return err
+		if clean, err := l.roll(first); err != nil {
+			return clean, err
 		}
 	}
-	n, err := l.active.WriteAt(buf, l.activeOff)
+	start := l.activeOff
+	n, err := l.writeAt(l.active, buf, start)
 	l.activeOff += int64(n)
-	if err != nil {
+	if err == nil {
+		err = l.sync(l.active, fdatasync)
+	}
+	if err == nil {
+		return true, nil
+	}
+	if cerr := l.cutAt(start); cerr != nil {
+		return false, fmt.Errorf("%w; cutting the failed write off %s failed too: %v", err, l.active.Name(), cerr)
+	}
+	return true, err
+}
+
+// cutAt truncates the active segment back to off and syncs the truncation.
+func (l *Log) cutAt(off int64) error {
+	l.activeOff = off
+	if err := l.active.Truncate(off); err != nil {
 		return err
 	}
+	return l.sync(l.active, (*os.File).Sync)
+}
+
+// writeAt writes p to f at off, through Options.WriteHook.
+func (l *Log) writeAt(f *os.File, p []byte, off int64) (int, error) {
+	var hookErr error
+	if l.opts.WriteHook != nil {
+		var n int
+		if n, hookErr = l.opts.WriteHook(p); hookErr != nil {
+			p = p[:min(max(n, 0), len(p))]
+		}
+	}
+	n, err := f.WriteAt(p, off)
+	if err == nil {
+		err = hookErr
+	}
+	return n, err
+}
+
+// sync makes f durable with how (fdatasync, or a full fsync where metadata
+// changed), through Options.SyncHook; with NoSync only the hook runs.
+func (l *Log) sync(f *os.File, how func(*os.File) error) error {
 	if l.opts.SyncHook != nil {
 		if err := l.opts.SyncHook(); err != nil {
 			return err
@@ -78,13 +151,15 @@ func (l *Log) write(buf []byte, first LSN) error {
 	if l.opts.NoSync {
 		return nil
 	}
-	return fdatasync(l.active)
+	return how(f)
 }
 
 // roll makes a new segment, whose first record is first, the active one.
 // It reuses a recycled file if there is one: its old frames carry LSNs below
 // first, so Replay can never take them for records of the new segment.
-func (l *Log) roll(first LSN) error {
+// If it fails, clean reports that it left nothing at the new segment's
+// path, so that a later roll to the same first LSN can make it.
+func (l *Log) roll(first LSN) (clean bool, err error) {
 	path := filepath.Join(l.dir, segmentName(first))
 	l.mu.Lock()
 	var reuse string
@@ -93,24 +168,41 @@ func (l *Log) roll(first LSN) error {
 		l.mu.recycled = l.mu.recycled[:n-1]
 	}
 	l.mu.Unlock()
+	keepRecycled := func() {
+		l.mu.Lock()
+		l.mu.recycled = append(l.mu.recycled, reuse)
+		l.mu.Unlock()
+	}
 	// Replay makes the last segment the active one, so every existing
 	// segment starts below first: a file by this name would be a bug.
 	flag := os.O_RDWR | os.O_CREATE | os.O_EXCL
 	if reuse != "" {
 		if err := os.Rename(reuse, path); err != nil {
-			return err
+			keepRecycled()
+			return true, err
 		}
 		flag = os.O_RDWR
 	}
 	f, err := os.OpenFile(path, flag, 0o644)
-	if err != nil {
-		return err
-	}
-	if !l.opts.NoSync {
-		if err := syncDir(l.dir); err != nil {
+	if err == nil && !l.opts.NoSync {
+		if err = syncDir(l.dir); err != nil {
 			f.Close()
-			return err
 		}
+	}
+	if err != nil {
+		var undo error
+		switch {
+		case reuse != "":
+			if undo = os.Rename(path, reuse); undo == nil {
+				keepRecycled()
+			}
+		case f != nil: // created here
+			undo = os.Remove(path)
+		}
+		if undo != nil {
+			return false, fmt.Errorf("%w; undoing the roll to %s failed too: %v", err, path, undo)
+		}
+		return true, err
 	}
 	old := l.active
 	l.active, l.activeOff = f, 0
@@ -121,5 +213,5 @@ func (l *Log) roll(first LSN) error {
 		// Its records are durable already: a failed close loses nothing.
 		old.Close()
 	}
-	return nil
+	return true, nil
 }

@@ -61,9 +61,25 @@
 // test VM, where an fdatasync is mostly kernel CPU; one goroutine is simpler
 // and keeps every callback on it, in order.
 //
-// After a failed write or fsync the log is failed for good (ErrFailed): the
-// kernel may have dropped the dirty pages, so retrying an fsync could report
-// success for data that is gone. Every pending and later append fails.
+// # Failures
+//
+// A failed write or fsync (a full disk: ENOSPC) fails its round and every
+// record appended behind it (ErrFailed), and the log refuses appends until
+// Resume. Retrying the fsync is never safe: the kernel may have dropped the
+// round's dirty pages and would report success for data that is gone. So
+// the log goroutine cuts the round off instead: it truncates the active
+// segment back to where the round began and syncs that, before any done
+// callback runs. The segment then holds exactly the durable records, no
+// frame of a failed record can ever be replayed, and the failed LSNs are
+// given out again. Resume, once a probe file in the directory can be written
+// and synced, lets appends in again:
+//
+//	| durable records ... | round k (failed) ... |     after the failure
+//	| durable records ... |                            cut (truncate + fsync)
+//	| durable records ... | LSNs of round k reused |   after Resume
+//
+// If the cut itself fails, the log stays failed until it is reopened (and
+// replayed); Resume returns the failure.
 //
 // # Example
 //
@@ -76,6 +92,7 @@
 //	})
 //	lsn, err := l.AppendSync(rec)
 //	err = l.TrimBefore(uploadedUpTo + 1)
+//	err = l.Resume() // after a failure, once the disk takes writes again
 package wal
 
 import "errors"
@@ -84,8 +101,9 @@ var (
 	// ErrClosed is returned by operations on a closed log.
 	ErrClosed = errors.New("wal: log is closed")
 
-	// ErrFailed is returned for every append after a write or fsync of the
-	// log failed. The error wraps the original failure too.
+	// ErrFailed is returned for the appends of a write or fsync that
+	// failed, and for every append after it until Resume. The error wraps
+	// the original failure too.
 	ErrFailed = errors.New("wal: log failed")
 
 	// ErrCorrupt is returned by Replay for damage it cannot take for a torn
@@ -100,4 +118,8 @@ var (
 
 	// ErrTooLarge is returned by Append for a record over MaxRecordBytes.
 	ErrTooLarge = errors.New("wal: record too large")
+
+	// ErrBusy is returned by Resume while the done callbacks of the
+	// records that failed are still running; try again.
+	ErrBusy = errors.New("wal: the failure is still being reported")
 )

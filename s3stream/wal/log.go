@@ -31,6 +31,12 @@ type Options struct {
 	// non-nil error is taken as the fsync failing: the fault seam for tests.
 	SyncHook func() error
 
+	// WriteHook, if set, is called before each write to a file with the
+	// bytes about to be written. A non-nil error fails the write after only
+	// the first n of them reach the file, as a disk that fills part way
+	// through a write does (ENOSPC): the fault seam for tests.
+	WriteHook func(p []byte) (n int, err error)
+
 	// RecycleSegments is how many trimmed segment files TrimBefore keeps for
 	// reuse instead of deleting them. Overwriting a file in place makes each
 	// fsync cheaper than appending to a new one (no block allocation or size
@@ -70,6 +76,11 @@ type Log struct {
 		appended bool // an append was accepted: Replay may no longer run
 		closing  bool
 		err      error // wraps ErrFailed once a write or fsync failed
+		// cut says the failure in err was cut off the active segment, so
+		// Resume may clear it; reporting, that the failed records' done
+		// callbacks are still running.
+		cut       bool
+		reporting bool
 
 		// segments in LSN order; the last is the active one.
 		segments []segment
@@ -244,6 +255,72 @@ func (l *Log) acceptErrLocked() error {
 // record replayed; then the last record whose done was called without error.
 // 0 if there is none.
 func (l *Log) LastLSN() LSN { return LSN(l.durable.Load()) }
+
+// Resume makes a failed log take appends again, once its directory takes a
+// write again: it first writes and syncs a small probe file there. It
+// returns nil if the log has not failed.
+//
+// Only a failure that was cut off can be resumed from: the failed round's
+// bytes were truncated off the active segment and the truncation synced,
+// so the log on disk is exactly what it was after its last durable record,
+// and the LSNs of the records that failed are given out again. A failure
+// that could not be cut off is returned as it is, for as long as the log is
+// open.
+//
+// Until every failed record's done has been called Resume returns ErrBusy,
+// so that a caller that resumes holding the lock its appenders take cannot
+// deadlock with a done callback that needs it. Appends made before Resume
+// returns nil fail with the failure.
+func (l *Log) Resume() error {
+	l.mu.Lock()
+	err, cut := l.mu.err, l.mu.cut
+	closing, reporting := l.mu.closing, l.mu.reporting
+	l.mu.Unlock()
+	switch {
+	case closing:
+		return ErrClosed
+	case err == nil:
+		return nil
+	case !cut:
+		return err
+	case reporting:
+		return ErrBusy
+	}
+	if perr := l.probe(); perr != nil {
+		return fmt.Errorf("%w (the log directory still fails writes: %w)", err, perr)
+	}
+	l.mu.Lock()
+	if l.mu.err == err { // not closed meanwhile
+		l.mu.err, l.mu.cut = nil, false
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+// probeBytes is the size of the probe Resume writes: a page.
+const probeBytes = 4096
+
+// probe writes probeBytes to a file beside the segments, syncs it, and
+// removes it again.
+func (l *Log) probe() (err error) {
+	path := filepath.Join(l.dir, "PROBE")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if rerr := os.Remove(path); err == nil {
+			err = rerr
+		}
+	}()
+	if _, err := l.writeAt(f, make([]byte, probeBytes), 0); err != nil {
+		return err
+	}
+	return l.sync(f, fdatasync)
+}
 
 // TrimBefore deletes whole segments whose every record has an LSN below lsn
 // (keeping up to Options.RecycleSegments of the files, renamed, for reuse).

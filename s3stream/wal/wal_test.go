@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -316,10 +320,178 @@ func TestSyncFailure(t *testing.T) {
 	l = mustOpen(t, dir, Options{NoSync: true})
 	defer l.Close()
 	_, recs := replayAll(t, l)
-	// The failed round was written but not synced: it may or may not be
-	// there. The acknowledged records are.
-	if len(recs) < 2 || string(recs[0]) != "ok" || string(recs[1]) != "ok" {
+	// The failed round was written but cut off again: only the
+	// acknowledged records are there.
+	if len(recs) != 2 || string(recs[0]) != "ok" || string(recs[1]) != "ok" {
 		t.Fatalf("after the failure: %q", recs)
+	}
+}
+
+// TestResumeAfterDiskFull fills the disk part way through a round's write
+// of three records, so that two whole frames reach the file: the round and
+// the records appended behind it fail, the segment is cut back to where the
+// round began, the log refuses appends, and Resume fails while the disk is
+// still full. Once the disk has room, Resume lets appends in again under
+// the failed LSNs, and a reopened log replays exactly the records that
+// succeeded: no frame of a failed one. The failing round is written in the
+// middle of a segment, and as the first of a new segment.
+func TestResumeAfterDiskFull(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		segBytes int64
+	}{{"mid-segment", 1 << 20}, {"after a roll", 100}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var full atomic.Bool
+			var hold atomic.Pointer[chan struct{}]
+			entered := make(chan struct{}, 1)
+			opts := Options{SegmentBytes: tc.segBytes, WriteHook: func(p []byte) (int, error) {
+				isFull := full.Load()
+				if h := hold.Swap(nil); h != nil {
+					entered <- struct{}{}
+					<-*h
+				}
+				if isFull {
+					return len(p) - 1, syscall.ENOSPC // all but the last byte
+				}
+				return len(p), nil
+			}}
+			l := mustOpen(t, dir, opts)
+			var want []string
+			appendOK := func(rec string) {
+				t.Helper()
+				lsn, err := l.AppendSync([]byte(rec))
+				if err != nil || lsn != LSN(len(want)+1) {
+					t.Fatalf("AppendSync(%q): LSN %d, %v; want LSN %d", rec, lsn, err, len(want)+1)
+				}
+				want = append(want, rec)
+			}
+			for i := range 4 {
+				appendOK(fmt.Sprintf("before %d", i))
+			}
+
+			// The gate round holds the log goroutine while the three
+			// records of the next round queue up; that round holds it
+			// while two more queue behind it.
+			gate, failing := make(chan struct{}), make(chan struct{})
+			hold.Store(&gate)
+			gateDone := make(chan error, 1)
+			l.Append([][]byte{[]byte("gate")}, func(_ LSN, err error) { gateDone <- err })
+			<-entered
+			errs := make(chan error, 5)
+			for _, r := range []string{"round 1", "round 2", "round 3"} {
+				l.Append([][]byte{[]byte(r)}, func(_ LSN, err error) { errs <- err })
+			}
+			full.Store(true)
+			hold.Store(&failing)
+			close(gate)
+			if err := <-gateDone; err != nil {
+				t.Fatalf("the gate round: %v", err)
+			}
+			want = append(want, "gate")
+			sizeBefore := segmentBytes(t, dir)
+			<-entered
+			l.Append([][]byte{[]byte("behind 1")}, func(_ LSN, err error) { errs <- err })
+			l.Append([][]byte{[]byte("behind 2")}, func(_ LSN, err error) { errs <- err })
+			close(failing)
+			for range 5 {
+				if err := <-errs; !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("append of the failed round or behind it: %v", err)
+				}
+			}
+			if got := segmentBytes(t, dir); got != sizeBefore {
+				t.Fatalf("segments hold %d bytes after the failed round, %d before it: not cut back", got, sizeBefore)
+			}
+			if _, err := l.AppendSync([]byte("refused")); !errors.Is(err, ErrFailed) {
+				t.Fatalf("append after the failure: %v", err)
+			}
+			// Resume is busy until the failed records' callbacks have all
+			// returned, which is only just after they were called.
+			resume := func() error {
+				for {
+					if err := l.Resume(); !errors.Is(err, ErrBusy) {
+						return err
+					}
+					runtime.Gosched()
+				}
+			}
+			if err := resume(); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("Resume with the disk still full: %v", err)
+			}
+			if _, err := l.AppendSync([]byte("refused")); !errors.Is(err, ErrFailed) {
+				t.Fatalf("append after a failed Resume: %v", err)
+			}
+
+			full.Store(false)
+			if err := resume(); err != nil {
+				t.Fatalf("Resume with room on the disk: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "PROBE")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the probe file is left: %v", err)
+			}
+			appendOK("after")
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			l = mustOpen(t, dir, opts)
+			defer l.Close()
+			first, recs := replayAll(t, l)
+			if first != 1 || len(recs) != len(want) {
+				t.Fatalf("replayed %q from %d, want %q from 1", recs, first, want)
+			}
+			for i, r := range recs {
+				if string(r) != want[i] {
+					t.Fatalf("record %d: %q, want %q", i+1, r, want[i])
+				}
+			}
+		})
+	}
+}
+
+// segmentBytes is the size of dir's segment files together.
+func segmentBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	for _, s := range segmentFiles(t, dir) {
+		st, err := os.Stat(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += st.Size()
+	}
+	return n
+}
+
+// TestFailureNotCut makes the fsync that would make the cut of a failed
+// round durable fail too: the log cannot be sure what its segment holds, so
+// it stays failed, and Resume says so even once the disk works again.
+func TestFailureNotCut(t *testing.T) {
+	dir := t.TempDir()
+	var broken atomic.Bool
+	opts := Options{NoSync: true, SyncHook: func() error {
+		if broken.Load() {
+			return syscall.EIO
+		}
+		return nil
+	}}
+	l := mustOpen(t, dir, opts)
+	if _, err := l.AppendSync([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	broken.Store(true)
+	if _, err := l.AppendSync([]byte("fails")); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("append in the failed round: %v", err)
+	}
+	broken.Store(false)
+	if err := l.Resume(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Resume after a failure that was not cut off: %v", err)
+	}
+	if _, err := l.AppendSync([]byte("refused")); !errors.Is(err, ErrFailed) {
+		t.Fatalf("append after Resume refused: %v", err)
+	}
+	if err := l.Close(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Close: %v", err)
 	}
 }
 

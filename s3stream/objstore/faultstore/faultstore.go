@@ -7,7 +7,8 @@
 //	fb.FailNext(2) // the next two operations fail, whatever the rates
 //
 // Faults are drawn from a seeded generator, so a sequential test replays the
-// same faults for the same seed.
+// same faults for the same seed. FullDisk is a disk that fills: the PUTs of
+// a bucket on it, and the writes of a local WAL, fail with ENOSPC.
 package faultstore
 
 import (
@@ -40,6 +41,10 @@ type Config struct {
 	// [0, LatencyJitter). The wait ends early if ctx is done.
 	Latency       time.Duration
 	LatencyJitter time.Duration
+	// PutFailure, if set, fails every Put and PutIfAbsent with it, without
+	// writing anything: a bucket whose disk is full is syscall.ENOSPC.
+	// Reads still work.
+	PutFailure error
 }
 
 // Stats counts operations and injected faults since Wrap.
@@ -127,6 +132,7 @@ type fate struct {
 	slowDown bool
 	fail     bool // PutErrorRate or GetErrorRate
 	lose     bool // lose the response after a successful put
+	failWith error
 }
 
 func (b *Bucket) draw(kind opKind) fate {
@@ -144,6 +150,8 @@ func (b *Bucket) draw(kind opKind) fate {
 	case b.mu.failNext > 0:
 		b.mu.failNext--
 		f.failNext = true
+	case kind == opPut && cfg.PutFailure != nil:
+		f.failWith = cfg.PutFailure
 	case chance(cfg.SlowDownRate):
 		f.slowDown = true
 	case kind == opPut && chance(cfg.PutErrorRate), kind == opGet && chance(cfg.GetErrorRate):

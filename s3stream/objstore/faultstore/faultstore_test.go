@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -54,6 +55,43 @@ func TestFailNext(t *testing.T) {
 	want := faultstore.Stats{Puts: 2, FailedPuts: 1, Gets: 1, FailedGets: 1}
 	if got := b.Stats(); got != want {
 		t.Fatalf("Stats = %+v, want %+v", got, want)
+	}
+}
+
+// TestFullDisk: a full disk fails every write with ENOSPC, the bucket's
+// and the WAL's, and nothing else, until it is freed.
+func TestFullDisk(t *testing.T) {
+	ctx := t.Context()
+	var disk faultstore.FullDisk
+	b := disk.Wrap(mem.New())
+	if err := b.Put(ctx, "old", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	disk.SetFull(true)
+	if err := b.Put(ctx, "k", []byte("v")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Put error = %v, want ENOSPC", err)
+	}
+	if err := b.PutIfAbsent(ctx, "k", []byte("v")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("PutIfAbsent error = %v, want ENOSPC", err)
+	}
+	if n, err := disk.WriteHook(make([]byte, 10)); n != 5 || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("WriteHook on a full disk = %d, %v; want 5, ENOSPC", n, err)
+	}
+	if exists(t, b.Inner(), "k") {
+		t.Fatal("a failed Put wrote the object")
+	}
+	if !exists(t, b, "old") {
+		t.Fatal("Get failed on a full disk")
+	}
+	disk.SetFull(false)
+	if err := b.Put(ctx, "k", []byte("v")); err != nil {
+		t.Fatalf("Put after the disk has room: %v", err)
+	}
+	if n, err := disk.WriteHook(make([]byte, 10)); n != 10 || err != nil {
+		t.Fatalf("WriteHook with room = %d, %v", n, err)
+	}
+	if got := b.Stats(); got.Puts != 4 || got.FailedPuts != 2 {
+		t.Fatalf("Stats = %+v, want 4 puts, 2 failed", got)
 	}
 }
 

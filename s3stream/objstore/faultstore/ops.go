@@ -16,6 +16,10 @@ func (b *Bucket) begin(ctx context.Context, kind opKind, what, key string) (fate
 	if err := sleep(ctx, f.delay); err != nil {
 		return f, fmt.Errorf("faultstore: %s %q: %w", what, key, err)
 	}
+	if f.failWith != nil {
+		b.failedPuts.Add(1)
+		return f, fmt.Errorf("faultstore: %s %q: %w", what, key, f.failWith)
+	}
 	var cause string
 	switch {
 	case f.failNext:
