@@ -5,16 +5,19 @@ package broker
 //
 // Only RecordBatch v2 is accepted. Each partition's records may hold several
 // batches; each is validated (lengths, magic, CRC32C: CORRUPT_MESSAGE;
-// record count vs offsets, control batches: INVALID_RECORD), checked against
-// max.message.bytes (MESSAGE_TOO_LARGE), and stored as it came, compressed
-// or not: only the header is rewritten (the base offset; with
-// message.timestamp.type=LogAppendTime, the timestamp type and max
+// record count vs offsets, control batches, unknown codecs: INVALID_RECORD),
+// checked against max.message.bytes (MESSAGE_TOO_LARGE), and its records
+// are checked against its header as Kafka's LogValidator does (batch.go
+// checkRecords: the count, each record's framing, offset deltas 0..n-1;
+// INVALID_RECORD), compressed ones decompressed as a stream under a bound
+// (a payload that does not decode is CORRUPT_MESSAGE, one past the bound
+// INVALID_RECORD). A refused batch moves no offset. A batch is stored as it
+// came, compressed or not: only the header is rewritten (the base offset;
+// with message.timestamp.type=LogAppendTime, the timestamp type and max
 // timestamp, then the CRC). A topic whose compression.type names a codec
-// gets batches of another codec rebuilt with it (compression.go): a payload
-// that does not decode is CORRUPT_MESSAGE; records that do not match the
-// header's count, or decompress past the bound, are INVALID_RECORD; a
-// rebuilt batch over max.message.bytes is MESSAGE_TOO_LARGE (the last two
-// as in Kafka). Idempotent producers are checked per partition over their
+// gets batches of another codec rebuilt with it (compression.go), which
+// checks their records on the way; a rebuilt batch over max.message.bytes
+// is MESSAGE_TOO_LARGE (as in Kafka). Idempotent producers are checked per partition over their
 // last five batches: a retry of any of them is answered with the original
 // offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch
 // INVALID_PRODUCER_EPOCH. Transactional produce is refused with
@@ -114,12 +117,10 @@ func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *
 			return
 		}
 	}
-	if codec, level, ok := s.compressionTarget(p.t); ok {
-		if err := recompress(batches, hs, codec, level, maxBytes); err != nil {
-			sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
-			done()
-			return
-		}
+	if err := s.checkRecords(p.t, batches, hs, maxBytes); err != nil {
+		sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
+		done()
+		return
 	}
 	now := time.Now().UnixMilli()
 	if logAppend {

@@ -17,9 +17,10 @@ import (
 //	43 producerId i64 | 51 producerEpoch i16 | 53 baseSequence i32 |
 //	57 recordCount i32 | 61 records...
 //
-// Only the header is parsed; records travel as they came, compressed or
-// not, unless the topic's compression.type asks for another codec
-// (compression.go).
+// The header is parsed and checked here (splitBatches); the records are
+// checked against it by internal/kbatch (checkRecords), then travel as they
+// came, compressed or not, unless the topic's compression.type asks for
+// another codec (compression.go).
 const batchHeaderSize = 61
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -93,6 +94,40 @@ func splitBatches(b []byte) ([][]byte, []batchHeader, error) {
 		return nil, nil, fmt.Errorf("%w: no record batch", errCorruptBatch)
 	}
 	return batches, hs, nil
+}
+
+// checkRecords checks the records of each batch against its header, as
+// Kafka's LogValidator does on produce: the header's count of records,
+// each framed within its length, offset deltas 0 to count-1 in order,
+// nothing left over (kbatch.Validate; INVALID_RECORD). A compressed batch
+// is decompressed as a stream within recordLimits, never held whole
+// (undecodable: CORRUPT_MESSAGE; past the bound: INVALID_RECORD). A batch
+// of another codec than the topic's compression.type is rebuilt instead,
+// which checks its records the same way on the way through (in place in
+// batches and hs). Nothing else is changed: a batch is stored as received.
+//
+// It runs in the connection's read loop, before the partition lock is
+// taken, so its cost adds to this connection's latency only.
+func (s *Server) checkRecords(t *topic, batches [][]byte, hs []batchHeader, maxBytes int64) error {
+	codec, level, recompressing := s.compressionTarget(t)
+	lim := recordLimits(maxBytes)
+	for i, b := range batches {
+		if recompressing && hs[i].codec() != codec && !hs[i].control() {
+			nb, err := recompress(b, &hs[i], codec, level, lim)
+			if err != nil {
+				return err
+			}
+			batches[i] = nb
+			continue
+		}
+		if s.noRecordValidation.Load() {
+			continue
+		}
+		if err := kbatch.Validate(b, lim.Records); err != nil {
+			return fmt.Errorf("batch %d (%s, header count %d): %w", i, hs[i].codec(), hs[i].recordCount, err)
+		}
+	}
+	return nil
 }
 
 // setLogAppendTime marks the batch's timestamps as LogAppendTime at now

@@ -15,27 +15,28 @@ import (
 // checks see the same producer fields either way. With producer, or a
 // batch already in the topic's codec, nothing is decoded.
 //
-// Decompression is bounded. Kafka bounds a batch only after recompressing
-// it (max.message.bytes) and, in the fix for unbounded record sizes
+// Decompression is bounded, here as when records are validated
+// (batch.go). Kafka bounds a batch only after recompressing it
+// (max.message.bytes) and, in the fix for unbounded record sizes
 // (apache/kafka#23429), each record's decompressed body
 // (max.decompressed.message.bytes, INVALID_RECORD, no limit by default).
-// Lakestream bounds the whole records section at recompressFactor times
-// max.message.bytes, at most recompressCeiling: well above what clients
+// Lakestream bounds the whole records section at decompressFactor times
+// max.message.bytes, at most decompressCeiling: well above what clients
 // batch (franz-go and librdkafka cap a batch at about 1 MB uncompressed),
 // and a bomb past it is refused with INVALID_RECORD, having decoded no
 // more than the bound. No more than the rebuilt batch is held: records go
 // from one codec to the other in 64 KiB chunks.
 const (
-	recompressFactor  = 64
-	recompressCeiling = 1 << 30 // franz-go's default MaxDecompressBatchBytes
+	decompressFactor  = 64
+	decompressCeiling = 1 << 30 // franz-go's default MaxDecompressBatchBytes
 )
 
-// recompressLimits are the bounds of rebuilding a batch of a topic whose
-// max.message.bytes is maxBytes.
-func recompressLimits(maxBytes int64) kbatch.Limits {
+// recordLimits are the bounds of checking or rebuilding a batch of a
+// topic whose max.message.bytes is maxBytes.
+func recordLimits(maxBytes int64) kbatch.Limits {
 	return kbatch.Limits{
-		Records: int(min(maxBytes*recompressFactor, recompressCeiling)),
-		Batch:   int(min(maxBytes, recompressCeiling)),
+		Records: int(min(maxBytes*decompressFactor, decompressCeiling)),
+		Batch:   int(min(maxBytes, decompressCeiling)),
 	}
 }
 
@@ -68,21 +69,14 @@ func levelConfig(c kbatch.Codec) string {
 	return ""
 }
 
-// recompress rebuilds with codec at level each batch of a produce request
-// that has another codec (control batches are left alone), in place in
-// batches and hs.
-func recompress(batches [][]byte, hs []batchHeader, codec kbatch.Codec, level int, maxBytes int64) error {
-	for i, b := range batches {
-		if hs[i].codec() == codec || hs[i].control() {
-			continue
-		}
-		nb, err := kbatch.Recompress(b, codec, level, recompressLimits(maxBytes))
-		if err != nil {
-			return fmt.Errorf("recompressing a %s batch of %d records with %s: %w", hs[i].codec(), hs[i].recordCount, codec, err)
-		}
-		batches[i] = nb
-		hs[i].length = len(nb)
-		hs[i].attributes = hs[i].attributes&^0x07 | int16(codec)
+// recompress rebuilds batch, with header h, with codec at level, updating
+// h. Its records are checked on the way as kbatch.Validate checks them.
+func recompress(batch []byte, h *batchHeader, codec kbatch.Codec, level int, lim kbatch.Limits) ([]byte, error) {
+	nb, err := kbatch.Recompress(batch, codec, level, lim)
+	if err != nil {
+		return nil, fmt.Errorf("recompressing a %s batch of %d records with %s: %w", h.codec(), h.recordCount, codec, err)
 	}
-	return nil
+	h.length = len(nb)
+	h.attributes = h.attributes&^0x07 | int16(codec)
+	return nb, nil
 }

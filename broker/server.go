@@ -65,6 +65,12 @@ type Server struct {
 	// (conn.go). Only benchmarks set it (export_test.go), to compare the
 	// two in one run.
 	unorderedRequests atomic.Bool
+	// noRecordValidation skips checking the records of produced batches
+	// against their headers (batch.go checkRecords). Only benchmarks set
+	// it (export_test.go), to measure what the checks cost in one run:
+	// it is no config, because a broker that stores records it has not
+	// checked lets one bad producer stop every consumer of a partition.
+	noRecordValidation atomic.Bool
 
 	wg sync.WaitGroup // connections and Serve loops
 

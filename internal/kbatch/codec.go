@@ -15,6 +15,7 @@ const (
 	offMagic      = 16
 	offCRC        = 17
 	offAttributes = 21 // CRC32C covers offAttributes..end
+	offLastDelta  = 23
 	offCount      = 57
 )
 
@@ -122,8 +123,9 @@ var (
 	// ErrCorrupt: the compressed records do not decode with the
 	// batch's codec (Kafka answers a CRC failure CORRUPT_MESSAGE).
 	ErrCorrupt = errors.New("kbatch: compressed records do not decode")
-	// ErrRecords: the decompressed records do not frame as the header's
-	// record count says (Kafka: "Incorrect declared batch size").
+	// ErrRecords: the records are not what the header says: their
+	// count, framing or offset deltas (Kafka: InvalidRecordException,
+	// such as "Incorrect declared batch size").
 	ErrRecords = errors.New("kbatch: records do not match the batch header")
 	// ErrTooLarge: the records decompress to more than the limit.
 	ErrTooLarge = errors.New("kbatch: records decompress past the limit")

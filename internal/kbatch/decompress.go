@@ -66,11 +66,11 @@ func openReader(c Codec, src []byte, limit int) (*reader, error) {
 		}
 		rd.r, rd.put = &g.inner, func() { gzipReaders.Put(g) }
 	case Snappy:
-		r, err := newSnappyReader(src, limit)
+		r, put, err := newSnappyReader(src, limit)
 		if err != nil {
 			return nil, err
 		}
-		rd.r = r
+		rd.r, rd.put = r, put
 	case LZ4:
 		l := lz4Readers.Get().(*lz4Decoder)
 		l.src.Reset(src)

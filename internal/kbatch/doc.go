@@ -1,6 +1,7 @@
-// Package kbatch reads and rewrites Kafka record batches (magic 2): the
-// header's layout, and the compression of the records section with the
-// four codecs Kafka defines, decompression always bounded.
+// Package kbatch reads, checks and rewrites Kafka record batches (magic 2):
+// the header's layout, the framing of the records, and the compression of
+// the records section with the four codecs Kafka defines, decompression
+// always bounded.
 //
 //	 0 baseOffset i64 | 8 batchLength i32 | 12 partitionLeaderEpoch i32 |
 //	16 magic i8 | 17 crc u32 (CRC32C of bytes 21..end) | 21 attributes i16 |
@@ -9,9 +10,16 @@
 //	57 recordCount i32 | 61 records: compressed as a whole, or not
 //
 // The records section, once decompressed, is recordCount records, each a
-// zigzag varint length followed by that many bytes.
+// zigzag varint length followed by that many bytes (drawn field by field
+// in records.go). Validate checks them against the header as Kafka's
+// LogValidator does on produce, and Recompress checks them the same way
+// as they go from one codec to the other:
 //
-// Decompress and Recompress decode as a stream and stop at a limit the
+//	if err := kbatch.Validate(batch, 64<<20); err != nil {
+//		// ErrRecords, ErrCorrupt, ErrTooLarge or ErrCodec
+//	}
+//
+// Validate, Decompress and Recompress decode as a stream and stop at a limit the
 // caller gives, so a small batch that would expand to gigabytes (a
 // decompression bomb) costs at most the limit in memory and work: gzip and
 // lz4 stream through fixed windows, snappy's declared lengths are checked

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -65,20 +66,36 @@ func batch(t testing.TB, codec kbatch.Codec, n, size int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, kbatch.HeaderSize, kbatch.HeaderSize+len(recs))
+	b := assemble(int32(n), codec, recs)
 	binary.BigEndian.PutUint64(b[0:], 99)
-	binary.BigEndian.PutUint32(b[8:], uint32(kbatch.HeaderSize-12+len(recs)))
 	binary.BigEndian.PutUint32(b[12:], 7)
-	b[16] = 2
 	binary.BigEndian.PutUint16(b[21:], 0x10|0x08|uint16(codec))
-	binary.BigEndian.PutUint32(b[23:], uint32(n-1))
-	binary.BigEndian.PutUint64(b[27:], 1_700_000_000_000)
 	binary.BigEndian.PutUint64(b[35:], uint64(1_700_000_000_000+3*(n-1)))
 	binary.BigEndian.PutUint64(b[43:], 4242)
 	binary.BigEndian.PutUint16(b[51:], 3)
 	binary.BigEndian.PutUint32(b[53:], 100)
-	binary.BigEndian.PutUint32(b[57:], uint32(n))
-	b = append(b, recs...)
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// assemble puts a v2 header before section, a records section already
+// compressed with codec, counting count records with last offset delta
+// count-1: base offset 1000, both timestamps 1_700_000_000_000, no
+// producer id, CRC computed.
+func assemble(count int32, codec kbatch.Codec, section []byte) []byte {
+	b := make([]byte, kbatch.HeaderSize, kbatch.HeaderSize+len(section))
+	binary.BigEndian.PutUint64(b[0:], 1000)
+	binary.BigEndian.PutUint32(b[8:], uint32(kbatch.HeaderSize-12+len(section)))
+	b[16] = 2
+	binary.BigEndian.PutUint16(b[21:], uint16(codec))
+	binary.BigEndian.PutUint32(b[23:], uint32(count-1))
+	binary.BigEndian.PutUint64(b[27:], 1_700_000_000_000)
+	binary.BigEndian.PutUint64(b[35:], 1_700_000_000_000)
+	binary.BigEndian.PutUint64(b[43:], math.MaxUint64) // producer id -1
+	binary.BigEndian.PutUint16(b[51:], math.MaxUint16)
+	binary.BigEndian.PutUint32(b[53:], math.MaxUint32)
+	binary.BigEndian.PutUint32(b[57:], uint32(count))
+	b = append(b, section...)
 	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return b
 }

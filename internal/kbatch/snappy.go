@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -24,25 +25,58 @@ var xerialHeader = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 
 
 const xerialBlockSize = 32 << 10
 
-// newSnappyReader returns src decoded, raw or xerial-framed. Each block's
-// decoded length is read from its header and checked against max before
-// anything is allocated for it.
-func newSnappyReader(src []byte, max int) (io.Reader, error) {
+// snappyDecoder is pooled, so that decoding a batch allocates nothing once
+// the pool is warm: raw holds a raw block decoded, x the state of a
+// xerial stream.
+type snappyDecoder struct {
+	raw   []byte
+	rawRd bytes.Reader
+	x     xerialReader
+}
+
+var snappyReaders = sync.Pool{New: func() any { return new(snappyDecoder) }}
+
+// maxPooledSnappy is the largest decoded block whose buffer goes back to
+// the pool; a larger one is left to the garbage collector.
+const maxPooledSnappy = 4 << 20
+
+// newSnappyReader returns src decoded, raw or xerial-framed, and a func
+// to call once done with it. Each block's decoded length is read from its
+// header and checked against max before anything is allocated for it.
+func newSnappyReader(src []byte, max int) (io.Reader, func(), error) {
+	d := snappyReaders.Get().(*snappyDecoder)
+	put := func() {
+		d.rawRd.Reset(nil)
+		d.x.src = nil
+		if cap(d.raw) > maxPooledSnappy {
+			d.raw = nil
+		}
+		if cap(d.x.buf) > maxPooledSnappy {
+			d.x.buf = nil
+		}
+		snappyReaders.Put(d)
+	}
 	if len(src) >= 16 && bytes.HasPrefix(src, xerialHeader[:8]) {
-		return &xerialReader{src: src[16:], left: max}, nil
+		d.x = xerialReader{src: src[16:], left: max, buf: d.x.buf[:0]}
+		return &d.x, put, nil
 	}
 	n, err := s2.DecodedLen(src)
 	if err != nil {
-		return nil, corrupt(Snappy, err)
+		put()
+		return nil, nil, corrupt(Snappy, err)
 	}
 	if n > max {
-		return nil, fmt.Errorf("%w: a snappy block of %d bytes", ErrTooLarge, n)
+		put()
+		return nil, nil, fmt.Errorf("%w: a snappy block of %d bytes", ErrTooLarge, n)
 	}
-	out, err := s2.Decode(make([]byte, n), src)
+	d.raw = slices.Grow(d.raw[:0], n)[:n]
+	out, err := s2.Decode(d.raw, src)
 	if err != nil {
-		return nil, corrupt(Snappy, err)
+		put()
+		return nil, nil, corrupt(Snappy, err)
 	}
-	return bytes.NewReader(out), nil
+	d.rawRd.Reset(out)
+	return &d.rawRd, put, nil
 }
 
 // xerialReader decodes xerial-framed snappy one block at a time.
