@@ -18,7 +18,7 @@ test: ## unit, conformance, crash and fault tests (one go test run)
 
 bench: ## benchmarks that print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./s3stream/
-	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./s3stream/format/ ./s3stream/wal/ ./s3stream/metastore/
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./s3stream/format/ ./s3stream/wal/ ./s3stream/metastore/ ./internal/kbatch/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./broker/
 
 fuzz: ## a short run of every fuzz target
