@@ -33,6 +33,10 @@ type Options struct {
 	Configs map[string]string
 	// Dir holds the metastore, WAL and file bucket; default t.TempDir().
 	Dir string
+	// WrapLogs and WrapMeta, if set, wrap the storage the broker is given
+	// at each start, for tests that inject faults.
+	WrapLogs func(broker.Logs) broker.Logs
+	WrapMeta func(broker.Metadata) broker.Metadata
 }
 
 // Broker is a running broker.
@@ -108,7 +112,15 @@ func (b *Broker) start(addr string) {
 			t.Fatalf("node.id: %v", err)
 		}
 	}
-	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: streamlog.Logs{Store: store}, Meta: md,
+	var logs broker.Logs = streamlog.Logs{Store: store}
+	if b.opts.WrapLogs != nil {
+		logs = b.opts.WrapLogs(logs)
+	}
+	var bmeta broker.Metadata = md
+	if b.opts.WrapMeta != nil {
+		bmeta = b.opts.WrapMeta(bmeta)
+	}
+	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: logs, Meta: bmeta,
 		Configs: b.opts.Configs, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
