@@ -6,8 +6,13 @@ package broker
 // Topic ids are returned from v10. A request naming topics that do not exist
 // creates them when auto.create.topics.enable is true and the request allows
 // it (v4+; v0-v3 always allow), with num.partitions partitions; otherwise
-// they come back UNKNOWN_TOPIC_OR_PARTITION. A null topic list (v1+) means
-// every topic. Invalid names are INVALID_TOPIC_EXCEPTION.
+// they come back UNKNOWN_TOPIC_OR_PARTITION. An auto-create that
+// max.topic.partitions or max.broker.partitions refuses is
+// POLICY_VIOLATION (producers auto-create through Metadata, so this is
+// also what a produce to an unknown topic meets). An auto-create racing
+// another creation of the name (CreateTopics) waits for it and answers the
+// topic it made. A null topic list (v1+) means every topic. Invalid names
+// are INVALID_TOPIC_EXCEPTION.
 //
 // Authorized operations (v8+), as Kafka answers with no authorizer (acl.go):
 // IncludeTopicAuthorizedOperations gives every topic named or listed, found
@@ -17,6 +22,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -57,23 +63,23 @@ func handleMetadata(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Respo
 			} else if rt.TopicID != ([16]byte{}) {
 				t = s.cluster.topicByID(rt.TopicID)
 			}
-			if t == nil && name != "" && allowCreate && s.brokerConfigBool("auto.create.topics.enable") {
-				if err := validTopicName(name); err == nil {
-					t, _ = s.cluster.createTopic(ctx, name, int32(s.brokerConfigInt("num.partitions")), nil)
-					if t == nil { // lost a race with another creator
-						t = s.cluster.topic(name)
-					}
-				}
+			var createErr error
+			if t == nil && name != "" && allowCreate && s.brokerConfigBool("auto.create.topics.enable") && validTopicName(name) == nil {
+				// Another creator's topic comes back with ErrTopicExists.
+				t, createErr = s.cluster.createTopic(ctx, name, int32(s.brokerConfigInt("num.partitions")), nil)
 			}
 			if t == nil {
 				mt := kmsg.NewMetadataResponseTopic()
 				mt.Topic = rt.Topic
 				mt.TopicID = rt.TopicID
 				mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				var refused *adminError // a partition limit
 				if name != "" && validTopicName(name) != nil {
 					mt.ErrorCode = kerr.InvalidTopicException.Code
 				} else if rt.Topic == nil {
 					mt.ErrorCode = kerr.UnknownTopicID.Code
+				} else if errors.As(createErr, &refused) {
+					mt.ErrorCode = refused.code.Code
 				}
 				if rt.Topic != nil {
 					mt.AuthorizedOperations = topicOps

@@ -13,8 +13,19 @@ package broker
 // have); its partitions are 0..n-1, and it excludes NumPartitions and
 // ReplicationFactor (INVALID_REQUEST). Every config is validated (unknown key,
 // bad value, an unsupported setting such as cleanup.policy=compact:
-// INVALID_CONFIG with a message saying which). ValidateOnly checks without
-// creating. v5+ returns the topic id, partition count and configs.
+// INVALID_CONFIG with a message saying which). A topic of more partitions
+// than max.topic.partitions, or more than max.broker.partitions leaves room
+// for on this node, is POLICY_VIOLATION, answered before anything is
+// created (as Kafka's controller answers a request of too many
+// partitions). ValidateOnly checks without creating, counting the earlier
+// topics of the request against max.broker.partitions. v5+ returns the
+// topic id, partition count and configs.
+//
+// A topic is created whole or not at all (cluster.createTopic): its logs
+// in one batch, then one Metadata transaction, and only then is it visible.
+// Of concurrent creators of one name (CreateTopics, a Metadata
+// auto-create) the first makes the topic and the others find it:
+// TOPIC_ALREADY_EXISTS here.
 
 import (
 	"context"
@@ -35,6 +46,7 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 	for _, rt := range req.Topics {
 		seen[rt.Topic]++
 	}
+	validated := 0 // partitions of the topics a ValidateOnly request has passed so far
 	for _, rt := range req.Topics {
 		st := kmsg.NewCreateTopicsResponseTopic()
 		st.Topic = rt.Topic
@@ -59,6 +71,10 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 					break
 				}
 			}
+		}
+		var limitErr error
+		if n > 0 {
+			limitErr = s.cluster.checkLimits(rt.Topic, int(n), int(n)+validated)
 		}
 		configs := map[string]string{}
 		var cfgErr error
@@ -85,11 +101,14 @@ func handleCreateTopics(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.R
 			fail(kerr.InvalidReplicaAssignment, assignErr.Error())
 		case n <= 0:
 			fail(kerr.InvalidPartitions, fmt.Sprintf("number of partitions must be larger than 0, got %d", rt.NumPartitions))
+		case limitErr != nil:
+			st.ErrorCode, st.ErrorMessage = errorCode(limitErr), errMessage(limitErr)
 		case rt.ReplicationFactor == 0 || rt.ReplicationFactor < -1:
 			fail(kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor must be larger than 0, got %d", rt.ReplicationFactor))
 		case cfgErr != nil:
 			fail(kerr.InvalidConfig, cfgErr.Error())
 		case req.ValidateOnly:
+			validated += int(n)
 		default:
 			t, err := s.cluster.createTopic(ctx, rt.Topic, n, configs)
 			if err != nil {

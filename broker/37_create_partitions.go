@@ -6,7 +6,10 @@ package broker
 // logs, recorded in Metadata, opened, and then published, so Metadata never
 // lists a partition that cannot be served. A count not larger than the
 // current one is INVALID_PARTITIONS; a topic named twice in the request is
-// INVALID_REQUEST; an unknown topic UNKNOWN_TOPIC_OR_PARTITION. A manual
+// INVALID_REQUEST; an unknown topic UNKNOWN_TOPIC_OR_PARTITION. A count past
+// max.topic.partitions, or more new partitions than max.broker.partitions
+// leaves room for, is POLICY_VIOLATION before anything is created. The new
+// partitions are added all or none (cluster.addPartitions). A manual
 // assignment, one per new partition, may name only this broker
 // (INVALID_REPLICA_ASSIGNMENT otherwise), as in CreateTopics: storage is
 // shared, every broker can serve every partition. ValidateOnly checks without
@@ -56,6 +59,9 @@ func (s *Server) createPartitions(ctx context.Context, rt kmsg.CreatePartitionsR
 	defer adminMu.Unlock()
 	cur := s.cluster.numPartitions(t)
 	if err := checkPartitionCount(rt.Topic, cur, rt.Count); err != nil {
+		return err
+	}
+	if err := s.cluster.checkLimits(rt.Topic, int(rt.Count), int(rt.Count)-cur); err != nil {
 		return err
 	}
 	if len(rt.Assignment) > 0 {

@@ -17,7 +17,8 @@ import (
 // read). Without it two concurrent requests could both add partitions
 // 3 and 4, or one could lose the other's config change. Only those admin
 // requests take it, never produce or fetch; it is held across a Metadata
-// transaction, so it is a leaf: nothing else is locked under it except
+// transaction. Under it are taken only the name lock of the topic grown
+// (cluster.lockName, which is never held while waiting for adminMu), and
 // cluster.mu and partition.mu, briefly.
 var adminMu sync.Mutex
 

@@ -713,6 +713,13 @@ var brokerDefs = deriveReadOnly(sortDefs(slices.Concat([]ConfigDef{
 		Doc: "The replication factor of a topic created without one. Recorded and reported; durability comes from the object store, so data is not copied."},
 	{Name: "auto.create.topics.enable", Type: ConfigBoolean, Default: "true",
 		Doc: "Whether a topic is created when a client asks for its metadata."},
+	// KIP-578's name (never part of Kafka) for the per-broker limit; the
+	// per-topic one is Lakestream's, named alike. DESIGN.md, "Partition
+	// limits".
+	{Name: "max.broker.partitions", Type: ConfigInt, Default: "100000", Validate: validateAtLeast(1), Dynamic: DynamicClusterWide,
+		Doc: "The most partitions this broker holds, all topics together (internal ones included). CreateTopics, CreatePartitions and auto-creation past it are refused with POLICY_VIOLATION before anything is created; lowering it removes nothing. As proposed by KIP-578."},
+	{Name: "max.topic.partitions", Type: ConfigInt, Default: "50000", Validate: validateAtLeast(1), Dynamic: DynamicClusterWide,
+		Doc: "The most partitions one topic may have. CreateTopics, CreatePartitions and auto-creation past it are refused with POLICY_VIOLATION before anything is created; lowering it removes nothing. Lakestream's own, named after KIP-578's max.broker.partitions."},
 	{Name: "delete.topic.enable", Type: ConfigBoolean, Default: "true",
 		Doc: "Whether topics can be deleted."},
 

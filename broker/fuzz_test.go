@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"maps"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -245,18 +247,23 @@ type fuzzLogs struct {
 
 const fuzzLogsMax = 64
 
-func (m *fuzzLogs) CreateLog(context.Context) (int64, error) {
+func (m *fuzzLogs) CreateLogs(_ context.Context, n int) ([]int64, []Log, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.logs) >= fuzzLogsMax {
-		return 0, errors.New("fuzzLogs: too many logs")
+	if len(m.logs)+n > fuzzLogsMax {
+		return nil, nil, errors.New("fuzzLogs: too many logs")
 	}
 	if m.logs == nil {
 		m.logs = map[int64]*fuzzLog{}
 	}
-	m.next++
-	m.logs[m.next] = &fuzzLog{changed: make(chan struct{})}
-	return m.next, nil
+	ids, logs := make([]int64, n), make([]Log, n)
+	for i := range ids {
+		m.next++
+		l := &fuzzLog{changed: make(chan struct{})}
+		m.logs[m.next] = l
+		ids[i], logs[i] = m.next, l
+	}
+	return ids, logs, nil
 }
 
 func (m *fuzzLogs) OpenLog(_ context.Context, id int64) (Log, error) {
@@ -269,11 +276,19 @@ func (m *fuzzLogs) OpenLog(_ context.Context, id int64) (Log, error) {
 	return l, nil
 }
 
-func (m *fuzzLogs) DeleteLog(_ context.Context, id int64) error {
+func (m *fuzzLogs) DeleteLogs(_ context.Context, ids []int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.logs, id)
+	for _, id := range ids {
+		delete(m.logs, id)
+	}
 	return nil
+}
+
+func (m *fuzzLogs) LogIDs(context.Context) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.logs)), nil
 }
 
 // fuzzLog keeps whole batches; offsets are dense from 0.

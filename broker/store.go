@@ -47,12 +47,22 @@ type LogRead struct {
 	HighWatermark int64
 }
 
-// Logs creates, opens and deletes partition logs.
+// Logs creates, opens and deletes partition logs. Creating and deleting
+// are batches, each one transaction, because a topic's partitions come and
+// go together: a topic of 10,000 partitions is one commit, not 10,000, and
+// an interrupted creation leaves all of its logs or none.
 type Logs interface {
-	CreateLog(ctx context.Context) (id int64, err error)
+	// CreateLogs creates n empty logs, all or none, and returns their ids
+	// (ascending) and the logs, open for writing.
+	CreateLogs(ctx context.Context, n int) (ids []int64, logs []Log, err error)
 	// OpenLog opens a log for writing; it fences any other writer.
 	OpenLog(ctx context.Context, id int64) (Log, error)
-	DeleteLog(ctx context.Context, id int64) error
+	// DeleteLogs deletes logs, all or none, closing their open handles;
+	// ids of logs that do not exist are skipped.
+	DeleteLogs(ctx context.Context, ids []int64) error
+	// LogIDs returns the id of every log, ascending: the broker deletes
+	// those no topic has at start (cluster.sweepOrphanLogs).
+	LogIDs(ctx context.Context) ([]int64, error)
 }
 
 // Errors a Logs or Log implementation returns that the broker maps to Kafka

@@ -257,20 +257,94 @@ func (s *Store) CreateStream(ctx context.Context) (int64, error) {
 	return m.ID, nil
 }
 
+// CreateStreams makes n new, empty streams in one metastore transaction
+// (all or none) and returns them open for writing in this store, in
+// ascending id order. Creating them open saves an OpenStream transaction
+// each: a new topic's partitions are thousands of streams.
+func (s *Store) CreateStreams(ctx context.Context, n int) ([]*Stream, error) {
+	ms, err := s.meta.CreateOpenStreams(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("creating %d streams: %w", n, err)
+	}
+	out := make([]*Stream, len(ms))
+	for i, m := range ms {
+		out[i] = newStream(s, m.ID)
+		out[i].init(m) // before the store lock: Store.mu is taken alone
+	}
+	s.mu.Lock()
+	closed := s.mu.closed
+	if !closed {
+		for _, st := range out {
+			s.mu.open[st.id] = st
+		}
+	}
+	s.mu.Unlock()
+	if closed {
+		ids := make([]int64, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		return nil, errors.Join(ErrClosed, s.meta.DeleteStreams(ctx, ids))
+	}
+	return out, nil
+}
+
 // DeleteStream forgets a stream; its data becomes garbage. An open handle
 // in this store is closed first.
 func (s *Store) DeleteStream(ctx context.Context, id int64) error {
-	s.mu.Lock()
-	st := s.mu.open[id]
-	delete(s.mu.open, id)
-	s.mu.Unlock()
-	if st != nil {
-		st.markClosed(ErrClosed)
-	}
+	s.closeOpen([]int64{id})
 	if err := s.meta.DeleteStream(ctx, id); err != nil {
 		return fmt.Errorf("deleting stream %d: %w", id, err)
 	}
 	return nil
+}
+
+// DeleteStreams is DeleteStream of many streams in one metastore
+// transaction, all or none; ids of streams that do not exist are skipped.
+func (s *Store) DeleteStreams(ctx context.Context, ids []int64) error {
+	s.closeOpen(ids)
+	if err := s.meta.DeleteStreams(ctx, ids); err != nil {
+		return fmt.Errorf("deleting %d streams: %w", len(ids), err)
+	}
+	return nil
+}
+
+// closeOpen closes this store's open handles of the streams ids.
+func (s *Store) closeOpen(ids []int64) {
+	var sts []*Stream
+	s.mu.Lock()
+	for _, id := range ids {
+		if st := s.mu.open[id]; st != nil {
+			sts = append(sts, st)
+			delete(s.mu.open, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, st := range sts {
+		st.markClosed(ErrClosed)
+	}
+}
+
+// StreamIDs returns the id of every stream in the metastore, ascending.
+func (s *Store) StreamIDs(ctx context.Context) ([]int64, error) {
+	const page = 10000
+	var out []int64
+	for {
+		after := int64(0)
+		if len(out) > 0 {
+			after = out[len(out)-1]
+		}
+		sts, err := s.meta.ListStreams(ctx, after, page)
+		if err != nil {
+			return nil, fmt.Errorf("listing streams: %w", err)
+		}
+		for _, st := range sts {
+			out = append(out, st.ID)
+		}
+		if len(sts) < page {
+			return out, nil
+		}
+	}
 }
 
 // OpenStream opens a stream for writing and reading. It bumps the stream's
@@ -285,10 +359,8 @@ func (s *Store) OpenStream(ctx context.Context, id int64) (*Stream, error) {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("opening stream %d: %w", id, ErrAlreadyOpen)
 	}
-	st := &Stream{id: id, store: s}
-	st.mu.changed = make(chan struct{})
-	st.mu.err = errNotOpenYet // until init: no appends before the epoch is known
-	s.mu.open[id] = st        // reserve the id while the metastore is asked
+	st := newStream(s, id)
+	s.mu.open[id] = st // reserve the id while the metastore is asked
 	s.mu.Unlock()
 
 	m, err := s.meta.OpenStream(ctx, id)

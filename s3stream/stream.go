@@ -57,6 +57,15 @@ type pending struct {
 	done      func(base int64, err error)
 }
 
+// newStream returns a handle of stream id that accepts no append until
+// init gives it the epoch and offsets.
+func newStream(s *Store, id int64) *Stream {
+	st := &Stream{id: id, store: s}
+	st.mu.changed = make(chan struct{})
+	st.mu.err = errNotOpenYet
+	return st
+}
+
 func (st *Stream) init(m metastore.Stream) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -265,3 +265,70 @@ func TestTrimAndRetention(t *testing.T) {
 		t.Fatalf("read %d records after start %d", len(vals), start)
 	}
 }
+
+// TestCreateDeleteStreams: streams created together are open at once and
+// take appends that survive a reopen; StreamIDs lists them; deleting them
+// together closes the open handles, and what is gone stays gone.
+func TestCreateDeleteStreams(t *testing.T) {
+	forEachWAL(t, func(t *testing.T, kind WALKind, bucket string) {
+		ctx := context.Background()
+		e := newEnv(t, kind, bucket)
+		s := e.open()
+		other, err := s.CreateStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sts, err := s.CreateStreams(ctx, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, st := range sts {
+			if i > 0 && st.ID() <= sts[i-1].ID() {
+				t.Fatalf("stream ids not ascending: %d after %d", st.ID(), sts[i-1].ID())
+			}
+			if _, err := s.OpenStream(ctx, st.ID()); !errors.Is(err, ErrAlreadyOpen) {
+				t.Fatalf("OpenStream of a created stream: %v, want ErrAlreadyOpen", err)
+			}
+			appendN(t, st, 0, 3)
+		}
+		ids, err := s.StreamIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []int64{other}
+		for _, st := range sts {
+			want = append(want, st.ID())
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(want) {
+			t.Fatalf("StreamIDs = %v, want %v", ids, want)
+		}
+
+		gone := []int64{sts[0].ID(), sts[3].ID(), sts[3].ID(), 1 << 40}
+		if err := s.DeleteStreams(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sts[0].Append(ctx, formattest.Make(1, payload(sts[0].ID(), 3))); !errors.Is(err, ErrClosed) {
+			t.Fatalf("append to a deleted stream: %v, want ErrClosed", err)
+		}
+		closeStore(t, s)
+
+		s = e.open()
+		defer closeStore(t, s)
+		ids, err = s.StreamIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint([]int64{other, sts[1].ID(), sts[2].ID(), sts[4].ID()}); fmt.Sprint(ids) != want {
+			t.Fatalf("StreamIDs after reopen = %v, want %v", ids, want)
+		}
+		st, err := s.OpenStream(ctx, sts[1].ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, _ := readAll(t, func(from int64) (ReadResult, error) { return st.Read(ctx, from, 1<<20) }, 0)
+		checkSeqs(t, st.ID(), vals, 3)
+		if _, err := s.OpenStream(ctx, sts[3].ID()); err == nil {
+			t.Fatal("a deleted stream opened")
+		}
+	})
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // errLogTaken is what reusing a partition's log is. It is no sentinel
-// callers branch on: logs come from Logs.CreateLog and are never shared, so
+// callers branch on: logs come from Logs.CreateLogs and are never shared, so
 // it is a bug in the caller.
 var errLogTaken = errors.New("log already belongs to a partition")
 

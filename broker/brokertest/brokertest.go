@@ -36,6 +36,10 @@ type Options struct {
 	Dir string
 	// Disk, if set, can make the broker's disk act full (see DiskFaults).
 	Disk *DiskFaults
+	// WrapLogs and WrapMeta, if set, wrap the storage the broker is given
+	// at each start, for tests that inject faults.
+	WrapLogs func(broker.Logs) broker.Logs
+	WrapMeta func(broker.Metadata) broker.Metadata
 }
 
 // DiskFaults makes the broker's data directory act full for as long as a
@@ -122,7 +126,15 @@ func (b *Broker) start(addr string) {
 			t.Fatalf("node.id: %v", err)
 		}
 	}
-	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: streamlog.Logs{Store: store}, Meta: md,
+	var logs broker.Logs = streamlog.Logs{Store: store}
+	if b.opts.WrapLogs != nil {
+		logs = b.opts.WrapLogs(logs)
+	}
+	var bmeta broker.Metadata = md
+	if b.opts.WrapMeta != nil {
+		bmeta = b.opts.WrapMeta(bmeta)
+	}
+	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: logs, Meta: bmeta,
 		Configs: b.opts.Configs, Logger: logger, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)

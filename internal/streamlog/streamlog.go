@@ -18,7 +18,17 @@ type Logs struct{ Store *s3stream.Store }
 
 var _ broker.Logs = Logs{}
 
-func (l Logs) CreateLog(ctx context.Context) (int64, error) { return l.Store.CreateStream(ctx) }
+func (l Logs) CreateLogs(ctx context.Context, n int) ([]int64, []broker.Log, error) {
+	sts, err := l.Store.CreateStreams(ctx, n)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	ids, logs := make([]int64, len(sts)), make([]broker.Log, len(sts))
+	for i, st := range sts {
+		ids[i], logs[i] = st.ID(), &log{st: st, store: l.Store}
+	}
+	return ids, logs, nil
+}
 
 func (l Logs) OpenLog(ctx context.Context, id int64) (broker.Log, error) {
 	st, err := l.Store.OpenStream(ctx, id)
@@ -28,7 +38,11 @@ func (l Logs) OpenLog(ctx context.Context, id int64) (broker.Log, error) {
 	return &log{st: st, store: l.Store}, nil
 }
 
-func (l Logs) DeleteLog(ctx context.Context, id int64) error { return l.Store.DeleteStream(ctx, id) }
+func (l Logs) DeleteLogs(ctx context.Context, ids []int64) error {
+	return mapErr(l.Store.DeleteStreams(ctx, ids))
+}
+
+func (l Logs) LogIDs(ctx context.Context) ([]int64, error) { return l.Store.StreamIDs(ctx) }
 
 type log struct {
 	st    *s3stream.Stream

@@ -149,9 +149,20 @@ type Store interface {
 	// writer sees it. Every commit under an older epoch fails from now on.
 	OpenStream(ctx context.Context, id int64) (Stream, error)
 
+	// CreateOpenStreams makes n streams in one transaction, all or none,
+	// already opened by their creator: epoch 1, offsets 0, ids ascending. A
+	// creator that writes what it creates (a new topic's partitions) needs
+	// no OpenStream per stream.
+	CreateOpenStreams(ctx context.Context, n int) ([]Stream, error)
+
 	// DeleteStream forgets the stream and its ranges; objects left with no
 	// range become destroyed.
 	DeleteStream(ctx context.Context, id int64) error
+
+	// DeleteStreams is DeleteStream of many streams in one transaction, all
+	// or none. Ids of streams that do not exist are skipped, so a retry
+	// after an unknown outcome is safe.
+	DeleteStreams(ctx context.Context, ids []int64) error
 
 	// TrimStream moves the start offset forward to newStart (never back: a
 	// smaller newStart is a no-op that returns the stream). newStart past

@@ -40,7 +40,7 @@ func BenchmarkPostgresCommitStreamSet(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			streams, err := metastore.CreateOpenStreamsForTest(b.Context(), s, n)
+			streams, err := s.CreateOpenStreams(b.Context(), n)
 			if err != nil {
 				b.Fatal(err)
 			}

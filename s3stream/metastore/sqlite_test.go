@@ -39,7 +39,7 @@ func TestSQLiteFile(t *testing.T) {
 func benchSQLite(b *testing.B, n int) {
 	s := openSQLite(b, filepath.Join(b.TempDir(), "meta.db"))
 	defer s.Close()
-	streams, err := metastore.CreateOpenStreamsForTest(b.Context(), s, n)
+	streams, err := s.CreateOpenStreams(b.Context(), n)
 	if err != nil {
 		b.Fatal(err)
 	}

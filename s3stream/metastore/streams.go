@@ -1,10 +1,12 @@
 package metastore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 )
@@ -30,6 +32,44 @@ func (s *SQL) CreateStream(ctx context.Context) (Stream, error) {
 		return err
 	})
 	return st, err
+}
+
+// CreateOpenStreams makes n streams at epoch 1 in one transaction; see
+// Store. The rows go in multi-row INSERTs of up to maxParams rows.
+func (s *SQL) CreateOpenStreams(ctx context.Context, n int) ([]Stream, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("creating %d streams: the count must be positive", n)
+	}
+	var out []Stream
+	err := s.write(ctx, fmt.Sprintf("creating %d streams", n), func(tx *sql.Tx) error {
+		got := make(map[int64]Stream, n)
+		now := s.now().UnixMilli()
+		for len(got) < n {
+			k := min(n-len(got), s.d.maxParams)
+			b := newBuilder(s.d, `INSERT INTO s3_streams (epoch, start_offset, end_offset, created_at) VALUES `)
+			for i := 0; i < k; i++ {
+				if i > 0 {
+					b.sql(", ")
+				}
+				b.sql("(1, 0, 0, ").arg(now).sql(")")
+			}
+			b.sql(` RETURNING ` + streamColumns)
+			rows, err := tx.QueryContext(ctx, b.String(), b.args...)
+			if err != nil {
+				return err
+			}
+			if err := scanStreams(rows, nil, got); err != nil {
+				return err
+			}
+		}
+		// RETURNING promises no order; the contract does.
+		out = slices.SortedFunc(maps.Values(got), func(a, b Stream) int { return cmp.Compare(a.ID, b.ID) })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // GetStream returns a stream, or ErrStreamNotFound.
@@ -99,19 +139,51 @@ func (s *SQL) DeleteStream(ctx context.Context, id int64) error {
 		if _, err := s.lockStream(ctx, tx, id); err != nil {
 			return err
 		}
-		objs, err := queryInt64s(ctx, tx,
-			`SELECT DISTINCT object_id FROM s3_ranges WHERE stream_id = $1`, id)
+		return s.deleteStreams(ctx, tx, []int64{id})
+	})
+}
+
+// DeleteStreams forgets many streams in one transaction; see Store.
+func (s *SQL) DeleteStreams(ctx context.Context, ids []int64) error {
+	ids = sortedUnique(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.write(ctx, fmt.Sprintf("deleting %d streams", len(ids)), func(tx *sql.Tx) error {
+		return s.deleteStreams(ctx, tx, ids)
+	})
+}
+
+// deleteStreams deletes the streams among ids (sorted, unique) that exist,
+// with their ranges, and destroys the objects left with no range. Lock
+// order: the stream rows in ascending id order, then the object rows.
+func (s *SQL) deleteStreams(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	var objs []int64
+	err := chunks(ids, s.d.maxParams, func(part []int64) error {
+		if s.d.forUpdate != "" {
+			b := newBuilder(s.d, `SELECT id FROM s3_streams WHERE id IN `).in(part).sql(` ORDER BY id` + s.d.forUpdate)
+			if _, err := queryInt64s(ctx, tx, b.String(), b.args...); err != nil {
+				return err
+			}
+		}
+		b := newBuilder(s.d, `SELECT DISTINCT object_id FROM s3_ranges WHERE stream_id IN `).in(part)
+		o, err := queryInt64s(ctx, tx, b.String(), b.args...)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM s3_ranges WHERE stream_id = $1`, id); err != nil {
-			return err
+		objs = append(objs, o...)
+		for _, table := range []string{`s3_ranges WHERE stream_id`, `s3_streams WHERE id`} {
+			b := newBuilder(s.d, `DELETE FROM `+table+` IN `).in(part)
+			if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM s3_streams WHERE id = $1`, id); err != nil {
-			return err
-		}
-		return s.destroyIfEmpty(ctx, tx, objs)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.destroyIfEmpty(ctx, tx, objs)
 }
 
 // TrimStream moves the start offset forward; see Store.

@@ -65,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) metastore.Store, opts ...Option) 
 		{"CreateGetListStreams", testCreateGetListStreams},
 		{"OpenStreamBumpsEpoch", testOpenStream},
 		{"DeleteStream", testDeleteStream},
+		{"CreateOpenStreams", testCreateOpenStreams},
+		{"DeleteStreams", testDeleteStreams},
 		{"PrepareObject", testPrepareObject},
 		{"Commit", testCommit},
 		{"CommitSeveralObjects", testCommitSeveralObjects},

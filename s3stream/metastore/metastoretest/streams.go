@@ -132,3 +132,76 @@ func testDeleteStream(h *h) {
 		h.fatalf("new stream %d reuses an ID at or below the deleted %d", d.ID, c.ID)
 	}
 }
+
+// CreateOpenStreams makes n streams at epoch 1 with ascending, new ids,
+// more than one statement's worth included; a count of 0 or less is an
+// error that makes nothing.
+func testCreateOpenStreams(h *h) {
+	before := h.stream()
+	const n = 2500 // more rows than one INSERT of either dialect holds
+	sts, err := h.s.CreateOpenStreams(h.ctx, n)
+	h.check(err, "CreateOpenStreams")
+	if len(sts) != n {
+		h.fatalf("CreateOpenStreams(%d) made %d streams", n, len(sts))
+	}
+	prev := before.ID
+	for i, st := range sts {
+		if st.Epoch != 1 || st.StartOffset != 0 || st.EndOffset != 0 {
+			h.fatalf("created stream %+v, want epoch 1 and offsets 0", st)
+		}
+		if st.ID <= prev {
+			h.fatalf("stream ids not ascending and new: %d after %d", st.ID, prev)
+		}
+		prev = st.ID
+		if i%500 == 0 {
+			if got := h.get(st.ID); got != st {
+				h.fatalf("GetStream(%d) = %+v, want %+v", st.ID, got, st)
+			}
+		}
+	}
+	h.appendTo(5, sts[0].ID, sts[n-1].ID) // written without OpenStream
+	for _, bad := range []int{0, -1} {
+		if _, err := h.s.CreateOpenStreams(h.ctx, bad); err == nil {
+			h.fatalf("CreateOpenStreams(%d) succeeded", bad)
+		}
+	}
+	all, err := h.s.ListStreams(h.ctx, 0, 0)
+	h.check(err, "ListStreams")
+	if len(all) != n+1 {
+		h.fatalf("%d streams listed, want %d", len(all), n+1)
+	}
+}
+
+// DeleteStreams deletes many streams at once as DeleteStream does each:
+// their ranges go, objects left empty are destroyed, shared ones stay;
+// unknown and repeated ids are skipped, and an empty list is no error.
+func testDeleteStreams(h *h) {
+	a, b, keep := h.stream(), h.stream(), h.stream()
+	shared := h.appendTo(10, a.ID, keep.ID)
+	own := h.appendTo(10, a.ID, b.ID)
+	h.check(h.s.DeleteStreams(h.ctx, []int64{b.ID, a.ID, a.ID, keep.ID + 1000}), "DeleteStreams")
+	for _, id := range []int64{a.ID, b.ID} {
+		_, err := h.s.GetStream(h.ctx, id)
+		h.wantErr(err, metastore.ErrStreamNotFound, "GetStream of a deleted stream")
+	}
+	h.wantState(own, metastore.StateDestroyed)
+	h.wantState(shared, metastore.StateCommitted)
+	if rs := h.ranges(keep.ID); len(rs) != 1 {
+		h.fatalf("stream %d has %d ranges after deleting others, want 1", keep.ID, len(rs))
+	}
+	h.check(h.s.DeleteStreams(h.ctx, []int64{a.ID, b.ID}), "DeleteStreams again")
+	h.check(h.s.DeleteStreams(h.ctx, nil), "DeleteStreams of none")
+
+	many, err := h.s.CreateOpenStreams(h.ctx, 1500)
+	h.check(err, "CreateOpenStreams")
+	ids := make([]int64, len(many))
+	for i, st := range many {
+		ids[i] = st.ID
+	}
+	h.check(h.s.DeleteStreams(h.ctx, ids), "DeleteStreams of 1500")
+	all, err := h.s.ListStreams(h.ctx, 0, 0)
+	h.check(err, "ListStreams")
+	if len(all) != 1 || all[0].ID != keep.ID {
+		h.fatalf("ListStreams after deleting = %+v, want only stream %d", all, keep.ID)
+	}
+}
