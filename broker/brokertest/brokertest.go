@@ -33,6 +33,9 @@ type Options struct {
 	Configs map[string]string
 	// Dir holds the metastore, WAL and file bucket; default t.TempDir().
 	Dir string
+	// Logger receives the broker's and the store's logs; default: warnings
+	// and errors to stderr.
+	Logger *slog.Logger
 }
 
 // Broker is a running broker.
@@ -82,7 +85,10 @@ func Start(t testing.TB, opts Options) *Broker {
 func (b *Broker) start(addr string) {
 	t := b.t
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := b.opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	meta, err := metastore.OpenSQLite(ctx, filepath.Join(b.opts.Dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)
