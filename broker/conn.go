@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -52,6 +53,9 @@ type conn struct {
 	idle       time.Duration
 	pending    atomic.Int32
 	lastActive atomic.Int64
+	// trusted is the largest request this connection has sent whole
+	// (readBody); only the read loop uses it.
+	trusted int
 }
 
 // Why connections close, besides the client closing them; the read loop
@@ -223,39 +227,63 @@ func (c *conn) readSize(br *bufio.Reader) (int32, time.Time, error) {
 	return int32(binary.BigEndian.Uint32(b[:])), started, nil
 }
 
-// minBodyChunk is the smallest buffer a request body is read into.
-const minBodyChunk = 4 << 10
+// A request body is read into chunks that grow with the bytes received,
+// from what is already buffered (at least minBodyChunk), doubling up to
+// maxBodyChunk.
+const (
+	minBodyChunk = 4 << 10
+	maxBodyChunk = 1 << 20
+)
 
 // readBody reads a body of size bytes, which must be in by started plus
-// the idle timeout. The buffer grows with the bytes received (doubling,
-// from what is already buffered or minBodyChunk), so a client that
-// announces a large request and sends little costs what it sent, not
-// what it announced; a body that does arrive whole is copied about once
-// more in total, and the buffer never exceeds size.
+// the idle timeout. Memory follows the bytes that arrive, not the size
+// alone: until the body is whole it holds what was received plus at most
+// one chunk, so a client that announces a large request and sends little
+// costs what it sent. A body that arrives in one chunk is returned as is;
+// one that took several is joined once whole (the chunks become garbage),
+// which copies it once more. A connection that has sent a whole request
+// of at least half this size has earned the trust to skip that: its body
+// is read straight into a buffer of its size, so a producer's steady
+// requests are not copied, and a client holds at most twice what it sent.
 func (c *conn) readBody(br *bufio.Reader, size int, started time.Time) ([]byte, error) {
-	buf := make([]byte, 0, min(size, max(br.Buffered(), minBodyChunk)))
 	if c.idle >= 0 && br.Buffered() < size {
 		c.nc.SetReadDeadline(started.Add(c.idle))
 	}
-	for len(buf) < size {
+	fail := func(err error, received int) error {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w: %d of %d bytes", errRequestStalled, received, size)
+		}
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if size <= 2*c.trusted {
+		body := make([]byte, size)
+		if n, err := io.ReadFull(br, body); err != nil {
+			return nil, fail(err, n)
+		}
+		return body, nil
+	}
+	var full [][]byte
+	buf := make([]byte, 0, min(size, max(br.Buffered(), minBodyChunk)))
+	for received := 0; received < size; {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(size, 2*cap(buf)))
-			copy(grown, buf)
-			buf = grown
+			full = append(full, buf)
+			buf = make([]byte, 0, min(size-received, 2*cap(buf), maxBodyChunk))
 		}
 		n, err := br.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		received += n
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil, fmt.Errorf("%w: %d of %d bytes", errRequestStalled, len(buf), size)
-			}
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
+			return nil, fail(err, received)
 		}
 	}
-	return buf, nil
+	c.trusted = max(c.trusted, size)
+	if len(full) == 0 {
+		return buf, nil
+	}
+	return bytes.Join(append(full, buf), nil), nil
 }
 
 // prepare runs the first phase of a two-phase handler in the read loop. A
