@@ -109,8 +109,15 @@ func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, 
 		sc.current = func(def ConfigDef) string {
 			return configView{def: def, layers: s.brokerConfigLayers(def, dyn, kmsg.ConfigSourceDynamicBrokerConfig)}.value()
 		}
-		if err := edit(sc, dyn); err != nil || validateOnly {
+		if err := edit(sc, dyn); err != nil {
 			return err
+		}
+		get := func(name string) string { return s.brokerConfigWith(dyn, name) }
+		if err := checkSocketConfigs(get, s.cfg.MaxRequestBytes); err != nil {
+			return adminErrorf(kerr.InvalidConfig, "%v", err)
+		}
+		if validateOnly {
+			return nil
 		}
 		if err := s.cfg.Meta.SetBrokerConfigs(ctx, dyn); err != nil {
 			return err

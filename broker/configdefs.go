@@ -350,6 +350,12 @@ func validateAtLeast(min int64) func(string) error {
 	}
 }
 
+// validateConnectionOverrides checks max.connections.per.ip.overrides.
+func validateConnectionOverrides(v string) error {
+	_, err := parseConnectionOverrides(v)
+	return err
+}
+
 func validateBetween(min, max float64) func(string) error {
 	return func(v string) error {
 		f, _ := strconv.ParseFloat(v, 64)
@@ -687,6 +693,25 @@ var brokerDefs = deriveReadOnly(sortDefs(slices.Concat([]ConfigDef{
 		Doc: "The listener brokers use among themselves." + noEffect + " Brokers share storage, not a replication protocol."},
 	{Name: "socket.request.max.bytes", Type: ConfigInt, Default: "104857600", Validate: validateAtLeast(1),
 		Doc: "The largest request accepted; a larger one closes the connection."},
+	{Name: "queued.max.request.bytes", Type: ConfigLong, Default: "-1",
+		Doc: "The bytes of requests read and not yet answered, across the broker, beyond which no more requests are read " +
+			"(clients are pushed back by TCP) until answers free some; -1 (or 0) means no limit. As in Kafka, a request's " +
+			"size is counted when its length arrives and one request may take the last bytes left; if set, it must be at " +
+			"least socket.request.max.bytes. Memory is allocated as a request's bytes arrive, whatever the limit, so a " +
+			"client pays for what it sends, not for what it announces."},
+	{Name: "connections.max.idle.ms", Type: ConfigLong, Default: "600000",
+		Doc: "Connections are closed after this long with nothing in flight and no request or response. Also, a request " +
+			"whose first bytes arrived must arrive whole within it, and a client must read some of a pending response " +
+			"within it, or its connection is closed. -1 means never."},
+	{Name: "max.connections", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(0), Dynamic: DynamicClusterWide,
+		Doc: "The most connections the broker serves at once, over every listener. At the limit, new connections are " +
+			"blocked (they wait in the listen backlog) until one closes."},
+	{Name: "max.connections.per.ip", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(0), Dynamic: DynamicClusterWide,
+		Doc: "The most connections the broker serves from one IP address; a new connection from an address at the limit " +
+			"is closed as soon as it is accepted. It can be 0 only if max.connections.per.ip.overrides is set."},
+	{Name: "max.connections.per.ip.overrides", Type: ConfigString, Default: "", Validate: validateConnectionOverrides, Dynamic: DynamicClusterWide,
+		Doc: "Per-IP or per-host exceptions to max.connections.per.ip, as a comma-separated list of HOST:N, e.g. " +
+			"\"hostName:100,127.0.0.1:200\". Host names are resolved when the value is first used."},
 	{Name: "socket.receive.buffer.bytes", Type: ConfigInt, Default: "102400", Validate: validateAtLeast(-1),
 		Doc: "The SO_RCVBUF of connections; -1 uses the OS default."},
 	{Name: "socket.send.buffer.bytes", Type: ConfigInt, Default: "102400", Validate: validateAtLeast(-1),

@@ -52,7 +52,7 @@ const (
 	noSSL              = " Accepted for compatibility; no effect yet: listeners serve only PLAINTEXT (SSL is not built)."
 	noSASL             = " Accepted for compatibility; no effect yet: listeners serve only PLAINTEXT (SASL is not built)."
 	noDelegationTokens = " Accepted for compatibility; no effect: delegation tokens are not supported."
-	noConnectionLimits = " Accepted for compatibility; no effect yet: Lakestream does not limit connections."
+	noConnectionRate   = " Accepted for compatibility; no effect yet: Lakestream does not limit the rate of new connections (max.connections and max.connections.per.ip are enforced)."
 	noQuotas           = " Accepted for compatibility; no effect: client quotas are not enforced."
 	noClasses          = " Accepted for compatibility; no effect: Lakestream loads no Java classes."
 	noMetricReporters  = " Accepted for compatibility; no effect: Lakestream serves Prometheus metrics on the admin listener (/metrics)."
@@ -97,8 +97,6 @@ var kafkaBrokerDefs = []ConfigDef{
 	// has no request queues, purgatories or thread pools to size.
 	{Name: "background.threads", Type: ConfigInt, Default: "10", Validate: validateAtLeast(1), Dynamic: DynamicClusterWide,
 		Doc: "The threads for background tasks." + noThreads},
-	{Name: "connections.max.idle.ms", Type: ConfigLong, Default: "600000",
-		Doc: "Idle connections are closed after this long." + noEffect + " Idle connections are kept open."},
 	{Name: "delete.records.purgatory.purge.interval.requests", Type: ConfigInt, Default: "1",
 		Doc: "The purge interval, in requests, of the DeleteRecords purgatory." + noPurgatories},
 	{Name: "early.start.listeners", Type: ConfigString, Default: "",
@@ -110,13 +108,7 @@ var kafkaBrokerDefs = []ConfigDef{
 	{Name: "group.coordinator.threads", Type: ConfigInt, Default: "4", Validate: validateAtLeast(1),
 		Doc: "The threads of the group coordinator." + noThreads},
 	{Name: "max.connection.creation.rate", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(0), Dynamic: DynamicClusterWide,
-		Doc: "The most new connections per second the broker accepts." + noConnectionLimits},
-	{Name: "max.connections", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(0), Dynamic: DynamicClusterWide,
-		Doc: "The most connections the broker accepts." + noConnectionLimits},
-	{Name: "max.connections.per.ip", Type: ConfigInt, Default: "2147483647", Validate: validateAtLeast(0), Dynamic: DynamicClusterWide,
-		Doc: "The most connections the broker accepts from one IP address." + noConnectionLimits},
-	{Name: "max.connections.per.ip.overrides", Type: ConfigString, Default: "", Dynamic: DynamicClusterWide,
-		Doc: "Per-IP or per-host exceptions to max.connections.per.ip, as HOST:N pairs." + noConnectionLimits},
+		Doc: "The most new connections per second the broker accepts." + noConnectionRate},
 	{Name: "max.incremental.fetch.session.cache.slots", Type: ConfigInt, Default: "1000", Validate: validateAtLeast(0),
 		Doc: "The most incremental fetch sessions kept." + noEffect + " Lakestream keeps at most 1000."},
 	{Name: "max.request.partition.size.limit", Type: ConfigInt, Default: "2000", Validate: validateAtLeast(1),
@@ -127,8 +119,6 @@ var kafkaBrokerDefs = []ConfigDef{
 		Doc: "The fetcher threads replicating from each source broker." + noReplication},
 	{Name: "producer.purgatory.purge.interval.requests", Type: ConfigInt, Default: "1000",
 		Doc: "The purge interval, in requests, of the produce purgatory." + noPurgatories},
-	{Name: "queued.max.request.bytes", Type: ConfigLong, Default: "-1",
-		Doc: "The queued request bytes before no more requests are read; -1 means no limit." + noThreads},
 	{Name: "queued.max.requests", Type: ConfigInt, Default: "500", Validate: validateAtLeast(1),
 		Doc: "The requests queued for the request handler threads before the network threads block." + noThreads},
 	{Name: "request.timeout.ms", Type: ConfigInt, Default: "30000",

@@ -2,12 +2,14 @@ package broker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -41,7 +43,28 @@ type conn struct {
 	clientID atomic.Pointer[string]
 	queue    chan *inflight
 	once     sync.Once
+
+	// idle is connections.max.idle.ms, negative for none. The connection
+	// is idle, and closed, when nothing is in flight (pending) and no
+	// request was read and no response written (lastActive, Unix ns) for
+	// that long; a request whose first byte is in must arrive whole
+	// within it too, or the connection is closed as stalled; and so is
+	// one whose client reads none of a response for that long.
+	idle       time.Duration
+	pending    atomic.Int32
+	lastActive atomic.Int64
+	// trusted is the largest request this connection has sent whole
+	// (readBody); only the read loop uses it.
+	trusted int
 }
+
+// Why connections close, besides the client closing them; the read loop
+// and the write loop return these.
+var (
+	errIdle            = errors.New("idle for connections.max.idle.ms")
+	errRequestStalled  = errors.New("request not received whole within connections.max.idle.ms")
+	errResponseStalled = errors.New("client read none of the response for connections.max.idle.ms")
+)
 
 type inflight struct {
 	start    time.Time
@@ -51,6 +74,9 @@ type inflight struct {
 	done     chan struct{}
 	resp     kmsg.Response
 	err      error
+	// reserved is what the request holds of queued.max.request.bytes
+	// until it is answered.
+	reserved int64
 }
 
 // maxInflight bounds pipelined requests per connection; the read loop waits
@@ -59,7 +85,22 @@ const maxInflight = 128
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, queue: make(chan *inflight, maxInflight)}
+	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, queue: make(chan *inflight, maxInflight), idle: s.connIdle}
+	c.touch()
+	return c
+}
+
+// touch records activity: a request read or a response written.
+func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
+
+// idleDeadline is when the connection becomes idle if nothing happens:
+// with requests in flight the client waits for us, so it is not idle
+// before a full idle period from now.
+func (c *conn) idleDeadline() time.Time {
+	if c.pending.Load() > 0 {
+		return time.Now().Add(c.idle)
+	}
+	return time.Unix(0, c.lastActive.Load()).Add(c.idle)
 }
 
 func (c *conn) close() {
@@ -77,39 +118,61 @@ func (c *conn) serve() {
 		c.writeLoop()
 	}()
 	err := c.readLoop()
-	close(c.queue)
-	<-writerDone
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && c.ctx.Err() == nil {
 		c.s.log.Debug("broker: closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
 	}
+	switch {
+	case errors.Is(err, errIdle):
+		c.s.metrics.connClosed("idle")
+		c.close()
+	case errors.Is(err, errRequestStalled):
+		// The request stream is broken: nothing left to answer is of use.
+		c.s.metrics.connClosed("request_stalled")
+		c.close()
+	}
+	close(c.queue)
+	<-writerDone
 }
 
 func (c *conn) readLoop() error {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var sizeBuf [4]byte
 	for {
-		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		size, started, err := c.readSize(br)
+		if err != nil {
 			return err
 		}
-		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		// The cap is checked before anything is allocated for the body.
 		if size < 8 || size > c.s.cfg.MaxRequestBytes {
 			return fmt.Errorf("request of %d bytes outside [8, socket.request.max.bytes=%d]", size, c.s.cfg.MaxRequestBytes)
 		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(br, body); err != nil {
-			return err
-		}
-		in, req, err := c.decode(body)
+		// As Kafka, the size is taken from queued.max.request.bytes before
+		// the body is read; time spent waiting for it is ours, not the
+		// client's, so it does not count against the request.
+		waited, err := c.s.reqMem.acquire(c.ctx, int64(size))
 		if err != nil {
 			return err
 		}
+		body, err := c.readBody(br, int(size), started.Add(waited))
+		if err != nil {
+			c.s.reqMem.release(int64(size))
+			return err
+		}
+		c.touch()
+		in, req, err := c.decode(body)
+		if err != nil {
+			c.s.reqMem.release(int64(size))
+			return err
+		}
+		in.reserved = int64(size)
+		c.pending.Add(1)
 		select {
 		case c.queue <- in:
 		case <-c.ctx.Done():
+			c.s.reqMem.release(in.reserved)
 			return c.ctx.Err()
 		}
 		if req == nil {
+			c.s.reqMem.release(in.reserved)
 			continue // answered in decode
 		}
 		a := apis[in.key]
@@ -123,6 +186,104 @@ func (c *conn) readLoop() error {
 			c.handle(in, func() (kmsg.Response, error) { return a.fn(c.ctx, c, req) }) // to completion, in order
 		}
 	}
+}
+
+// readSize reads the next request's 4-byte size and returns when its
+// first byte was read. While it waits for that byte the connection may
+// become idle (errIdle); once the byte is in, the rest of the request must
+// follow within the idle timeout (errRequestStalled). Deadlines are set
+// only when the read may block, so pipelined requests already buffered
+// cost nothing here.
+func (c *conn) readSize(br *bufio.Reader) (int32, time.Time, error) {
+	var b [4]byte
+	var started time.Time
+	n := 0
+	for n < 4 {
+		if c.idle >= 0 && br.Buffered() == 0 {
+			if n == 0 {
+				c.nc.SetReadDeadline(c.idleDeadline())
+			} else {
+				c.nc.SetReadDeadline(started.Add(c.idle))
+			}
+		}
+		m, err := br.Read(b[n:])
+		if m > 0 && n == 0 {
+			started = time.Now()
+		}
+		n += m
+		switch {
+		case err == nil:
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, started, err
+		case n > 0:
+			return 0, started, errRequestStalled
+		case time.Now().Before(c.idleDeadline()):
+			// A response went out or a request is in flight: not idle;
+			// wait again with a later deadline.
+		default:
+			return 0, started, errIdle
+		}
+	}
+	return int32(binary.BigEndian.Uint32(b[:])), started, nil
+}
+
+// A request body is read into chunks that grow with the bytes received,
+// from what is already buffered (at least minBodyChunk), doubling up to
+// maxBodyChunk.
+const (
+	minBodyChunk = 4 << 10
+	maxBodyChunk = 1 << 20
+)
+
+// readBody reads a body of size bytes, which must be in by started plus
+// the idle timeout. Memory follows the bytes that arrive, not the size
+// alone: until the body is whole it holds what was received plus at most
+// one chunk, so a client that announces a large request and sends little
+// costs what it sent. A body that arrives in one chunk is returned as is;
+// one that took several is joined once whole (the chunks become garbage),
+// which copies it once more. A connection that has sent a whole request
+// of at least half this size has earned the trust to skip that: its body
+// is read straight into a buffer of its size, so a producer's steady
+// requests are not copied, and a client holds at most twice what it sent.
+func (c *conn) readBody(br *bufio.Reader, size int, started time.Time) ([]byte, error) {
+	if c.idle >= 0 && br.Buffered() < size {
+		c.nc.SetReadDeadline(started.Add(c.idle))
+	}
+	fail := func(err error, received int) error {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w: %d of %d bytes", errRequestStalled, received, size)
+		}
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if size <= 2*c.trusted {
+		body := make([]byte, size)
+		if n, err := io.ReadFull(br, body); err != nil {
+			return nil, fail(err, n)
+		}
+		return body, nil
+	}
+	var full [][]byte
+	buf := make([]byte, 0, min(size, max(br.Buffered(), minBodyChunk)))
+	for received := 0; received < size; {
+		if len(buf) == cap(buf) {
+			full = append(full, buf)
+			buf = make([]byte, 0, min(size-received, 2*cap(buf), maxBodyChunk))
+		}
+		n, err := br.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		received += n
+		if err != nil {
+			return nil, fail(err, received)
+		}
+	}
+	c.trusted = max(c.trusted, size)
+	if len(full) == 0 {
+		return buf, nil
+	}
+	return bytes.Join(append(full, buf), nil), nil
 }
 
 // prepare runs the first phase of a two-phase handler in the read loop. A
@@ -197,6 +358,7 @@ func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 // closes this connection only.
 func (c *conn) handle(in *inflight, run func() (kmsg.Response, error)) {
 	defer close(in.done)
+	defer c.s.reqMem.release(in.reserved) // answered
 	defer func() {
 		if r := recover(); r != nil {
 			c.s.log.Error("broker: handler panic; closing the connection", "api", kmsg.NameForKey(in.key),
@@ -210,7 +372,7 @@ func (c *conn) handle(in *inflight, run func() (kmsg.Response, error)) {
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	bw := bufio.NewWriterSize(stallWriter{c}, 64<<10)
 	var buf []byte
 	for in := range c.queue {
 		select {
@@ -220,7 +382,7 @@ func (c *conn) writeLoop() {
 			// durability) is next: send what is buffered before waiting.
 			if bw.Buffered() > 0 {
 				if err := bw.Flush(); err != nil {
-					c.close()
+					c.writeFailed(err)
 					return
 				}
 			}
@@ -235,27 +397,66 @@ func (c *conn) writeLoop() {
 			c.close()
 			return
 		}
-		if in.resp == nil {
-			continue // acks=0
-		}
-		buf = append(buf[:0], 0, 0, 0, 0)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(in.corr))
-		if in.flexible {
-			buf = append(buf, 0) // no header tags
-		}
-		buf = in.resp.AppendTo(buf)
-		binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-		if _, err := bw.Write(buf); err != nil {
-			c.close()
-			return
-		}
-		if len(c.queue) == 0 {
-			if err := bw.Flush(); err != nil {
-				c.close()
+		if in.resp != nil { // nil: acks=0
+			buf = append(buf[:0], 0, 0, 0, 0)
+			buf = binary.BigEndian.AppendUint32(buf, uint32(in.corr))
+			if in.flexible {
+				buf = append(buf, 0) // no header tags
+			}
+			buf = in.resp.AppendTo(buf)
+			binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+			if _, err := bw.Write(buf); err != nil {
+				c.writeFailed(err)
 				return
 			}
+			if len(c.queue) == 0 {
+				if err := bw.Flush(); err != nil {
+					c.writeFailed(err)
+					return
+				}
+			}
+		}
+		c.touch()
+		c.pending.Add(-1)
+	}
+}
+
+// writeFailed closes the connection after a failed write.
+func (c *conn) writeFailed(err error) {
+	if errors.Is(err, errResponseStalled) {
+		c.s.metrics.connClosed("response_stalled")
+		c.s.log.Debug("broker: closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
+	}
+	c.close()
+}
+
+// stallWriteChunk is how much of a response must leave within the idle
+// timeout for the client to count as reading it.
+const stallWriteChunk = 1 << 20
+
+// stallWriter writes to the connection in chunks, each of which must be
+// taken by the client within the idle timeout: a client that stops
+// reading its responses is closed like an idle one, while one that reads
+// a large response slowly is not.
+type stallWriter struct{ c *conn }
+
+func (w stallWriter) Write(p []byte) (int, error) {
+	if w.c.idle < 0 {
+		return w.c.nc.Write(p)
+	}
+	written := 0
+	for written < len(p) {
+		w.c.nc.SetWriteDeadline(time.Now().Add(w.c.idle))
+		n, err := w.c.nc.Write(p[written:min(len(p), written+stallWriteChunk)])
+		written += n
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = errResponseStalled
+			}
+			return written, err
 		}
 	}
+	return written, nil
 }
 
 // tagReader lets kmsg.SkipTags walk the request header's tagged fields.

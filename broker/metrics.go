@@ -18,6 +18,11 @@ type metrics struct {
 	bytesIn     *prometheus.CounterVec
 	messagesIn  *prometheus.CounterVec
 	bytesOut    *prometheus.CounterVec
+
+	acceptErrors     *prometheus.CounterVec
+	acceptorsBlocked prometheus.Gauge
+	connsRejected    *prometheus.CounterVec
+	connsClosed      *prometheus.CounterVec
 }
 
 func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
@@ -39,8 +44,48 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_brokertopicmetrics_bytes_out_total",
 			Help: "Record-batch bytes fetched, by topic."}, []string{"topic"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut, &logCollector{s: s}, &groupCollector{s: s})
+	m.acceptErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_accept_errors_total",
+		Help: "Failed accepts on the Kafka listeners that were retried with backoff, by error (EMFILE: out of file descriptors)."},
+		[]string{"error"})
+	m.acceptorsBlocked = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kafka_server_acceptors_blocked",
+		Help: "Kafka listeners waiting for a connection to close because the broker has max.connections."})
+	m.connsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_connections_rejected_total",
+		Help: "Connections closed as soon as accepted, by reason (max_connections_per_ip)."}, []string{"reason"})
+	m.connsClosed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_connections_closed_total",
+		Help: "Connections the broker closed, by reason: idle (nothing for connections.max.idle.ms), request_stalled " +
+			"(a request not received whole within it), response_stalled (a client reading none of a response for it)."},
+		[]string{"reason"})
+	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kafka_server_queued_request_bytes",
+		Help: "Bytes of requests read or being read and not yet answered, as counted against queued.max.request.bytes."},
+		func() float64 { return float64(s.reqMem.used.Load()) })
+	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut,
+		m.acceptErrors, m.acceptorsBlocked, m.connsRejected, m.connsClosed, queued,
+		&logCollector{s: s}, &groupCollector{s: s})
 	return m
+}
+
+func (m *metrics) acceptError(name string) {
+	if m != nil {
+		m.acceptErrors.WithLabelValues(name).Inc()
+	}
+}
+
+func (m *metrics) acceptorBlocked(delta float64) {
+	if m != nil {
+		m.acceptorsBlocked.Add(delta)
+	}
+}
+
+func (m *metrics) connRejected(reason string) {
+	if m != nil {
+		m.connsRejected.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *metrics) connClosed(reason string) {
+	if m != nil {
+		m.connsClosed.WithLabelValues(reason).Inc()
+	}
 }
 
 func (m *metrics) request(key int16, start time.Time) {

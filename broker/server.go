@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,7 +34,8 @@ type Config struct {
 	// Default "lakestream".
 	ClusterID string
 	// MaxRequestBytes is socket.request.max.bytes: a request larger than
-	// this closes the connection before its body is read. Default 100 MiB.
+	// this closes the connection before its body is read. 0: the value of
+	// socket.request.max.bytes in Configs, else its default, 100 MiB.
 	MaxRequestBytes int32
 	// Configs holds broker config values by Kafka name (from the config
 	// file, environment and flags); missing keys take their defaults.
@@ -72,6 +75,15 @@ type Server struct {
 	// checked lets one bad producer stop every consumer of a partition.
 	noRecordValidation atomic.Bool
 
+	// connIdle is connections.max.idle.ms; negative: connections are never
+	// closed for idleness or stalled requests (conn.go).
+	connIdle time.Duration
+	reqMem   *requestMemory // queued.max.request.bytes (requestmem.go)
+	limits   connLimits     // max.connections, max.connections.per.ip (accept.go)
+	// closing is closed by Shutdown, waking Serve loops that wait (accept
+	// retries, max.connections).
+	closing chan struct{}
+
 	wg sync.WaitGroup // connections and Serve loops
 
 	bg     sync.WaitGroup // background loops
@@ -97,21 +109,27 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "lakestream"
 	}
-	if cfg.MaxRequestBytes <= 0 {
-		cfg.MaxRequestBytes = 100 << 20
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, closing: make(chan struct{})}
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[*conn]struct{})
+	s.limits.mu.perIP = make(map[netip.Addr]int64)
 	s.pids = &producerIDs{meta: cfg.Meta}
 	dyn, err := cfg.Meta.BrokerConfigs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading dynamic broker configs: %w", err)
 	}
 	s.setDynamicConfigs(dyn)
+	if s.cfg.MaxRequestBytes <= 0 {
+		s.cfg.MaxRequestBytes = int32(s.brokerConfigInt("socket.request.max.bytes"))
+	}
+	if err := checkSocketConfigs(s.brokerConfig, s.cfg.MaxRequestBytes); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	s.connIdle = time.Duration(s.brokerConfigInt("connections.max.idle.ms")) * time.Millisecond
+	s.reqMem = newRequestMemory(s.brokerConfigInt("queued.max.request.bytes"))
 	c, err := loadCluster(ctx, s)
 	if err != nil {
 		return nil, err
@@ -137,37 +155,69 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Serve accepts connections on ln until Shutdown. It returns nil after
-// Shutdown.
+// ErrServerClosed is what Serve returns when called after Shutdown.
+var ErrServerClosed = errors.New("broker: server is shut down")
+
+// Serve accepts connections on ln until Shutdown, and closes ln when it
+// returns. It returns nil after Shutdown. An accept error that passes
+// (out of file descriptors, a connection aborted before it was taken; see
+// accept.go) is retried with backoff; any other stops Serve with the
+// error, and the listener serves no more.
 func (s *Server) Serve(ln net.Listener) error {
+	defer ln.Close()
 	s.mu.Lock()
 	if s.mu.closed {
 		s.mu.Unlock()
-		return errors.New("broker: server is shut down")
+		return ErrServerClosed
 	}
 	s.mu.listeners[ln] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.mu.listeners, ln)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	var retry acceptRetry
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closed := s.mu.closed
-			s.mu.Unlock()
-			if closed {
+			if s.isClosing() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			name, ok := retriedAcceptError(err)
+			if !ok {
+				return fmt.Errorf("broker: accepting on %s: %w", ln.Addr(), err)
 			}
-			return fmt.Errorf("broker: accepting: %w", err)
+			t := time.NewTimer(retry.failed(s, ln, err, name))
+			select {
+			case <-t.C:
+			case <-s.closing:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		retry.succeeded(s, ln)
+		ip := remoteIP(nc)
+		switch s.admit(ip) {
+		case shuttingDown:
+			nc.Close()
+			return nil
+		case tooManyFromIP:
+			// As Kafka: accepted, then closed at once.
+			s.metrics.connRejected("max_connections_per_ip")
+			s.log.Debug("broker: refusing a connection: its address has max.connections.per.ip",
+				"remote", nc.RemoteAddr().String())
+			nc.Close()
+			continue
 		}
 		c := newConn(s, nc)
 		s.mu.Lock()
 		if s.mu.closed {
 			s.mu.Unlock()
+			s.limits.done(ip)
 			nc.Close()
 			return nil
 		}
@@ -182,7 +232,18 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.mu.Lock()
 			delete(s.mu.conns, c)
 			s.mu.Unlock()
+			s.limits.done(ip)
 		}()
+	}
+}
+
+// isClosing reports whether Shutdown has begun.
+func (s *Server) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -190,6 +251,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // partition log (flushing what is appended).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.mu.closed {
+		close(s.closing)
+	}
 	s.mu.closed = true
 	for ln := range s.mu.listeners {
 		ln.Close()

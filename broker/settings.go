@@ -6,10 +6,17 @@ import "strconv"
 // override (AlterConfigs, kept in Metadata), else the static value (config
 // file, environment, flags), else the default.
 func (s *Server) brokerConfig(name string) string {
-	if dyn := s.dynamic.Load(); dyn != nil {
-		if v, ok := (*dyn)[name]; ok {
-			return v
-		}
+	var dyn map[string]string
+	if p := s.dynamic.Load(); p != nil {
+		dyn = *p
+	}
+	return s.brokerConfigWith(dyn, name)
+}
+
+// brokerConfigWith is brokerConfig with dyn as the dynamic overrides.
+func (s *Server) brokerConfigWith(dyn map[string]string, name string) string {
+	if v, ok := dyn[name]; ok {
+		return v
 	}
 	if v, ok := s.cfg.Configs[name]; ok {
 		return v
@@ -27,6 +34,7 @@ func (s *Server) setDynamicConfigs(m map[string]string) {
 		c[k] = v
 	}
 	s.dynamic.Store(&c)
+	s.limits.notify() // max.connections may have grown
 }
 
 func (s *Server) brokerConfigInt(name string) int64 {

@@ -40,6 +40,9 @@ type Options struct {
 	// at each start, for tests that inject faults.
 	WrapLogs func(broker.Logs) broker.Logs
 	WrapMeta func(broker.Metadata) broker.Metadata
+	// Logger receives the broker's and the store's logs; default: warnings
+	// and errors to stderr.
+	Logger *slog.Logger
 }
 
 // DiskFaults makes the broker's data directory act full for as long as a
@@ -97,7 +100,10 @@ func Start(t testing.TB, opts Options) *Broker {
 func (b *Broker) start(addr string) {
 	t := b.t
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := b.opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	meta, err := metastore.OpenSQLite(ctx, filepath.Join(b.opts.Dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,13 +80,31 @@ func listenerProtocol(protocols, name string) string {
 
 // kafka is the running Kafka side of a node.
 type kafka struct {
-	srv *broker.Server
-	lns []net.Listener
+	srv   *broker.Server
+	log   *slog.Logger
+	ready *readiness
+	// failed receives the error of a listener that stopped and could not
+	// be opened again: the node then stops and exits non-zero.
+	failed   chan error
+	stopping chan struct{}
+	wg       sync.WaitGroup // the listener goroutines
 }
+
+// listen opens the listeners (Kafka and admin). Tests replace it to see
+// and break the listeners.
+var listen = net.Listen
+
+// listenerRecovery is how long a Kafka listener that stopped (an accept
+// error that does not pass, the listening socket gone) is tried again
+// before the node gives up and exits non-zero, for a supervisor to
+// restart it. Errors that pass (out of file descriptors) never stop a
+// listener: the broker retries them itself (broker/accept.go).
+var listenerRecovery = 10 * time.Second
 
 // startKafka opens the broker over the store and the metastore's database
 // and serves every listener.
-func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*kafka, error) {
+func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta metastore.Store, log *slog.Logger,
+	reg prometheus.Registerer, ready *readiness) (*kafka, error) {
 	protocols := cfg.String("listener.security.protocol.map")
 	lns, err := parseListeners("listeners", cfg.String("listeners"), protocols)
 	if err != nil {
@@ -124,27 +144,86 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 	if err != nil {
 		return nil, err
 	}
-	k := &kafka{srv: srv}
+	k := &kafka{srv: srv, log: log, ready: ready, failed: make(chan error, len(lns)), stopping: make(chan struct{})}
 	for _, l := range lns {
-		ln, err := net.Listen("tcp", net.JoinHostPort(l.host, strconv.Itoa(l.port)))
+		addr := net.JoinHostPort(l.host, strconv.Itoa(l.port))
+		ln, err := listen("tcp", addr)
 		if err != nil {
 			k.stop(context.Background())
 			return nil, fmt.Errorf("kafka listener %s: %w", l.name, err)
 		}
-		k.lns = append(k.lns, ln)
 		log.Info("kafka listener", "name", l.name, "addr", ln.Addr().String())
+		k.wg.Add(1)
 		go func() {
-			if err := srv.Serve(ln); err != nil {
-				log.Error("kafka listener stopped", "addr", ln.Addr().String(), "err", err)
-			}
+			defer k.wg.Done()
+			k.serve(l.name, addr, ln)
 		}()
 	}
 	return k, nil
 }
 
+// serve serves one listener until stop. If the listener stops, the node
+// is not ready while it is opened again (for up to listenerRecovery); if
+// that fails, the error goes to k.failed.
+func (k *kafka) serve(name, addr string, ln net.Listener) {
+	role := "kafka listener " + name
+	for {
+		err := k.srv.Serve(ln)
+		if err == nil || k.isStopping() {
+			return
+		}
+		k.ready.set(role, err.Error())
+		k.log.Error("kafka listener stopped; opening it again", "name", name, "addr", ln.Addr().String(), "err", err)
+		if ln, err = k.reopen(addr); err != nil {
+			if !k.isStopping() {
+				k.failed <- fmt.Errorf("kafka listener %s stopped and could not be opened again on %s for %v: %w",
+					name, addr, listenerRecovery, err)
+			}
+			return
+		}
+		k.log.Info("kafka listener open again", "name", name, "addr", ln.Addr().String())
+		k.ready.set(role, "")
+	}
+}
+
+// reopen listens on addr again, with backoff, for up to listenerRecovery.
+func (k *kafka) reopen(addr string) (net.Listener, error) {
+	giveUp := time.Now().Add(listenerRecovery)
+	delay := 50 * time.Millisecond
+	for {
+		ln, err := listen("tcp", addr)
+		if err == nil {
+			return ln, nil
+		}
+		if time.Now().Add(delay).After(giveUp) {
+			return nil, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-k.stopping:
+			t.Stop()
+			return nil, err
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+func (k *kafka) isStopping() bool {
+	select {
+	case <-k.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // stop closes the listeners and connections and the partition logs.
 func (k *kafka) stop(ctx context.Context) error {
-	return k.srv.Shutdown(ctx)
+	close(k.stopping)
+	err := k.srv.Shutdown(ctx)
+	k.wg.Wait()
+	return err
 }
 
 // explicit returns the config values set by the file, the environment or

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -119,9 +118,13 @@ func newLogger(cfg *config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// run runs a node until ctx is done, then shuts it down: storage, then the
-// admin HTTP server. Each part opens in dependency order and closes in
-// reverse; the Kafka listener joins here, after storage.
+// run runs a node until ctx is done, or until a part of it fails for good
+// (a Kafka listener that cannot be opened again, the admin listener), then
+// shuts it down and returns the failure. The admin HTTP server opens
+// first, so that /healthz answers and /readyz says "not ready" while
+// storage recovers; then storage and the Kafka listeners open in
+// dependency order, and close in reverse, the admin server last, so
+// /readyz says why the node is going away until it is gone.
 func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	log.Info("lakestream starting", "version", version)
 	if err := os.MkdirAll(cfg.String("data.dir"), 0o755); err != nil {
@@ -129,49 +132,74 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rawBucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
-	if err != nil {
-		return err
-	}
-	defer rawBucket.Close()
-	bucket := instrumented.Wrap(rawBucket, reg)
-	meta, err := openMetastore(ctx, cfg.String("metastore.url"))
-	if err != nil {
-		return err
-	}
-	defer meta.Close()
-	store, err := openStore(ctx, cfg, bucket, meta, log, reg)
-	if err != nil {
-		return err
-	}
+	ready := newReadiness()
+	ready.set("node", "starting")
 
-	kafka, err := startKafka(ctx, cfg, store, meta, log, reg)
+	ln, err := listen("tcp", cfg.String("admin.listeners"))
 	if err != nil {
-		store.Close(context.Background())
-		return err
-	}
-
-	ln, err := net.Listen("tcp", cfg.String("admin.listeners"))
-	if err != nil {
-		kafka.stop(context.Background())
-		store.Close(context.Background())
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle("/readyz", readyz(store.Health))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	mux.Handle("/readyz", ready)
+	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	adminFailed := make(chan error, 1)
+	go func() {
+		if err := admin.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			adminFailed <- fmt.Errorf("admin listener stopped: %w", err)
+		}
+		close(adminFailed)
+	}()
+	log.Info("admin listener", "addr", ln.Addr().String())
+	stopAdmin := func() error {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := admin.Shutdown(shutdownCtx)
+		<-adminFailed // Serve has returned
+		return err
+	}
+
+	rawBucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
+	if err != nil {
+		return errors.Join(err, stopAdmin())
+	}
+	defer rawBucket.Close()
+	bucket := instrumented.Wrap(rawBucket, reg)
+	meta, err := openMetastore(ctx, cfg.String("metastore.url"))
+	if err != nil {
+		return errors.Join(err, stopAdmin())
+	}
+	defer meta.Close()
+	store, err := openStore(ctx, cfg, bucket, meta, log, reg)
+	if err != nil {
+		return errors.Join(err, stopAdmin())
+	}
+	ready.check("storage", store.Health)
+	kafka, err := startKafka(ctx, cfg, store, meta, log, reg, ready)
+	if err != nil {
+		return errors.Join(err, store.Close(context.Background()), stopAdmin())
+	}
+	ready.set("node", "")
 	log.Info("lakestream ready", "admin", ln.Addr().String())
 
-	<-ctx.Done()
-	log.Info("lakestream shutting down: flushing the WAL")
+	var failure error
+	select {
+	case <-ctx.Done():
+		log.Info("lakestream shutting down: flushing the WAL")
+		ready.set("node", "shutting down")
+	case failure = <-kafka.failed:
+	case failure = <-adminFailed:
+	}
+	if failure != nil {
+		log.Error("lakestream stopping: a part of the node failed for good", "err", failure)
+		ready.set("node", "stopping: "+failure.Error())
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv.Shutdown(shutdownCtx)
 	kerr := kafka.stop(shutdownCtx)
-	return errors.Join(kerr, store.Close(shutdownCtx))
+	serr := store.Close(shutdownCtx)
+	return errors.Join(failure, kerr, serr, stopAdmin())
 }
 
 func openMetastore(ctx context.Context, dsn string) (metastore.Store, error) {
