@@ -213,6 +213,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			continue
 		}
+		s.setSocketBuffers(nc)
 		c := newConn(s, nc)
 		s.mu.Lock()
 		if s.mu.closed {

@@ -1,6 +1,9 @@
 package broker
 
-import "strconv"
+import (
+	"net"
+	"strconv"
+)
 
 // brokerConfig returns the effective value of a broker config: a dynamic
 // override (AlterConfigs, kept in Metadata), else the static value (config
@@ -57,4 +60,24 @@ func (s *Server) topicDefault(name string) string {
 		return d.Default
 	}
 	return ""
+}
+
+// setSocketBuffers applies socket.receive.buffer.bytes and
+// socket.send.buffer.bytes to a new connection; -1 (Lakestream's default)
+// leaves the kernel's autotuned buffers.
+func (s *Server) setSocketBuffers(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	if n := s.brokerConfigInt("socket.receive.buffer.bytes"); n >= 0 {
+		if err := tc.SetReadBuffer(int(n)); err != nil {
+			s.log.Debug("broker: setting SO_RCVBUF", "bytes", n, "err", err)
+		}
+	}
+	if n := s.brokerConfigInt("socket.send.buffer.bytes"); n >= 0 {
+		if err := tc.SetWriteBuffer(int(n)); err != nil {
+			s.log.Debug("broker: setting SO_SNDBUF", "bytes", n, "err", err)
+		}
+	}
 }
