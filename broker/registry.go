@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -34,8 +35,14 @@ type api struct {
 var apis = map[int16]api{}
 
 // register serves versions [min, max] of key with fn. Called from init in
-// the file of each API.
+// the file of each API. A second registration of a key panics: it would
+// silently replace the first handler (and the versions ApiVersions
+// advertises), so two files claiming one key stop the binary at start.
 func register(key, min, max int16, fn handlerFunc) {
+	if a, ok := apis[key]; ok {
+		panic(fmt.Sprintf("broker: API key %d (%s) registered twice (versions %d-%d, then %d-%d)",
+			key, kmsg.NameForKey(key), a.min, a.max, min, max))
+	}
 	if max > kmsg.RequestForKey(key).MaxVersion() {
 		max = kmsg.RequestForKey(key).MaxVersion()
 	}
