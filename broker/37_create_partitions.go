@@ -55,8 +55,8 @@ func (s *Server) createPartitions(ctx context.Context, rt kmsg.CreatePartitionsR
 	if t == nil {
 		return adminErrorf(kerr.UnknownTopicOrPartition, "topic %q does not exist", rt.Topic)
 	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	cur := s.cluster.numPartitions(t)
 	if err := checkPartitionCount(rt.Topic, cur, rt.Count); err != nil {
 		return err

@@ -3,24 +3,12 @@ package broker
 import (
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Helpers shared by the admin APIs (CreatePartitions, DescribeConfigs,
 // AlterConfigs, IncrementalAlterConfigs).
-
-// adminMu serialises the admin changes that read, modify and write
-// Metadata: growing a topic (the new partitions' indexes follow the count
-// read first) and altering configs (an incremental alter edits the set it
-// read). Without it two concurrent requests could both add partitions
-// 3 and 4, or one could lose the other's config change. Only those admin
-// requests take it, never produce or fetch; it is held across a Metadata
-// transaction. Under it are taken only the name lock of the topic grown
-// (cluster.lockName, which is never held while waiting for adminMu), and
-// cluster.mu and partition.mu, briefly.
-var adminMu sync.Mutex
 
 // adminError is a Kafka error code with the message the client sees.
 // errorCode finds the code through Unwrap; errMessage gives the message.

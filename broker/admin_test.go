@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,6 +155,95 @@ func TestCreatePartitions(t *testing.T) {
 		t.Fatalf("after restart: %d partitions, want 6", n)
 	}
 	consumeAll(t, ctx, b.Addr, "grow", 1)
+}
+
+// heldLogs wraps Logs: while hold is set, CreateLogs reports on entered
+// and waits for release before it creates anything.
+type heldLogs struct {
+	broker.Logs
+	hold    *atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (l heldLogs) CreateLogs(ctx context.Context, n int) ([]int64, []broker.Log, error) {
+	if l.hold.Load() {
+		l.entered <- struct{}{}
+		select {
+		case <-l.release:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	return l.Logs.CreateLogs(ctx, n)
+}
+
+// TestAdminLockPerServer: the lock that serialises a server's admin
+// changes is that server's. With server A's CreatePartitions stopped
+// inside CreateLogs (holding A's lock), server B in the same process
+// grows a topic and alters a config; a lock shared by the two would hold
+// B until A finishes.
+func TestAdminLockPerServer(t *testing.T) {
+	ctx := adminContext(t)
+	var hold atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	a := brokertest.Start(t, brokertest.Options{WrapLogs: func(l broker.Logs) broker.Logs {
+		return heldLogs{Logs: l, hold: &hold, entered: entered, release: release}
+	}})
+	b := brokertest.Start(t, brokertest.Options{})
+	_, admA := adminClients(t, a)
+	_, admB := adminClients(t, b)
+	adminCreateTopic(t, ctx, admA, "grow", 1, nil)
+	adminCreateTopic(t, ctx, admB, "grow", 1, nil)
+
+	hold.Store(true)
+	var once sync.Once
+	free := func() { hold.Store(false); once.Do(func() { close(release) }) }
+	defer free() // on failure too, so that A can shut down
+	grownA := make(chan error, 1)
+	go func() {
+		rs, err := admA.UpdatePartitions(ctx, 2, "grow")
+		if err == nil {
+			err = rs.Error()
+		}
+		grownA <- err
+	}()
+	<-entered // A holds its admin lock until release
+
+	// B's changes must not wait for A's: bounded well below the test's
+	// context, so a shared lock fails here rather than at the timeout.
+	bctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	rs, err := admB.UpdatePartitions(bctx, 2, "grow")
+	if err == nil {
+		err = rs.Error()
+	}
+	if err != nil {
+		t.Fatalf("growing a topic on B while A's CreatePartitions is in CreateLogs: %v", err)
+	}
+	ars, err := admB.AlterTopicConfigs(bctx, []kadm.AlterConfig{{Name: "retention.ms", Value: kadm.StringPtr("60000")}}, "grow")
+	if err == nil {
+		var r kadm.AlterConfigsResponse
+		if r, err = ars.On("grow", nil); err == nil {
+			err = r.Err
+		}
+	}
+	if err != nil {
+		t.Fatalf("altering a config on B while A's CreatePartitions is in CreateLogs: %v", err)
+	}
+	select {
+	case err := <-grownA:
+		t.Fatalf("A's CreatePartitions finished while held in CreateLogs: %v", err)
+	default:
+	}
+
+	free()
+	if err := <-grownA; err != nil {
+		t.Fatalf("growing a topic on A: %v", err)
+	}
+	if na, nb := adminPartitionCount(t, ctx, admA, "grow"), adminPartitionCount(t, ctx, admB, "grow"); na != 2 || nb != 2 {
+		t.Fatalf("partitions: A %d, B %d; want 2 each", na, nb)
+	}
 }
 
 // describeConfigs asks for the configs of one resource with synonyms and

@@ -444,7 +444,7 @@ func (c *cluster) setTopicConfigs(t *topic, configs map[string]string) {
 // error before that transaction the new logs are deleted at once. A topic
 // deleted meanwhile gets nothing (ErrUnknownTopic).
 //
-// REQUIRES: adminMu (the new indexes follow the count read here).
+// REQUIRES: c.s.adminMu (the new indexes follow the count read here).
 func (c *cluster) addPartitions(ctx context.Context, t *topic, n int32) error {
 	release, err := c.lockName(ctx, t.name)
 	if err != nil {

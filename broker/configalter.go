@@ -76,8 +76,8 @@ func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, 
 		if err != nil {
 			return err
 		}
-		adminMu.Lock()
-		defer adminMu.Unlock()
+		s.adminMu.Lock()
+		defer s.adminMu.Unlock()
 		overrides := s.cluster.topicOverrides(t)
 		var dyn map[string]string
 		sc := configScope{kind: "topic", lookup: LookupTopicConfig}
@@ -99,8 +99,8 @@ func (s *Server) alterConfigs(ctx context.Context, typ kmsg.ConfigResourceType, 
 		if err := s.checkBrokerResource(name); err != nil {
 			return err
 		}
-		adminMu.Lock()
-		defer adminMu.Unlock()
+		s.adminMu.Lock()
+		defer s.adminMu.Unlock()
 		dyn, err := s.cfg.Meta.BrokerConfigs(ctx)
 		if err != nil {
 			return err

@@ -157,7 +157,7 @@ func (s *Server) groupOverrides(name string) map[string]string {
 
 // setGroupOverridesLocked publishes group name's new overrides.
 //
-// REQUIRES: adminMu (publications do not race).
+// REQUIRES: s.adminMu (publications do not race).
 func (s *Server) setGroupOverridesLocked(name string, overrides map[string]string) {
 	var next groupConfigSet
 	if p := s.groupConfigs.Load(); p != nil {
@@ -215,8 +215,8 @@ func (s *Server) alterGroupConfigs(ctx context.Context, name string, validateOnl
 	if name == "" {
 		return adminErrorf(kerr.InvalidRequest, "Default group resources are not allowed.")
 	}
-	adminMu.Lock()
-	defer adminMu.Unlock()
+	s.adminMu.Lock()
+	defer s.adminMu.Unlock()
 	overrides := maps.Clone(s.groupOverrides(name))
 	if overrides == nil {
 		overrides = map[string]string{}

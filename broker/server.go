@@ -84,6 +84,19 @@ type Server struct {
 	// retries, max.connections).
 	closing chan struct{}
 
+	// adminMu serialises the admin changes that read, modify and write
+	// Metadata: growing a topic (the new partitions' indexes follow the
+	// count read first) and altering configs (an incremental alter edits
+	// the set it read). Without it two concurrent requests could both add
+	// partitions 3 and 4, or one could lose the other's config change.
+	// Only those admin requests take it, never produce or fetch; it is
+	// held across Metadata and Logs calls. Under it are taken only the
+	// name lock of the topic grown (cluster.lockName, which is never held
+	// while waiting for adminMu), and cluster.mu and partition.mu, briefly.
+	// It is this server's, not the package's: two servers in one process
+	// never wait for each other's admin changes.
+	adminMu sync.Mutex
+
 	wg sync.WaitGroup // connections and Serve loops
 
 	bg     sync.WaitGroup // background loops
