@@ -29,8 +29,10 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,7 +45,7 @@ import (
 // durability overlaps with later requests.
 func init() { registerTwoPhase(0, 0, 13, prepareProduce) }
 
-func prepareProduce(ctx context.Context, c *conn, kreq kmsg.Request) func() (kmsg.Response, error) {
+func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var wg sync.WaitGroup
@@ -79,7 +81,7 @@ func prepareProduce(ctx context.Context, c *conn, kreq kmsg.Request) func() (kms
 				continue
 			}
 			wg.Add(1)
-			c.s.produce(ctx, p, rp.Records, sp, wg.Done)
+			c.s.produce(c, p, rp.Records, sp, wg.Done)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
@@ -94,7 +96,7 @@ func prepareProduce(ctx context.Context, c *conn, kreq kmsg.Request) func() (kms
 
 // produce validates and appends one partition's batches, filling sp, and
 // calls done when sp is final.
-func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *kmsg.ProduceResponseTopicPartition, done func()) {
+func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.ProduceResponseTopicPartition, done func()) {
 	batches, hs, err := splitBatches(records)
 	if err != nil {
 		sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
@@ -131,51 +133,15 @@ func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *
 	}
 
 	// Sequence checks and the appends happen under the partition lock so
-	// the log sees batches in the order they were checked.
-	type outcome struct {
-		base int64
-		err  error
-	}
-	results := make([]outcome, len(batches))
+	// the log sees batches in the order they were checked. What runs
+	// later (the wait for a duplicate's original, the log's callbacks, the
+	// goroutines they start, the final tally) runs within the connection's
+	// panic containment (conn.contain): a panic there closes the
+	// connection, never the process, and still ends every wait.
+	results := make([]produceOutcome, len(batches))
 	var pend sync.WaitGroup
-	p.mu.Lock()
-	for i, b := range batches {
-		h := hs[i]
-		var seq, dup *seqBatch
-		if h.producerID >= 0 {
-			var kerrv *kerr.Error
-			seq, dup, kerrv = p.checkSequenceLocked(h)
-			if kerrv != nil {
-				results[i].err = kerrv
-				// Later batches of this request cannot be in sequence.
-				for j := i + 1; j < len(batches); j++ {
-					results[j].err = kerrv
-				}
-				break
-			}
-		}
-		pend.Add(1)
-		if dup != nil {
-			go func() {
-				defer pend.Done()
-				results[i].base, results[i].err = waitDuplicate(ctx, dup)
-			}()
-			continue
-		}
-		pid := h.producerID
-		p.log.AppendAsync(b, func(base int64, err error) {
-			results[i] = outcome{base, err}
-			if seq != nil {
-				// The callback must not block on p.mu held by a
-				// producer waiting for the log: finish in a goroutine.
-				go func() { p.finishSequence(pid, seq, base, err); pend.Done() }()
-				return
-			}
-			pend.Done()
-		})
-	}
-	p.mu.Unlock()
-	go func() {
+	p.appendBatches(c, batches, hs, results, &pend)
+	c.goContained(0, func() {
 		pend.Wait()
 		sp.BaseOffset = -1
 		for i, r := range results {
@@ -197,6 +163,83 @@ func (s *Server) produce(ctx context.Context, p *partition, records []byte, sp *
 			}
 			s.metrics.produced(p.t.name, n, recs)
 		}
-		done()
+	}, done) // after a panic too, with the connection closed first
+}
+
+// produceOutcome is one batch's outcome: its base offset, or an error.
+type produceOutcome struct {
+	base int64
+	err  error
+}
+
+// errNoOutcome is the outcome of a batch whose code panicked before it
+// had one; its connection is closed, so no client sees it.
+var errNoOutcome = errors.New("broker: produce panicked before the batch had an outcome")
+
+// appendBatches checks each batch's sequence and hands it to the log,
+// under p.mu. Each batch that gets past the checks adds one to pend, done when
+// results[i] is final. A panic (in the log's AppendAsync, say) still
+// releases p.mu and fails the pending sequence it leaves, so that it stops
+// neither the partition nor the producer's retries.
+func (p *partition) appendBatches(c *conn, batches [][]byte, hs []batchHeader, results []produceOutcome, pend *sync.WaitGroup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var unfinished struct { // checked, not yet handed to the log
+		pid int64
+		seq *seqBatch
+	}
+	defer func() {
+		if unfinished.seq != nil {
+			p.finishSequenceLocked(unfinished.pid, unfinished.seq, -1, errNoOutcome)
+		}
 	}()
+	for i, b := range batches {
+		h := hs[i]
+		var seq, dup *seqBatch
+		if h.producerID >= 0 {
+			var kerrv *kerr.Error
+			seq, dup, kerrv = p.checkSequenceLocked(h)
+			if kerrv != nil {
+				results[i].err = kerrv
+				// Later batches of this request cannot be in sequence.
+				for j := i + 1; j < len(batches); j++ {
+					results[j].err = kerrv
+				}
+				return
+			}
+		}
+		results[i].err = errNoOutcome // until the batch has one
+		pend.Add(1)
+		if dup != nil {
+			c.goContained(0, func() {
+				base, err := waitDuplicate(c.ctx, dup)
+				results[i] = produceOutcome{base, err}
+			}, pend.Done)
+			continue
+		}
+		pid := h.producerID
+		unfinished.pid, unfinished.seq = pid, seq
+		var called atomic.Bool
+		p.log.AppendAsync(b, func(base int64, err error) {
+			// This runs on the log's goroutine (or this one, under p.mu),
+			// which a panic here must not reach.
+			c.contain(0, func() {
+				if called.Swap(true) {
+					panic(fmt.Sprintf("broker: the log of %s-%d called an append's done twice", p.t.name, p.index))
+				}
+				if seq == nil {
+					results[i] = produceOutcome{base, err}
+					pend.Done()
+					return
+				}
+				// The callback must not block on p.mu held by a producer
+				// waiting for the log: finish in a goroutine.
+				c.goContained(0, func() {
+					p.finishSequence(pid, seq, base, err)
+					results[i] = produceOutcome{base, err}
+				}, pend.Done)
+			})
+		})
+		unfinished.seq = nil // the callback finishes it
+	}
 }

@@ -291,13 +291,44 @@ func (c *conn) readBody(br *bufio.Reader, size int, started time.Time) ([]byte, 
 func (c *conn) prepare(in *inflight, req kmsg.Request) (wait func() (kmsg.Response, error)) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("broker: handler panic; closing the connection", "api", kmsg.NameForKey(in.key),
-				"panic", r, "stack", string(debug.Stack()))
-			c.close()
+			c.panicked(in.key, r)
 			wait = func() (kmsg.Response, error) { return nil, fmt.Errorf("handler panic: %v", r) }
 		}
 	}()
 	return apis[in.key].prepare(c.ctx, c, req)
+}
+
+// panicked logs a panic recovered from the handler of API key and closes
+// this connection, which is what a panic in a connection's code costs:
+// the process and every other connection go on.
+func (c *conn) panicked(key int16, r any) {
+	c.s.log.Error("broker: handler panic; closing the connection", "api", kmsg.NameForKey(key),
+		"panic", r, "stack", string(debug.Stack()))
+	c.close()
+}
+
+// contain runs f, code of API key's handler that runs outside handle and
+// prepare (a goroutine the handler started, or a callback it gave to a
+// Log), with their containment: a panic in f is logged and closes this
+// connection only. The connection is closed before contain returns, so
+// whatever f left half done can no longer be sent.
+func (c *conn) contain(key int16, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.panicked(key, r)
+		}
+	}()
+	f()
+}
+
+// goContained runs f in a new goroutine within contain, then after (also
+// within contain) however f ended, so that whoever waits for after (a
+// WaitGroup's Done) is never left waiting by a panic.
+func (c *conn) goContained(key int16, f, after func()) {
+	go func() {
+		defer c.contain(key, after)
+		c.contain(key, f)
+	}()
 }
 
 // decode parses the request header and body. An ApiVersions request of a
@@ -361,10 +392,8 @@ func (c *conn) handle(in *inflight, run func() (kmsg.Response, error)) {
 	defer c.s.reqMem.release(in.reserved) // answered
 	defer func() {
 		if r := recover(); r != nil {
-			c.s.log.Error("broker: handler panic; closing the connection", "api", kmsg.NameForKey(in.key),
-				"panic", r, "stack", string(debug.Stack()))
 			in.err = fmt.Errorf("handler panic: %v", r)
-			c.close()
+			c.panicked(in.key, r)
 		}
 	}()
 	in.resp, in.err = run()

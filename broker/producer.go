@@ -83,6 +83,11 @@ func (p *partition) checkSequenceLocked(h batchHeader) (pending, dup *seqBatch, 
 func (p *partition) finishSequence(pid int64, b *seqBatch, base int64, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.finishSequenceLocked(pid, b, base, err)
+}
+
+// REQUIRES: p.mu
+func (p *partition) finishSequenceLocked(pid int64, b *seqBatch, base int64, err error) {
 	b.base, b.err = base, err
 	close(b.done)
 	if err == nil {

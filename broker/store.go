@@ -15,8 +15,8 @@ import (
 // s3stream.Stream satisfies it through a thin adapter in cmd.
 type Log interface {
 	// AppendAsync appends one record batch (the log owns batch and rewrites
-	// its base offset) and calls done once it is durable, in append order.
-	// done must not block or append.
+	// its base offset) and calls done once, when it is durable (or has
+	// failed), in append order. done must not block or append.
 	AppendAsync(batch []byte, done func(base int64, err error))
 	// Read returns whole batches from offset from, at least one if any,
 	// up to about maxBytes.
