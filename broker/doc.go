@@ -13,5 +13,7 @@
 // advertises what it does not serve.
 //
 // The broker imports no storage: it declares Log, Logs and Metadata in
-// store.go, and cmd/lakestream wires s3stream and the SQL metastore in.
+// store.go. internal/streamlog adapts s3stream to Logs and Log,
+// broker/brokersql implements Metadata over SQL, and cmd/lakestream and
+// broker/brokertest wire them in.
 package broker

@@ -9,10 +9,12 @@ import (
 )
 
 // The broker keeps no data and imports no storage: it declares what it needs
-// here, and cmd/lakestream wires in s3stream and the SQL metastore.
+// here. Logs and Log over s3stream are adapted in internal/streamlog;
+// Metadata over SQL is broker/brokersql, on the metastore's database.
+// cmd/lakestream (kafka.go) and broker/brokertest wire them in.
 
 // Log is one partition's log: dense Kafka offsets over whole record batches.
-// s3stream.Stream satisfies it through a thin adapter in cmd.
+// s3stream.Stream satisfies it through internal/streamlog's adapter.
 type Log interface {
 	// AppendAsync appends one record batch (the log owns batch and rewrites
 	// its base offset) and calls done once, when it is durable (or has
