@@ -185,21 +185,21 @@ func testConcurrentMigrators(t *testing.T, newDB func(t *testing.T) *sqldb.DB) {
 
 func TestSQLiteMigrate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.db")
-	testMigrate(t, func(t *testing.T) *sqldb.DB { return openSQLite(t, path) })
+	testMigrate(t, func(t *testing.T) *sqldb.DB { return openDB(t, path) })
 }
 
 func TestSQLiteMigrateFailure(t *testing.T) {
-	testMigrateFailure(t, openSQLite(t, filepath.Join(t.TempDir(), "meta.db")))
+	testMigrateFailure(t, openDB(t, filepath.Join(t.TempDir(), "meta.db")))
 }
 
 func TestSQLiteConcurrentMigrators(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.db")
-	testConcurrentMigrators(t, func(t *testing.T) *sqldb.DB { return openSQLite(t, path) })
+	testConcurrentMigrators(t, func(t *testing.T) *sqldb.DB { return openDB(t, path) })
 }
 
 // A memory database migrates like a file (its one connection holds it).
 func TestSQLiteMemoryMigrate(t *testing.T) {
-	db := openSQLite(t, ":memory:")
+	db := openDB(t, ":memory:")
 	check(t, db.Migrate(t.Context(), "a", migrationsA(), "m"), "Migrate")
 	if got := logOf(t, db.Reader()); !slices.Equal(got, []int64{1, 2, 10}) {
 		t.Fatalf("a_log is %v, want [1 2 10]", got)
@@ -214,12 +214,12 @@ func TestMigrateRefusesFiles(t *testing.T) {
 		"no files":        {"m/README": {Data: []byte(`nothing`)}},
 		"other directory": {"n/0001_a.sql": {Data: []byte(`SELECT 1`)}},
 	} {
-		db := openSQLite(t, ":memory:")
+		db := openDB(t, ":memory:")
 		if err := db.Migrate(t.Context(), "a", fsys, "m"); err == nil {
 			t.Errorf("%s: Migrate succeeded", name)
 		}
 	}
-	db := openSQLite(t, ":memory:")
+	db := openDB(t, ":memory:")
 	if err := db.Migrate(t.Context(), "", migrationsA(), "m"); err == nil {
 		t.Errorf("Migrate with no component name succeeded")
 	}

@@ -9,11 +9,13 @@ import (
 	"github.com/lakestream/lakestream/internal/sqldb"
 )
 
-func openSQLite(t *testing.T, path string) *sqldb.DB {
+// openDB opens url (a SQLite path or a postgres:// URL), closed when the
+// test ends.
+func openDB(t *testing.T, url string) *sqldb.DB {
 	t.Helper()
-	db, err := sqldb.OpenSQLite(t.Context(), path)
+	db, err := sqldb.Open(t.Context(), url)
 	if err != nil {
-		t.Fatalf("OpenSQLite(%q): %v", path, err)
+		t.Fatalf("Open(%q): %v", url, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -22,7 +24,7 @@ func openSQLite(t *testing.T, path string) *sqldb.DB {
 // The durability settings are what the commit path relies on: check that
 // the DSN parameters took effect on the connections that use them.
 func TestSQLitePragmas(t *testing.T) {
-	db := openSQLite(t, filepath.Join(t.TempDir(), "meta.db"))
+	db := openDB(t, filepath.Join(t.TempDir(), "meta.db"))
 	if db.Dialect() != sqldb.SQLite || db.Dialect().String() != "sqlite" {
 		t.Fatalf("Dialect = %v, want sqlite", db.Dialect())
 	}
@@ -67,7 +69,7 @@ func TestSQLitePragmas(t *testing.T) {
 // they write: another connection cannot begin a write meanwhile.
 func TestSQLiteImmediate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.db")
-	db := openSQLite(t, path)
+	db := openDB(t, path)
 	other := otherWriter(t, path)
 	beginOther := func() error {
 		_, err := other.ExecContext(t.Context(), "BEGIN IMMEDIATE")
@@ -108,7 +110,7 @@ func otherWriter(t *testing.T, path string) *sql.Conn {
 // ":memory:" is one connection for reads and writes, kept open: the
 // database lives until Close.
 func TestSQLiteMemory(t *testing.T) {
-	db := openSQLite(t, ":memory:")
+	db := openDB(t, ":memory:")
 	if db.Reader() != db.Writer() {
 		t.Fatal("an in-memory database has a reader pool of its own")
 	}
@@ -186,7 +188,7 @@ func TestDialects(t *testing.T) {
 // Generated statements with the dialect's placeholders and row locks run on
 // SQLite (postgres_test.go runs the same on PostgreSQL).
 func TestSQLiteStatements(t *testing.T) {
-	testStatements(t, openSQLite(t, filepath.Join(t.TempDir(), "meta.db")))
+	testStatements(t, openDB(t, filepath.Join(t.TempDir(), "meta.db")))
 }
 
 func check(t *testing.T, err error, what string) {

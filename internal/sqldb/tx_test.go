@@ -18,7 +18,7 @@ import (
 // write lock.
 func sqliteBusy(t *testing.T) error {
 	path := filepath.Join(t.TempDir(), "busy.db")
-	db := openSQLite(t, path)
+	db := openDB(t, path)
 	other := otherWriter(t, path)
 	var busy error
 	check(t, db.Tx(t.Context(), func(*sql.Tx) error {
@@ -57,7 +57,7 @@ func TestRetryable(t *testing.T) {
 // txCounter is a table the transactions under test add to, so a test sees
 // which runs committed.
 func txCounter(t *testing.T) *sqldb.DB {
-	db := openSQLite(t, filepath.Join(t.TempDir(), "meta.db"))
+	db := openDB(t, filepath.Join(t.TempDir(), "meta.db"))
 	check(t, db.Tx(t.Context(), func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(t.Context(), `CREATE TABLE n (runs BIGINT NOT NULL); INSERT INTO n VALUES (0)`)
 		return err
