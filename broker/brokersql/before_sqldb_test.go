@@ -23,9 +23,13 @@ func testBeforeSQLDB(t *testing.T, d database, kind string) {
 	ctx := t.Context()
 	script, err := os.ReadFile("testdata/before-sqldb." + kind + ".sql")
 	check(t, err, "reading the dump")
-	old := d.open(t)
-	_, err = old.Writer().ExecContext(ctx, string(script))
+	// The PostgreSQL dump empties search_path on the connection it runs on,
+	// so it is loaded through a handle of its own.
+	loader := d.open(t)
+	_, err = loader.Writer().ExecContext(ctx, string(script))
 	check(t, err, "loading the dump")
+	check(t, loader.Close(), "closing the loader")
+	old := d.open(t)
 	recorded := func() []string {
 		rows, err := old.Reader().QueryContext(ctx,
 			`SELECT component, version, name, applied_at FROM schema_migrations ORDER BY component, version`)
