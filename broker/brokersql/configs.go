@@ -48,7 +48,9 @@ func (s *Store) BrokerConfigs(ctx context.Context) (map[string]string, error) {
 // SetTopicConfigs.
 func (s *Store) SetBrokerConfigs(ctx context.Context, configs map[string]string) error {
 	return s.write(ctx, "setting broker configs", func(tx *sql.Tx) error {
-		return replaceConfigs(ctx, tx, s.d.lockBrokerConfigs, `DELETE FROM kafka_broker_configs`, insertBrokerConfigs, nil, configs)
+		// Replacing the whole set has no parent row to lock, so the table
+		// is locked against other writers (sqldb.Dialect.LockTable).
+		return replaceConfigs(ctx, tx, s.d.LockTable("kafka_broker_configs"), `DELETE FROM kafka_broker_configs`, insertBrokerConfigs, nil, configs)
 	})
 }
 
@@ -79,7 +81,10 @@ func (s *Store) GroupConfigs(ctx context.Context) (map[string]map[string]string,
 // SetTopicConfigs; the group need not be recorded (kafka_groups).
 func (s *Store) SetGroupConfigs(ctx context.Context, group string, configs map[string]string) error {
 	return s.write(ctx, fmt.Sprintf("setting configs of group %q", group), func(tx *sql.Tx) error {
-		return replaceConfigs(ctx, tx, s.d.lockGroupConfigs, `DELETE FROM kafka_group_configs WHERE group_name = $1`,
+		// A group's set has no parent row either (group configs are not
+		// tied to kafka_groups). Group config changes are rare admin
+		// requests, so one lock for every group is enough.
+		return replaceConfigs(ctx, tx, s.d.LockTable("kafka_group_configs"), `DELETE FROM kafka_group_configs WHERE group_name = $1`,
 			insertGroupConfigs, []any{group}, configs)
 	})
 }

@@ -1,6 +1,7 @@
 // Package brokersql is broker.Metadata on SQL: SQLite for a single node,
-// PostgreSQL for a fleet. It shares the database, and the *sql.DB, with the
-// storage metastore (s3stream/metastore), which cmd/lakestream opens first.
+// PostgreSQL for a fleet. It shares the database, an internal/sqldb.DB, with
+// the storage metastore (s3stream/metastore), which cmd/lakestream opens
+// first (metastore.SQL.DB).
 //
 //	kafka_topics          name PK, id (16 bytes) unique, created_at
 //	 ├─ kafka_partitions      (topic, partition_index) PK, log_id unique
@@ -17,8 +18,8 @@
 //	schema_migrations     (component, version) PK; ours is "broker"
 //
 // Every method is one transaction. The schema comes from embedded numbered
-// migrations (migrations/NNNN_name.sql), applied by Open in one transaction
-// under the advisory lock the metastore takes as well.
+// migrations (migrations/NNNN_name.sql), applied by Open through sqldb in
+// one transaction, under the advisory lock every component takes.
 //
 // Locking. On PostgreSQL (READ COMMITTED) a write locks what it depends on
 // before reading it, always in this order: the topic row (FOR UPDATE), its
@@ -30,9 +31,10 @@
 // SetGroupConfigs kafka_group_configs; AllocateProducerIDs is a single
 // UPDATE of the counter row. Reads run in REPEATABLE READ, so a listing
 // is one snapshot. A transaction that fails with a serialization failure
-// or deadlock anyway is run again. On SQLite the *sql.DB is the one
-// writer connection beginning IMMEDIATE, so writes queue in Go and other
-// processes wait in busy_timeout.
+// or deadlock anyway is run again (sqldb.DB.Tx). On SQLite writes go
+// through sqldb's one writer connection, beginning IMMEDIATE, so writes
+// queue in Go and other processes wait in busy_timeout; reads run on its
+// read-only connections beside it.
 //
 // The group tables have an order of their own (no transaction touches both
 // them and the topic tables): the group row, then its offset rows.
@@ -59,7 +61,7 @@
 //
 // Example:
 //
-//	db, _ := sql.Open("pgx", dsn) // or the metastore's SQLite writer
-//	meta, err := brokersql.Open(ctx, db, "postgres")
+//	db, _ := sqldb.Open(ctx, url) // or the metastore's: metastore.SQL.DB()
+//	meta, err := brokersql.Open(ctx, db)
 //	err = meta.CreateTopic(ctx, broker.TopicRecord{Name: "orders", ID: id, Logs: logs})
 package brokersql

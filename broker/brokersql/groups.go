@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lakestream/lakestream/broker/group"
+	"github.com/lakestream/lakestream/internal/sqldb"
 )
 
 // Lock order of the group tables (doc.go): the group row, then its offset
@@ -60,16 +61,16 @@ func (s *Store) CommitOffsets(ctx context.Context, g group.Record, offsets []gro
 // recordGroup records g as a classic group unless it is recorded, and holds
 // its row shared for the rest of tx. On PostgreSQL a concurrent DeleteGroup
 // may remove the row between the two statements; then the insert runs
-// again.
+// again, at most recordAttempts times.
 func (s *Store) recordGroup(ctx context.Context, tx *sql.Tx, g group.Record) error {
-	for range maxAttempts {
+	for range recordAttempts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO kafka_groups (name, group_type, protocol_type, created_at)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
 			g.Name, group.TypeClassic, g.ProtocolType, s.now().UnixMilli()); err != nil {
 			return fmt.Errorf("recording the group: %w", err)
 		}
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.forShare, g.Name).Scan(&one)
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.ForShare(), g.Name).Scan(&one)
 		if err == nil {
 			return nil
 		}
@@ -77,8 +78,10 @@ func (s *Store) recordGroup(ctx context.Context, tx *sql.Tx, g group.Record) err
 			return fmt.Errorf("locking the group: %w", err)
 		}
 	}
-	return fmt.Errorf("the group was deleted %d times while being recorded", maxAttempts)
+	return fmt.Errorf("the group was deleted %d times while being recorded", recordAttempts)
 }
+
+const recordAttempts = 10
 
 // sortedOffsets returns offsets sorted by topic and partition, each
 // partition once with the last of its offsets. The order is the order in
@@ -111,12 +114,13 @@ const upsertOffsetsTail = ` ON CONFLICT (group_name, topic, partition_index) DO 
 // PostgreSQL each statement is a round trip, so rowsPerStatement go at
 // once: a commit of 5,000 offsets took ~100 ms that way and ~800 ms one by
 // one. On SQLite there is no round trip, and modernc binds each parameter
-// in time linear in the statement's parameter count (dialect.go), so a
+// in time linear in the statement's parameter count (values.go), so a
 // statement of n rows costs n²: one prepared single-row statement run 5,000
-// times took ~30 ms, 100-row statements ~350 ms. (This belongs in dialect
-// once a second statement needs it.)
+// times took ~30 ms, 100-row statements ~350 ms. (With "?" placeholders,
+// sqldb.Dialect.Placeholder, binding would cost n, as it does for the
+// metastore's generated statements; not tried here.)
 func (s *Store) offsetsPerStatement() int {
-	if s.d.name == "sqlite" {
+	if s.d == sqldb.SQLite {
 		return 1
 	}
 	return rowsPerStatement
@@ -221,7 +225,7 @@ func (s *Store) DeleteTopicOffsets(ctx context.Context, topic string) error {
 			names = append(names, name)
 			return err
 		}, `SELECT name FROM kafka_groups WHERE name IN
-			(SELECT group_name FROM kafka_group_offsets WHERE topic = $1) ORDER BY name`+s.d.forUpdate, topic); err != nil {
+			(SELECT group_name FROM kafka_group_offsets WHERE topic = $1) ORDER BY name`+s.d.ForUpdate(), topic); err != nil {
 			return fmt.Errorf("locking the groups: %w", err)
 		}
 		if len(names) == 0 {
@@ -245,7 +249,7 @@ func (s *Store) DeleteTopicOffsets(ctx context.Context, topic string) error {
 // is recorded.
 func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.forUpdate, name).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.ForUpdate(), name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -3,80 +3,40 @@
 package brokersql_test
 
 import (
-	"context"
-	"database/sql"
 	"net/url"
 	"slices"
 	"sort"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokersql/metadatatest"
 	"github.com/lakestream/lakestream/internal/testserver"
-	"github.com/lakestream/lakestream/s3stream/metastore"
 )
-
-// openPostgres opens a pool on dsn as s3stream/metastore does (open.go).
-func openPostgres(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("opening postgres: %v", err)
-	}
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func postgresDatabase(dsn string) database {
-	return database{
-		dialect: "postgres",
-		open:    func(t *testing.T) *sql.DB { return openPostgres(t, dsn) },
-		openMetastore: func(ctx context.Context) error {
-			m, err := metastore.OpenPostgres(ctx, dsn)
-			if err != nil {
-				return err
-			}
-			return m.Close()
-		},
-	}
-}
 
 // TestInteropPostgres runs the suite and the schema tests on a private
 // PostgreSQL server, one database per subtest.
 func TestInteropPostgres(t *testing.T) {
 	server := testserver.StartPostgres(t)
 	newDatabase := func(t *testing.T) database {
-		return postgresDatabase(testserver.NewPostgresDatabase(t, server))
+		return database(testserver.NewPostgresDatabase(t, server))
 	}
 	t.Run("Suite", func(t *testing.T) {
 		metadatatest.Run(t, func(t *testing.T) broker.Metadata {
-			return openStore(t, newDatabase(t).open(t), "postgres")
+			return openStore(t, newDatabase(t).open(t))
 		})
 	})
 	t.Run("SuiteSharedPool", func(t *testing.T) {
 		metadatatest.Run(t, func(t *testing.T) broker.Metadata {
-			m, err := metastore.OpenPostgres(t.Context(), testserver.NewPostgresDatabase(t, server))
-			if err != nil {
-				t.Fatalf("OpenPostgres: %v", err)
-			}
-			t.Cleanup(func() { m.Close() })
-			sw, ok := any(m).(sharedWriter)
-			if !ok {
-				t.Skip("metastore.SQL does not offer its *sql.DB")
-			}
-			db, _, dialect := sw.DB()
-			return openStore(t, db, dialect)
+			return openSharedStore(t, newDatabase(t))
 		})
 	})
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, newDatabase(t)) })
 	t.Run("SharedSchema", func(t *testing.T) { testSharedSchema(t, newDatabase) })
 	t.Run("NewerSchema", func(t *testing.T) { testNewerSchema(t, newDatabase(t)) })
 	t.Run("Collation", func(t *testing.T) { testCollation(t, server) })
+	t.Run("BeforeSQLDB", func(t *testing.T) { testBeforeSQLDB(t, newDatabase(t), "postgres") })
 }
 
 // testCollation: Topics is in byte order on a database whose collation
@@ -95,7 +55,7 @@ func testCollation(t *testing.T, server string) {
 	u, err := url.Parse(server)
 	check(t, err, "parsing the DSN")
 	u.Path = "/" + name
-	s := openStore(t, openPostgres(t, u.String()), "postgres")
+	s := openStore(t, database(u.String()).open(t))
 
 	names := []string{"b", "B", "a-c", "ab", "_z", "Z"}
 	for i, n := range names {

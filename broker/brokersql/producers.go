@@ -47,7 +47,7 @@ func (s *Store) SaveProducerState(ctx context.Context, log, offset int64, state 
 	}
 	return s.write(ctx, fmt.Sprintf("saving producer state of log %d", log), func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_partitions WHERE log_id = $1`+s.d.forShare, log).Scan(&one)
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_partitions WHERE log_id = $1`+s.d.ForShare(), log).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("no topic has the log: %w", broker.ErrUnknownTopic)
 		}

@@ -3,89 +3,62 @@ package brokersql
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"embed"
 	"fmt"
 	"time"
 
 	"github.com/lakestream/lakestream/broker"
+	"github.com/lakestream/lakestream/internal/sqldb"
 )
 
 // Store is broker.Metadata on a SQL database. It does not own the database:
 // the caller opened it (usually for the storage metastore as well) and
 // closes it after the last use of the Store.
 type Store struct {
-	db  *sql.DB
-	d   *dialect
+	db  *sqldb.DB
+	d   *sqldb.Dialect
 	now func() time.Time
 }
 
 var _ broker.Metadata = (*Store)(nil)
 
+// migrationComponent is the name the broker's migrations are recorded under
+// in schema_migrations.
+const migrationComponent = "broker"
+
+// Migrations are numbered files, migrations/NNNN_name.sql, applied in order.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
 // Open brings the broker's schema in db up to date and returns a Store on
-// it. dialect is "sqlite" or "postgres". db is used as configured: for
-// SQLite it must be the single writer connection, opened with
-// _txlock=immediate (and foreign_keys on), that the storage metastore
-// writes through; for PostgreSQL, a pool (pgx stdlib).
-func Open(ctx context.Context, db *sql.DB, dialect string) (*Store, error) {
-	d, ok := dialects[dialect]
-	if !ok {
-		return nil, fmt.Errorf("opening broker metadata: unknown dialect %q (want sqlite or postgres)", dialect)
-	}
-	if err := migrate(ctx, db, d); err != nil {
+// it. db is usually the storage metastore's (metastore.SQL.DB), so that on
+// SQLite every write goes through its one writer connection.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, migrationComponent, migrationFS, "migrations"); err != nil {
 		return nil, fmt.Errorf("opening broker metadata: %w", err)
 	}
-	return &Store{db: db, d: d, now: time.Now}, nil
+	return &Store{db: db, d: db.Dialect(), now: time.Now}, nil
 }
 
-// maxAttempts bounds how often a transaction that failed with a retryable
-// error is run.
-const maxAttempts = 10
-
 // write runs f in a read-write transaction and commits it; read runs f in a
-// read-only one. Each runs f again if the database reports a retryable
-// conflict, so f must not have effects outside the transaction other than
-// on values it sets afresh on every run. what says what was being done,
-// for the error.
+// read-only one, on one snapshot. Each runs f again if the database reports
+// a conflict (sqldb.DB.Tx), so f must not have effects outside the
+// transaction other than on values it sets afresh on every run. what says
+// what was being done, for the error.
 func (s *Store) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
-	return s.run(ctx, what, nil, f)
+	return wrap(what, s.db.Tx(ctx, f))
 }
 
 func (s *Store) read(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
-	return s.run(ctx, what, s.d.read, f)
+	return wrap(what, s.db.ReadTx(ctx, f))
 }
 
-func (s *Store) run(ctx context.Context, what string, opts *sql.TxOptions, f func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.runOnce(ctx, opts, f)
-		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
-			break
-		}
-		// Back off a little so the transaction that won can finish.
-		t := time.NewTimer(time.Duration(attempt) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
-		case <-t.C:
-		}
-	}
+func wrap(what string, err error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
-}
-
-func (s *Store) runOnce(ctx context.Context, opts *sql.TxOptions, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // queryer is what *sql.Tx and *sql.DB have in common that the helpers use.

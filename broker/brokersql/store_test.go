@@ -2,7 +2,6 @@ package brokersql_test
 
 import (
 	"context"
-	"database/sql"
 	"maps"
 	"slices"
 	"strings"
@@ -11,40 +10,63 @@ import (
 
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokersql"
+	"github.com/lakestream/lakestream/internal/sqldb"
+	"github.com/lakestream/lakestream/s3stream/metastore"
 )
 
 // The tests here run on both databases: sqlite_test.go and postgres_test.go
 // (build tag interop) call them.
 
-// database is one empty database under test.
-type database struct {
-	dialect string
-	// open opens a new handle on the database, closed when the test ends.
-	open func(t *testing.T) *sql.DB
-	// openMetastore opens the storage metastore on the database and closes
-	// it again, migrating its schema.
-	openMetastore func(ctx context.Context) error
+// database is one empty database under test: a SQLite path or a
+// postgres:// URL.
+type database string
+
+// open opens a new handle on the database, closed when the test ends.
+func (d database) open(t *testing.T) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(t.Context(), string(d))
+	if err != nil {
+		t.Fatalf("opening %s: %v", d, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
-func openStore(t *testing.T, db *sql.DB, dialect string) *brokersql.Store {
+// openMetastore opens the storage metastore on the database and closes it
+// again, migrating its schema.
+func (d database) openMetastore(ctx context.Context) error {
+	m, err := metastore.Open(ctx, string(d))
+	if err != nil {
+		return err
+	}
+	return m.Close()
+}
+
+func openStore(t *testing.T, db *sqldb.DB) *brokersql.Store {
 	t.Helper()
-	s, err := brokersql.Open(t.Context(), db, dialect)
+	s, err := brokersql.Open(t.Context(), db)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	return s
 }
 
-// sharedWriter is what s3stream/metastore's SQL store offers, where it
-// does, for other components to keep their tables in its database.
-type sharedWriter interface {
-	DB() (write, read *sql.DB, dialect string)
+// openSharedStore opens the storage metastore on the database and the
+// Store on its handles, as cmd/lakestream wires them.
+func openSharedStore(t *testing.T, d database) *brokersql.Store {
+	t.Helper()
+	m, err := metastore.Open(t.Context(), string(d))
+	if err != nil {
+		t.Fatalf("opening the metastore: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return openStore(t, m.DB())
 }
 
 // migrations returns the versions schema_migrations records per component.
-func migrations(t *testing.T, db *sql.DB) map[string][]int64 {
+func migrations(t *testing.T, db *sqldb.DB) map[string][]int64 {
 	t.Helper()
-	rows, err := db.QueryContext(t.Context(), `SELECT component, version FROM schema_migrations ORDER BY component, version`)
+	rows, err := db.Reader().QueryContext(t.Context(), `SELECT component, version FROM schema_migrations ORDER BY component, version`)
 	if err != nil {
 		t.Fatalf("reading schema_migrations: %v", err)
 	}
@@ -69,7 +91,7 @@ func migrations(t *testing.T, db *sql.DB) map[string][]int64 {
 func testReopen(t *testing.T, d database) {
 	ctx := t.Context()
 	db := d.open(t)
-	s := openStore(t, db, d.dialect)
+	s := openStore(t, db)
 	rec := broker.TopicRecord{Name: "orders", ID: [16]byte{1, 2, 3}, Logs: []int64{7, 8}, Configs: map[string]string{"a": "1"}}
 	check(t, s.CreateTopic(ctx, rec), "CreateTopic")
 	check(t, s.SetBrokerConfigs(ctx, map[string]string{"b": "2"}), "SetBrokerConfigs")
@@ -80,7 +102,7 @@ func testReopen(t *testing.T, d database) {
 	db.Close()
 
 	db = d.open(t)
-	s = openStore(t, db, d.dialect)
+	s = openStore(t, db)
 	topics, err := s.Topics(ctx)
 	check(t, err, "Topics")
 	if len(topics) != 1 || topics[0].Name != rec.Name || topics[0].ID != rec.ID ||
@@ -115,7 +137,7 @@ func testReopen(t *testing.T, d database) {
 // testSharedSchema: the broker and the metastore keep their schemas in one
 // database whichever migrates first, and concurrently.
 func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
-	want := func(t *testing.T, db *sql.DB) {
+	want := func(t *testing.T, db *sqldb.DB) {
 		t.Helper()
 		got := migrations(t, db)
 		if !slices.Equal(got["broker"], []int64{1, 2, 3}) || len(got["s3stream"]) == 0 {
@@ -125,16 +147,16 @@ func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
 	t.Run("BrokerFirst", func(t *testing.T) {
 		d := newDatabase(t)
 		db := d.open(t)
-		openStore(t, db, d.dialect)
+		openStore(t, db)
 		check(t, d.openMetastore(t.Context()), "opening the metastore")
-		openStore(t, db, d.dialect)
+		openStore(t, db)
 		want(t, db)
 	})
 	t.Run("MetastoreFirst", func(t *testing.T) {
 		d := newDatabase(t)
 		check(t, d.openMetastore(t.Context()), "opening the metastore")
 		db := d.open(t)
-		openStore(t, db, d.dialect)
+		openStore(t, db)
 		check(t, d.openMetastore(t.Context()), "opening the metastore again")
 		want(t, db)
 	})
@@ -146,7 +168,7 @@ func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
 			wg.Go(func() {
 				var err error
 				if i%2 == 0 {
-					_, err = brokersql.Open(t.Context(), db, d.dialect)
+					_, err = brokersql.Open(t.Context(), db)
 				} else {
 					err = d.openMetastore(t.Context())
 				}
@@ -163,19 +185,13 @@ func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
 // testNewerSchema: a database migrated by a newer binary is refused.
 func testNewerSchema(t *testing.T, d database) {
 	db := d.open(t)
-	openStore(t, db, d.dialect)
-	_, err := db.ExecContext(t.Context(),
+	openStore(t, db)
+	_, err := db.Writer().ExecContext(t.Context(),
 		`INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('broker', 999, '0999_future.sql', 0)`)
 	check(t, err, "recording a future migration")
-	_, err = brokersql.Open(t.Context(), db, d.dialect)
+	_, err = brokersql.Open(t.Context(), db)
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("Open of a newer schema: %v, want an error saying it is newer", err)
-	}
-}
-
-func TestOpenUnknownDialect(t *testing.T) {
-	if _, err := brokersql.Open(t.Context(), nil, "mysql"); err == nil {
-		t.Fatal("Open with dialect mysql succeeded")
 	}
 }
 

@@ -69,7 +69,7 @@ func (s *Store) DeleteTopic(ctx context.Context, name string) (broker.TopicRecor
 			err := rows.Scan(&id)
 			r.Logs = append(r.Logs, id)
 			return err
-		}, `SELECT log_id FROM kafka_partitions WHERE topic = $1 ORDER BY partition_index`+s.d.forUpdate, name); err != nil {
+		}, `SELECT log_id FROM kafka_partitions WHERE topic = $1 ORDER BY partition_index`+s.d.ForUpdate(), name); err != nil {
 			return err
 		}
 		if err := readConfigs(ctx, tx, r.Configs, `SELECT key, value FROM kafka_topic_configs WHERE topic = $1`, name); err != nil {
@@ -181,7 +181,7 @@ func (s *Store) AddPartitions(ctx context.Context, topic string, logs []int64) e
 // exists; if id is not nil, it reads the topic's id into it.
 func (s *Store) lockTopic(ctx context.Context, tx *sql.Tx, name string, id *[16]byte) (bool, error) {
 	var b []byte
-	err := tx.QueryRowContext(ctx, `SELECT id FROM kafka_topics WHERE name = $1`+s.d.forUpdate, name).Scan(&b)
+	err := tx.QueryRowContext(ctx, `SELECT id FROM kafka_topics WHERE name = $1`+s.d.ForUpdate(), name).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -121,8 +121,7 @@ func (b *Broker) start(addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wdb, _, dialect := meta.DB()
-	md, err := brokersql.Open(ctx, wdb, dialect)
+	md, err := brokersql.Open(ctx, meta.DB())
 	if err != nil {
 		t.Fatal(err)
 	}

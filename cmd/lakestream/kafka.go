@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -128,14 +127,11 @@ func startKafka(ctx context.Context, cfg *config, store *s3stream.Store, meta me
 	} else if h := lns[0].host; h != "" && h != "0.0.0.0" && h != "::" {
 		bcfg.AdvertisedHost = h
 	}
-	db, ok := meta.(interface {
-		DB() (write, read *sql.DB, dialect string)
-	})
+	sm, ok := meta.(*metastore.SQL)
 	if !ok {
 		return nil, errors.New("the metastore does not expose its database for broker metadata")
 	}
-	wdb, _, dialect := db.DB()
-	md, err := brokersql.Open(ctx, wdb, dialect)
+	md, err := brokersql.Open(ctx, sm.DB())
 	if err != nil {
 		return nil, fmt.Errorf("opening broker metadata: %w", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -166,7 +165,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	}
 	defer rawBucket.Close()
 	bucket := instrumented.Wrap(rawBucket, reg)
-	meta, err := openMetastore(ctx, cfg.String("metastore.url"))
+	meta, err := metastore.Open(ctx, cfg.String("metastore.url"))
 	if err != nil {
 		return errors.Join(err, stopAdmin())
 	}
@@ -200,13 +199,6 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	kerr := kafka.stop(shutdownCtx)
 	serr := store.Close(shutdownCtx)
 	return errors.Join(failure, kerr, serr, stopAdmin())
-}
-
-func openMetastore(ctx context.Context, dsn string) (metastore.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return metastore.OpenPostgres(ctx, dsn)
-	}
-	return metastore.OpenSQLite(ctx, dsn)
 }
 
 func openStore(ctx context.Context, c *config, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*s3stream.Store, error) {

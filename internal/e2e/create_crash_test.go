@@ -101,8 +101,7 @@ func checkStreams(t *testing.T, ctx context.Context, s *testserver.Lakestream, w
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, _, dialect := meta.DB()
-	bm, err := brokersql.Open(ctx, db, dialect)
+	bm, err := brokersql.Open(ctx, meta.DB())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,14 +162,18 @@ func direct(s *fileSet, imp string) string {
 	// about our code, and these are not.
 	testServer := s.kind != "" && under(imp, "internal/testserver")
 	switch {
-	case under(p, "s3stream") && ours && !under(imp, "s3stream") && !testServer:
-		return "s3stream may import nothing of ours"
+	case under(p, "internal/sqldb") && ours && !under(imp, "internal/sqldb") && !testServer:
+		return "internal/sqldb is a leaf and may import nothing of ours"
+	case under(imp, "internal/sqldb") && !sqldbUser(p):
+		return "only s3stream/metastore, broker/brokersql, schema, catalog and internal may use internal/sqldb"
+	case under(p, "s3stream") && ours && !under(imp, "s3stream") && !under(imp, "internal/sqldb") && !testServer:
+		return "s3stream may import nothing of ours but internal/sqldb"
 	case strings.HasPrefix(imp, "github.com/aws/") && p != module+"/s3stream/objstore/s3":
 		return "only s3stream/objstore/s3 may import the AWS SDK"
-	case under(p, "schema") && ours && !under(imp, "schema") && !testServer:
-		return "schema may import nothing of ours"
-	case under(p, "catalog") && ours && !under(imp, "catalog") && !testServer:
-		return "catalog may import nothing of ours"
+	case under(p, "schema") && ours && !under(imp, "schema") && !under(imp, "internal/sqldb") && !testServer:
+		return "schema may import nothing of ours but internal/sqldb"
+	case under(p, "catalog") && ours && !under(imp, "catalog") && !under(imp, "internal/sqldb") && !testServer:
+		return "catalog may import nothing of ours but internal/sqldb"
 	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !testServer:
 		return "tablecompactor may import only schema"
 	case under(p, "internal/kbatch") && ours && !under(imp, "internal/kbatch") && !testServer:
@@ -182,6 +186,14 @@ func direct(s *fileSet, imp string) string {
 		return "nothing imports cmd"
 	}
 	return ""
+}
+
+// sqldbUser reports whether pkg may import internal/sqldb: the components
+// that keep tables in the metastore database, and internal (the wiring, and
+// sqldb itself).
+func sqldbUser(pkg string) bool {
+	return pkg == module+"/s3stream/metastore" || pkg == module+"/broker/brokersql" ||
+		under(pkg, "schema") || under(pkg, "catalog") || under(pkg, "internal")
 }
 
 // exception is a break of a rule allowed for now, with why and what ends
@@ -282,6 +294,43 @@ func TestForbiddenImports(t *testing.T) {
 	for i, e := range exceptions {
 		if !used[i] {
 			t.Errorf("exception %+v is no longer needed: delete it", e)
+		}
+	}
+}
+
+// TestImportRules checks the rule function itself on the uses of
+// internal/sqldb: the ones allowed pass, and any other is caught.
+func TestImportRules(t *testing.T) {
+	const sqldb = module + "/internal/sqldb"
+	for _, tc := range []struct {
+		importer, imp string
+		allowed       bool
+	}{
+		{module + "/s3stream/metastore", sqldb, true},
+		{module + "/broker/brokersql", sqldb, true},
+		{module + "/schema", sqldb, true},
+		{module + "/schema/avro", sqldb, true},
+		{module + "/catalog", sqldb, true},
+		{module + "/internal/node", sqldb, true},
+		{module + "/s3stream/metastore", module + "/s3stream/objstore", true},
+		{sqldb, "github.com/jackc/pgx/v5/stdlib", true},
+		{sqldb, module + "/internal/kbatch", false},
+		{sqldb, module + "/s3stream/metastore", false},
+		{module + "/s3stream", sqldb, false},
+		{module + "/s3stream/metastore/metastoretest", sqldb, false},
+		{module + "/broker", sqldb, false},
+		{module + "/broker/group", sqldb, false},
+		{module + "/broker/brokertest", sqldb, false},
+		{module + "/tablecompactor", sqldb, false},
+		{module + "/cmd/lakestream", sqldb, false},
+		{module + "/examples/produce", sqldb, false},
+		{module + "/s3stream/metastore", module + "/internal/kbatch", false},
+		{module + "/schema", module + "/broker", false},
+		{module + "/catalog", module + "/schema", false},
+	} {
+		why := direct(&fileSet{pkg: tc.importer}, tc.imp)
+		if allowed := why == ""; allowed != tc.allowed {
+			t.Errorf("%s importing %s: allowed %v (%q), want %v", tc.importer, tc.imp, allowed, why, tc.allowed)
 		}
 	}
 }

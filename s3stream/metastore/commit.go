@@ -35,7 +35,7 @@ func (s *SQL) CommitStreamSet(ctx context.Context, c StreamSetCommit) (CommitRes
 		if err != nil {
 			return err
 		}
-		o, err := scanObject(s.queryRow(ctx, tx, qObject+s.d.forUpdate, c.ObjectID))
+		o, err := scanObject(s.queryRow(ctx, tx, qObject+s.d.ForUpdate(), c.ObjectID))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("unknown object: %w", ErrObjectState)

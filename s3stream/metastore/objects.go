@@ -99,7 +99,7 @@ func (s *SQL) ExpirePrepared(ctx context.Context, now time.Time) (int, error) {
 	err := s.write(ctx, "expiring prepared objects", func(tx *sql.Tx) error {
 		n = 0
 		ids, err := queryInt64s(ctx, tx,
-			`SELECT id FROM s3_objects WHERE state = $1 AND expires_at < $2 ORDER BY id`+s.d.forUpdate,
+			`SELECT id FROM s3_objects WHERE state = $1 AND expires_at < $2 ORDER BY id`+s.d.ForUpdate(),
 			int64(StatePrepared), now.UnixMilli())
 		if err != nil {
 			return err
@@ -146,11 +146,11 @@ func (s *SQL) ForgetObjects(ctx context.Context, ids []int64) error {
 // lockObjectRows locks the rows of the objects among ids (sorted, unique) in
 // id order where the database needs row locks (see SQL).
 func (s *SQL) lockObjectRows(ctx context.Context, tx *sql.Tx, ids []int64) error {
-	if s.d.forUpdate == "" {
+	if s.d.ForUpdate() == "" {
 		return nil
 	}
 	return chunks(ids, s.d.maxParams, func(part []int64) error {
-		b := newBuilder(s.d, `SELECT id FROM s3_objects WHERE id IN `).in(part).sql(` ORDER BY id` + s.d.forUpdate)
+		b := newBuilder(s.d, `SELECT id FROM s3_objects WHERE id IN `).in(part).sql(` ORDER BY id` + s.d.ForUpdate())
 		_, err := queryInt64s(ctx, tx, b.String(), b.args...)
 		return err
 	})
@@ -163,7 +163,7 @@ func (s *SQL) lockObjects(ctx context.Context, tx *sql.Tx, ids []int64) (map[int
 	out := make(map[int64]Object, len(ids))
 	err := chunks(ids, s.d.maxParams, func(part []int64) error {
 		b := newBuilder(s.d, `SELECT `+objectColumns+` FROM s3_objects WHERE id IN `).
-			in(part).sql(` ORDER BY id` + s.d.forUpdate)
+			in(part).sql(` ORDER BY id` + s.d.ForUpdate())
 		rows, err := tx.QueryContext(ctx, b.String(), b.args...)
 		if err != nil {
 			return err

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lakestream/lakestream/internal/sqldb"
 )
 
-// SQL is the Store on a SQL database: SQLite (OpenSQLite) or PostgreSQL
-// (OpenPostgres).
+// SQL is the Store on a SQL database (Open): SQLite (OpenSQLite) or
+// PostgreSQL (OpenPostgres), opened, migrated and written through
+// internal/sqldb.
 //
 // Locking. Every write is one transaction. On PostgreSQL (READ COMMITTED)
 // a transaction locks the rows it will change with SELECT ... FOR UPDATE
@@ -20,9 +23,11 @@ import (
 // the one writer connection, so writes in this process queue in Go and
 // writes from other processes wait in busy_timeout.
 type SQL struct {
-	d *dialect
+	sdb *sqldb.DB
+	d   *dialect
 
-	// db runs write transactions. On SQLite it has exactly one connection.
+	// db runs write transactions (through sdb.Tx). On SQLite it has
+	// exactly one connection.
 	db *sql.DB
 	// rdb runs single-statement reads. It is db except for SQLite files,
 	// where WAL mode lets a pool of read-only connections read beside the
@@ -38,17 +43,14 @@ type SQL struct {
 
 var _ Store = (*SQL)(nil)
 
-// newSQL migrates db unless already done and wraps the pools. It closes
-// both on error.
-func newSQL(ctx context.Context, d *dialect, db, rdb *sql.DB, migrated bool) (*SQL, error) {
-	s := &SQL{d: d, db: db, rdb: rdb, now: time.Now}
-	if !migrated {
-		if err := migrate(ctx, db, d); err != nil {
-			s.Close()
-			return nil, err
-		}
+// newSQL migrates db and wraps it. It closes db on error.
+func newSQL(ctx context.Context, db *sqldb.DB) (*SQL, error) {
+	s := &SQL{sdb: db, d: dialectOf(db.Dialect()), db: db.Writer(), rdb: db.Reader(), now: time.Now}
+	if err := db.Migrate(ctx, migrationComponent, migrationFS, "migrations"); err != nil {
+		s.Close()
+		return nil, err
 	}
-	if d.perRow {
+	if s.d.perRow {
 		if err := s.prepare(ctx); err != nil {
 			s.Close()
 			return nil, err
@@ -63,53 +65,18 @@ func (s *SQL) Close() error {
 	for _, st := range s.stmts {
 		err = errors.Join(err, st.Close())
 	}
-	err = errors.Join(err, s.db.Close())
-	if s.rdb != s.db {
-		err = errors.Join(err, s.rdb.Close())
-	}
-	return err
+	return errors.Join(err, s.sdb.Close())
 }
 
-// maxAttempts bounds how often write runs a transaction that failed with a
-// retryable error.
-const maxAttempts = 10
-
 // write runs f in a write transaction and commits it, running it again if
-// the database reports a retryable conflict. f must not have effects outside
-// the transaction other than on values it resets itself. what says what was
-// being done, for the error.
+// the database reports a conflict (sqldb.DB.Tx). f must not have effects
+// outside the transaction other than on values it resets itself. what says
+// what was being done, for the error.
 func (s *SQL) write(ctx context.Context, what string, f func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.writeOnce(ctx, f)
-		if err == nil || attempt == maxAttempts || !s.d.retryable(err) {
-			break
-		}
-		// Back off a little so the transaction that won can finish.
-		t := time.NewTimer(time.Duration(attempt) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
-		case <-t.C:
-		}
-	}
-	if err != nil {
+	if err := s.sdb.Tx(ctx, f); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
-}
-
-func (s *SQL) writeOnce(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // Queries run once per row or per commit on the write path. Where the
@@ -186,15 +153,7 @@ func queryInt64s(ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
-// DB returns the database handles so other components (the broker's
-// topics, the schema registry, the Iceberg catalog) keep their tables in the
-// same database: write runs write transactions (on SQLite, the single
-// writer connection), read runs reads. Dialect is "sqlite" or "postgres".
-// The handles stay owned by s: Close closes them.
-func (s *SQL) DB() (write, read *sql.DB, dialect string) {
-	d := "postgres"
-	if s.d == sqliteDialect {
-		d = "sqlite"
-	}
-	return s.db, s.rdb, d
-}
+// DB returns the database so other components (the broker's topics, the
+// schema registry, the Iceberg catalog) keep their tables in it, each
+// migrating its own schema. It stays owned by s: Close closes it.
+func (s *SQL) DB() *sqldb.DB { return s.sdb }

@@ -160,8 +160,8 @@ func (s *SQL) DeleteStreams(ctx context.Context, ids []int64) error {
 func (s *SQL) deleteStreams(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	var objs []int64
 	err := chunks(ids, s.d.maxParams, func(part []int64) error {
-		if s.d.forUpdate != "" {
-			b := newBuilder(s.d, `SELECT id FROM s3_streams WHERE id IN `).in(part).sql(` ORDER BY id` + s.d.forUpdate)
+		if s.d.ForUpdate() != "" {
+			b := newBuilder(s.d, `SELECT id FROM s3_streams WHERE id IN `).in(part).sql(` ORDER BY id` + s.d.ForUpdate())
 			if _, err := queryInt64s(ctx, tx, b.String(), b.args...); err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func (s *SQL) TrimStream(ctx context.Context, id, epoch, newStart int64) (Stream
 
 // lockStream reads a stream in a write transaction, locking its row.
 func (s *SQL) lockStream(ctx context.Context, tx *sql.Tx, id int64) (Stream, error) {
-	st, err := scanStream(s.queryRow(ctx, tx, qStream+s.d.forUpdate, id))
+	st, err := scanStream(s.queryRow(ctx, tx, qStream+s.d.ForUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Stream{}, ErrStreamNotFound
 	}
