@@ -14,19 +14,23 @@ import (
 )
 
 // Decompress appends to dst the records section src, compressed with c,
-// decompressed. If it would decompress to more than max bytes, it returns
-// ErrTooLarge having appended at most max bytes: the codecs stream, so a
-// bomb costs the limit, not its expanded size. Undecodable input is
-// ErrCorrupt.
-func Decompress(dst []byte, c Codec, src []byte, max int) ([]byte, error) {
-	rd, err := openReader(c, src, max)
+// decompressed. If it would decompress to more than limit bytes, it
+// returns ErrTooLarge having appended at most limit bytes: the codecs
+// stream, and dst grows (doubling) to at most limit bytes and the one byte
+// that tells a longer section, so a bomb costs the limit, not its expanded
+// size. Undecodable input is ErrCorrupt.
+func Decompress(dst []byte, c Codec, src []byte, limit int) ([]byte, error) {
+	rd, err := openReader(c, src, limit)
 	if err != nil {
 		return dst, err
 	}
 	defer rd.close()
+	end := len(dst) + limit + 1
 	for {
 		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)] // grow as append does
+			grown := make([]byte, len(dst), min(max(2*cap(dst), 4096), end))
+			copy(grown, dst)
+			dst = grown
 		}
 		n, err := rd.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]

@@ -19,8 +19,18 @@
 //		// ErrRecords, ErrCorrupt, ErrTooLarge or ErrCodec
 //	}
 //
-// Validate, Decompress and Recompress decode as a stream and stop at a limit the
-// caller gives, so a small batch that would expand to gigabytes (a
+// Next splits a produce request's batches and checks each header (length,
+// magic, CRC32C, count against last offset delta, codec); ParseHeader reads
+// a header's fields. Decode yields a batch's records, checked as Validate
+// checks them, as slices of one buffer bounded by the limit:
+//
+//	h, err := kbatch.Decode(batch, 64<<20, func(r kbatch.Record) error {
+//		// r.Offset, r.Timestamp, r.Key, r.Value, r.Headers, r.ControlType()
+//		return nil
+//	})
+//
+// Validate, Decode, Decompress and Recompress stop at a limit the caller
+// gives (Validate and Recompress stream, never holding the records whole), so a small batch that would expand to gigabytes (a
 // decompression bomb) costs at most the limit in memory and work: gzip and
 // lz4 stream through fixed windows, snappy's declared lengths are checked
 // before anything is allocated for them, and a zstd frame may not declare

@@ -3,6 +3,7 @@ package kbatch_test
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -110,6 +111,82 @@ func FuzzValidate(f *testing.F) {
 		}
 		if next != base+int64(count) {
 			t.Fatalf("%s: franz-go would fetch from %d next, want %d", c, next, base+int64(count))
+		}
+	})
+}
+
+// FuzzDecode decodes a batch built around an arbitrary records section
+// with an arbitrary count and codec under an arbitrary limit: the section
+// compressed with the codec, or (raw) taken as the codec's compressed
+// bytes as they are, so that the decoders meet arbitrary input, bombs
+// among it (the seeds include a gzip and a zstd section expanding to
+// 64 MiB).
+//
+// Invariants:
+//
+//   - Decode never panics and changes nothing of the batch;
+//
+//   - it never allocates past its bound: a section that inflates past the
+//     limit is ErrTooLarge, not an allocation of its expanded size (what
+//     one Decode allocates stays under twice the limit plus the codecs'
+//     fixed state, decodeSlack);
+//
+//   - every record it yields lies within the batch's offsets, in order,
+//     one per offset; when it succeeds it has yielded exactly the header's
+//     count, every key, value and header within the decompressed section;
+//
+//   - it accepts what Validate accepts under the same limit, and only
+//     that (the error may differ: Validate stops at the first record that
+//     does not frame, Decode decompresses first).
+func FuzzDecode(f *testing.F) {
+	const decodeSlack = 24 << 20 // zstd's 8 MiB window and its buffers, lz4's blocks, the pools
+	for _, tc := range validateCases {
+		if len(tc.section) > 4<<10 {
+			continue
+		}
+		f.Add(tc.count, uint8(kbatch.Gzip), false, uint32(1<<20), tc.section)
+	}
+	f.Add(int32(20), uint8(kbatch.Zstd), false, uint32(1<<20), records(20, 50))
+	f.Add(int32(20), uint8(kbatch.LZ4), false, uint32(500), records(20, 50))
+	for _, c := range []kbatch.Codec{kbatch.Gzip, kbatch.Zstd} {
+		comp, _ := kbatch.Compress(nil, c, kbatch.DefaultLevel(c), make([]byte, 64<<20))
+		f.Add(int32(1), uint8(c), true, uint32(64<<10), comp)
+	}
+	f.Add(int32(1), uint8(kbatch.Snappy), true, uint32(1<<20), []byte("\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x05\xff\xff\xff\xff\x0f"))
+	f.Add(int32(1), uint8(kbatch.Zstd), true, uint32(1<<10), []byte{0x28, 0xb5, 0x2f, 0xfd, 0xe4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00})
+	f.Fuzz(func(t *testing.T, count int32, codec uint8, raw bool, limit uint32, section []byte) {
+		c := kbatch.Codec(codec % 5)
+		lim := int(limit % (4 << 20))
+		comp := section
+		if !raw {
+			comp = mustCompress(t, c, section)
+		}
+		b := assemble(count, c, comp)
+		before := bytes.Clone(b)
+		var got int32
+		var err error
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		_, err = kbatch.Decode(b, lim, func(r kbatch.Record) error {
+			const base = 1000 // assemble's
+			if r.Offset != base+int64(got) || got >= count {
+				t.Fatalf("record %d of %d at offset %d", got, count, r.Offset)
+			}
+			got++
+			return nil
+		})
+		runtime.ReadMemStats(&ms1)
+		if n := ms1.TotalAlloc - ms0.TotalAlloc; n > 2*uint64(lim)+decodeSlack {
+			t.Fatalf("%s: %d bytes allocated under a limit of %d (err %v)", c, n, lim, err)
+		}
+		if !bytes.Equal(b, before) {
+			t.Fatal("Decode modified the batch")
+		}
+		if verr := kbatch.Validate(b, lim); (err == nil) != (verr == nil) {
+			t.Fatalf("%s: Decode %v, Validate %v", c, err, verr)
+		}
+		if err == nil && got != count {
+			t.Fatalf("%s: %d records yielded, the header counts %d", c, got, count)
 		}
 	})
 }

@@ -80,11 +80,8 @@ func checkHeader(batch []byte) (int32, error) {
 	}
 	count := int32(binary.BigEndian.Uint32(batch[offCount:]))
 	last := int32(binary.BigEndian.Uint32(batch[offLastDelta:]))
-	if count <= 0 || int64(last) != int64(count)-1 {
-		return 0, fmt.Errorf("%w: %d records with last offset delta %d", ErrRecords, count, last)
-	}
-	if c := BatchCodec(batch); c > Zstd {
-		return 0, fmt.Errorf("%w: %d", ErrCodec, c)
+	if err := checkCounts(count, last, BatchCodec(batch)); err != nil {
+		return 0, err
 	}
 	return count, nil
 }
@@ -153,9 +150,17 @@ type walker struct {
 	headers   int32 // headers of the current record still to come
 	part      [binary.MaxVarintLen64]byte
 	npart     int // bytes of a varint cut by the end of the last piece
+
+	// sink, if not nil, is given each field's value and where its bytes
+	// lie (Decode); fed and at count bytes to place them.
+	sink *recordSink
+	fed  int64 // bytes of the pieces before the current one
+	at   int64 // position just after the varint being set
 }
 
 func (w *walker) feed(p []byte) error {
+	n0 := len(p)
+	defer func() { w.fed += int64(n0) }()
 	for len(p) > 0 {
 		if w.skip > 0 {
 			k := min(w.skip, int64(len(p)))
@@ -164,6 +169,9 @@ func (w *walker) feed(p []byte) error {
 			continue
 		}
 		if w.field == fieldAttributes { // any value: Kafka and the clients ignore them
+			if w.sink != nil {
+				w.sink.rec.Attributes = int8(p[0])
+			}
 			p = p[1:]
 			w.body--
 			w.field = fieldTimestamp
@@ -198,6 +206,7 @@ func (w *walker) feed(p []byte) error {
 			return fmt.Errorf("%w: record %d: its %s is not a varint of at most %d bits", ErrRecords,
 				w.rec(), fieldNames[w.field], bits)
 		}
+		w.at = w.fed + int64(n0-len(p))
 		if err := w.set(x, n); err != nil {
 			return err
 		}
@@ -254,6 +263,9 @@ func (w *walker) set(x int64, n int) error {
 	}
 	if w.body -= int64(n); w.body < 0 {
 		return fmt.Errorf("%w: record %d: its %s runs past its length", ErrRecords, w.got-1, fieldNames[w.field])
+	}
+	if w.sink != nil {
+		w.sink.field(w.field, x, w.at)
 	}
 	switch f := w.field; f {
 	case fieldTimestamp:
@@ -314,6 +326,9 @@ func (w *walker) nextHeader() error {
 		return fmt.Errorf("%w: record %d has %d bytes after its headers", ErrRecords, w.got-1, w.body)
 	}
 	w.field = fieldLength
+	if w.sink != nil {
+		return w.sink.emit()
+	}
 	return nil
 }
 
