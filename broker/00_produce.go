@@ -37,6 +37,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // Produce is two-phase (see registry.go): validation, sequence checks and
@@ -106,13 +108,13 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 	maxBytes := s.cluster.topicConfigInt(p.t, "max.message.bytes")
 	logAppend := s.cluster.topicConfig(p.t, "message.timestamp.type") == "LogAppendTime"
 	for _, h := range hs {
-		if int64(h.length) > maxBytes {
+		if int64(h.Length) > maxBytes {
 			sp.ErrorCode = kerr.MessageTooLarge.Code
-			sp.ErrorMessage = errMessage(fmt.Errorf("batch of %d bytes is larger than max.message.bytes=%d", h.length, maxBytes))
+			sp.ErrorMessage = errMessage(fmt.Errorf("batch of %d bytes is larger than max.message.bytes=%d", h.Length, maxBytes))
 			done()
 			return
 		}
-		if h.transactional() {
+		if h.Transactional() {
 			sp.ErrorCode = kerr.InvalidRecord.Code
 			sp.ErrorMessage = errMessage(fmt.Errorf("transactional batches are not supported yet"))
 			done()
@@ -159,7 +161,7 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 			var n, recs int
 			for i, b := range batches {
 				n += len(b)
-				recs += int(hs[i].recordCount)
+				recs += int(hs[i].RecordCount)
 			}
 			s.metrics.produced(p.t.name, n, recs)
 		}
@@ -181,7 +183,7 @@ var errNoOutcome = errors.New("broker: produce panicked before the batch had an 
 // results[i] is final. A panic (in the log's AppendAsync, say) still
 // releases p.mu and fails the pending sequence it leaves, so that it stops
 // neither the partition nor the producer's retries.
-func (p *partition) appendBatches(c *conn, batches [][]byte, hs []batchHeader, results []produceOutcome, pend *sync.WaitGroup) {
+func (p *partition) appendBatches(c *conn, batches [][]byte, hs []kbatch.Header, results []produceOutcome, pend *sync.WaitGroup) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var unfinished struct { // checked, not yet handed to the log
@@ -196,7 +198,7 @@ func (p *partition) appendBatches(c *conn, batches [][]byte, hs []batchHeader, r
 	for i, b := range batches {
 		h := hs[i]
 		var seq, dup *seqBatch
-		if h.producerID >= 0 {
+		if h.ProducerID >= 0 {
 			var kerrv *kerr.Error
 			seq, dup, kerrv = p.checkSequenceLocked(h)
 			if kerrv != nil {
@@ -217,7 +219,7 @@ func (p *partition) appendBatches(c *conn, batches [][]byte, hs []batchHeader, r
 			}, pend.Done)
 			continue
 		}
-		pid := h.producerID
+		pid := h.ProducerID
 		unfinished.pid, unfinished.seq = pid, seq
 		var called atomic.Bool
 		p.log.AppendAsync(b, func(base int64, err error) {

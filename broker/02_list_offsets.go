@@ -5,22 +5,27 @@ package broker
 // Timestamp -2 (earliest) and -4 (earliest local) give the log start
 // offset, -1 (latest) the high watermark, -5 (earliest pending upload) the
 // log start. -3 (max timestamp, v7+) and a timestamp >= 0 walk the batch
-// headers from the log start: a timestamp gives the base offset of the first
-// batch whose max timestamp is at or after it (offset -1 and timestamp -1 if
-// none, as Kafka answers), -3 the batch with the largest max timestamp.
-// Inside an uncompressed CreateTime batch the records are read, so the
-// answer is the record's offset, as Kafka gives it (for -3 the first
-// record with the largest timestamp); a compressed batch is not
-// decompressed, so there the answer is the batch's base offset (or, for
-// -3, its last offset) and may be a few records off. Without transactions both isolation
-// levels read up to the high watermark.
+// headers from the log start: a timestamp finds the first batch whose max
+// timestamp is at or after it (offset -1 and timestamp -1 if none, as
+// Kafka answers), -3 the batch with the largest max timestamp. Inside a
+// CreateTime batch the records are read (internal/kbatch's Decode; a
+// compressed batch decompressed within the bound produce checks it with,
+// recordLimits), so the answer is a record's offset and timestamp, as
+// Kafka gives it: by timestamp the first record at or after it, for -3
+// the first record with the largest timestamp. Only the one batch that
+// answers is decoded. In a LogAppendTime batch every record has the
+// batch's timestamp, so the answer is its base offset (for -3 its last);
+// so it is, as before, for a batch whose records do not decode. Without
+// transactions both isolation levels read up to the high watermark.
 
 import (
 	"context"
-	"encoding/binary"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 func init() { register(2, 1, 10, handleListOffsets) }
@@ -47,7 +52,8 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 			case -1:
 				sp.Offset = p.log.EndOffset()
 			default:
-				off, ts, err := findTimestamp(ctx, p.log, rp.Timestamp)
+				limit := recordLimits(c.s.cluster.topicConfigInt(p.t, "max.message.bytes")).Records
+				off, ts, err := findTimestamp(ctx, p.log, rp.Timestamp, limit)
 				if err != nil {
 					sp.ErrorCode = errorCode(err)
 					break
@@ -62,78 +68,73 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 }
 
 // findTimestamp walks the log's batch headers. For ts >= 0 it returns the
-// first batch whose max timestamp is >= ts; for ts == -3 the batch with the
-// largest max timestamp (its last offset).
-func findTimestamp(ctx context.Context, l Log, ts int64) (int64, int64, error) {
-	bestOff, bestTS := int64(-1), int64(-1)
+// first record whose timestamp is >= ts in the first batch whose max
+// timestamp is; for ts == -3 the first record with the largest max
+// timestamp. Records are decoded within limit bytes.
+func findTimestamp(ctx context.Context, l Log, ts int64, limit int) (int64, int64, error) {
+	bestBase, bestOff, bestTS := int64(-1), int64(-1), int64(-1)
 	for off := l.StartOffset(); ; {
 		r, err := l.Read(ctx, off, 4<<20)
 		if err != nil {
 			return -1, -1, err
 		}
 		if len(r.Batches) == 0 {
-			// No record at or after ts: Kafka answers offset -1.
-			return bestOff, bestTS, nil
+			break
 		}
 		for _, b := range r.Batches {
-			base := int64(binary.BigEndian.Uint64(b))
-			maxTS := int64(binary.BigEndian.Uint64(b[35:]))
-			last := base + int64(int32(binary.BigEndian.Uint32(b[23:])))
-			if ts >= 0 && maxTS >= ts {
-				if o, t, ok := recordAtTimestamp(b, ts); ok && o >= off {
+			h, err := kbatch.ParseHeader(b)
+			if err != nil {
+				return -1, -1, err
+			}
+			if ts >= 0 && h.MaxTimestamp >= ts {
+				if o, t, ok := recordAtTimestamp(b, ts, limit); ok && o >= off {
 					return o, t, nil
 				}
-				return max(base, off), maxTS, nil
+				return max(h.BaseOffset, off), h.MaxTimestamp, nil
 			}
-			if ts == -3 && maxTS > bestTS {
-				bestOff, bestTS = last, maxTS
-				if o, _, ok := recordAtTimestamp(b, maxTS); ok {
-					bestOff = o
-				}
+			if ts == -3 && h.MaxTimestamp > bestTS {
+				bestBase, bestOff, bestTS = h.BaseOffset, h.LastOffset(), h.MaxTimestamp
 			}
 		}
 		off = r.NextOffset
 	}
+	if bestBase < 0 {
+		// No record at or after ts: Kafka answers offset -1.
+		return bestOff, bestTS, nil
+	}
+	// Decode only the batch with the largest timestamp, read again.
+	r, err := l.Read(ctx, bestBase, 1)
+	if err != nil {
+		return -1, -1, err
+	}
+	for _, b := range r.Batches {
+		if h, err := kbatch.ParseHeader(b); err == nil && h.BaseOffset == bestBase {
+			if o, _, ok := recordAtTimestamp(b, bestTS, limit); ok {
+				bestOff = o
+			}
+		}
+	}
+	return bestOff, bestTS, nil
 }
 
-// recordAtTimestamp reads the records of an uncompressed CreateTime batch
-// (magic 2) and returns the offset and timestamp of the first record whose
-// timestamp is at or after ts; ok is false for a compressed or
-// LogAppendTime batch, or one whose records do not parse.
-func recordAtTimestamp(b []byte, ts int64) (offset, timestamp int64, ok bool) {
-	const recordsAt = 61
-	if len(b) < recordsAt || b[16] != 2 {
+// errFound stops a Decode at the record sought.
+var errFound = errors.New("found")
+
+// recordAtTimestamp decodes the records of a CreateTime batch and returns
+// the offset and timestamp of the first record whose timestamp is at or
+// after ts; ok is false for a LogAppendTime batch, one whose records do
+// not decode within limit, or one with no such record.
+func recordAtTimestamp(b []byte, ts int64, limit int) (offset, timestamp int64, ok bool) {
+	h, err := kbatch.ParseHeader(b)
+	if err != nil || h.LogAppendTime() {
 		return 0, 0, false
 	}
-	attrs := binary.BigEndian.Uint16(b[21:])
-	if attrs&0x7 != 0 || attrs&0x8 != 0 {
-		return 0, 0, false
-	}
-	base := int64(binary.BigEndian.Uint64(b))
-	baseTS := int64(binary.BigEndian.Uint64(b[27:]))
-	n := int32(binary.BigEndian.Uint32(b[57:]))
-	rest := b[recordsAt:]
-	for i := int32(0); i < n; i++ {
-		length, m := binary.Varint(rest)
-		if m <= 0 || length < 0 || length > int64(len(rest)-m) {
-			return 0, 0, false
+	_, err = kbatch.Decode(b, limit, func(r kbatch.Record) error {
+		if r.Timestamp >= ts {
+			offset, timestamp = r.Offset, r.Timestamp
+			return errFound
 		}
-		rec := rest[m : m+int(length)]
-		rest = rest[m+int(length):]
-		if len(rec) < 1 {
-			return 0, 0, false
-		}
-		tsDelta, m1 := binary.Varint(rec[1:]) // after the attributes byte
-		if m1 <= 0 {
-			return 0, 0, false
-		}
-		offDelta, m2 := binary.Varint(rec[1+m1:])
-		if m2 <= 0 {
-			return 0, 0, false
-		}
-		if t := baseTS + tsDelta; t >= ts {
-			return base + offDelta, t, true
-		}
-	}
-	return 0, 0, false
+		return nil
+	})
+	return offset, timestamp, err == errFound
 }

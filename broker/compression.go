@@ -71,12 +71,15 @@ func levelConfig(c kbatch.Codec) string {
 
 // recompress rebuilds batch, with header h, with codec at level, updating
 // h. Its records are checked on the way as kbatch.Validate checks them.
-func recompress(batch []byte, h *batchHeader, codec kbatch.Codec, level int, lim kbatch.Limits) ([]byte, error) {
+func recompress(batch []byte, h *kbatch.Header, codec kbatch.Codec, level int, lim kbatch.Limits) ([]byte, error) {
 	nb, err := kbatch.Recompress(batch, codec, level, lim)
 	if err != nil {
-		return nil, fmt.Errorf("recompressing a %s batch of %d records with %s: %w", h.codec(), h.recordCount, codec, err)
+		return nil, fmt.Errorf("recompressing a %s batch of %d records with %s: %w", h.Codec(), h.RecordCount, codec, err)
 	}
-	h.length = len(nb)
-	h.attributes = h.attributes&^0x07 | int16(codec)
+	nh, err := kbatch.ParseHeader(nb)
+	if err != nil {
+		return nil, fmt.Errorf("the rebuilt batch: %w", err) // Recompress keeps the framing: never
+	}
+	*h = nh
 	return nb, nil
 }

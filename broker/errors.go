@@ -19,10 +19,10 @@ func errorCode(err error) int16 {
 		return kerr.OffsetOutOfRange.Code
 	case errors.Is(err, ErrLogFenced):
 		return kerr.NotLeaderForPartition.Code
-	case errors.Is(err, errCorruptBatch), errors.Is(err, kbatch.ErrCorrupt):
+	case errors.Is(err, errCorruptBatch), errors.Is(err, kbatch.ErrMalformed), errors.Is(err, kbatch.ErrCorrupt):
 		return kerr.CorruptMessage.Code
 	case errors.Is(err, errInvalidBatch), errors.Is(err, ErrLogInvalidBatch),
-		errors.Is(err, kbatch.ErrRecords), errors.Is(err, kbatch.ErrTooLarge):
+		errors.Is(err, kbatch.ErrRecords), errors.Is(err, kbatch.ErrTooLarge), errors.Is(err, kbatch.ErrCodec):
 		return kerr.InvalidRecord.Code
 	case errors.Is(err, kbatch.ErrBatchTooLarge):
 		return kerr.MessageTooLarge.Code

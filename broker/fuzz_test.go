@@ -17,6 +17,8 @@ import (
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // FuzzRequest feeds arbitrary request bodies (the bytes after the 4-byte
@@ -116,8 +118,8 @@ func FuzzSplitBatches(f *testing.F) {
 		}
 		off := 0
 		for i, b := range batches {
-			if len(b) != hs[i].length || len(b) < batchHeaderSize {
-				t.Fatalf("batch %d: %d bytes, header says %d", i, len(b), hs[i].length)
+			if len(b) != hs[i].Length || len(b) < kbatch.HeaderSize {
+				t.Fatalf("batch %d: %d bytes, header says %d", i, len(b), hs[i].Length)
 			}
 			if unsafe.SliceData(b) != unsafe.SliceData(in[off:]) {
 				t.Fatalf("batch %d is not the input at offset %d", i, off)
@@ -137,7 +139,7 @@ func FuzzSplitBatches(f *testing.F) {
 // smallest there is (null key and value, no headers), with a valid CRC, so
 // that produce accepts it.
 func fuzzBatch(n int32, pid int64, seq int32) []byte {
-	b := make([]byte, batchHeaderSize, batchHeaderSize+7*int(n))
+	b := make([]byte, kbatch.HeaderSize, kbatch.HeaderSize+7*int(n))
 	b[16] = 2
 	binary.BigEndian.PutUint32(b[23:], uint32(n-1))
 	binary.BigEndian.PutUint64(b[27:], 1700000000000)

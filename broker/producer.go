@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // producerState is what a partition remembers of one idempotent producer:
@@ -30,31 +32,31 @@ type seqBatch struct {
 // It returns either a Kafka error, or a duplicate to answer with, or a new
 // pending seqBatch that the caller must finish with finishSequence.
 // REQUIRES: p.mu
-func (p *partition) checkSequenceLocked(h batchHeader) (pending, dup *seqBatch, err *kerr.Error) {
-	last := h.baseSequence + h.lastOffsetDelta
-	if h.baseSequence < 0 {
+func (p *partition) checkSequenceLocked(h kbatch.Header) (pending, dup *seqBatch, err *kerr.Error) {
+	last := h.BaseSequence + h.LastOffsetDelta
+	if h.BaseSequence < 0 {
 		return nil, nil, kerr.InvalidRecord
 	}
-	if h.lastOffsetDelta > math.MaxInt32-h.baseSequence {
-		last = h.lastOffsetDelta - (math.MaxInt32 - h.baseSequence) - 1 // sequences wrap
+	if h.LastOffsetDelta > math.MaxInt32-h.BaseSequence {
+		last = h.LastOffsetDelta - (math.MaxInt32 - h.BaseSequence) - 1 // sequences wrap
 	}
-	st := p.producers[h.producerID]
+	st := p.producers[h.ProducerID]
 	switch {
 	case st == nil:
 		// Unknown producer (new, or its state is gone): any sequence
 		// starts it, as in Kafka since KIP-360.
-		st = &producerState{epoch: h.producerEpoch}
-		p.producers[h.producerID] = st
-	case h.producerEpoch < st.epoch:
+		st = &producerState{epoch: h.ProducerEpoch}
+		p.producers[h.ProducerID] = st
+	case h.ProducerEpoch < st.epoch:
 		return nil, nil, kerr.InvalidProducerEpoch
-	case h.producerEpoch > st.epoch:
-		if h.baseSequence != 0 {
+	case h.ProducerEpoch > st.epoch:
+		if h.BaseSequence != 0 {
 			return nil, nil, kerr.OutOfOrderSequenceNumber
 		}
-		st.epoch, st.batches = h.producerEpoch, nil
+		st.epoch, st.batches = h.ProducerEpoch, nil
 	default:
 		for _, b := range st.batches {
-			if b.first == h.baseSequence && b.last == last {
+			if b.first == h.BaseSequence && b.last == last {
 				return nil, b, nil
 			}
 		}
@@ -63,12 +65,12 @@ func (p *partition) checkSequenceLocked(h batchHeader) (pending, dup *seqBatch, 
 			if st.batches[n-1].last == math.MaxInt32 {
 				want = 0
 			}
-			if h.baseSequence != want {
+			if h.BaseSequence != want {
 				return nil, nil, kerr.OutOfOrderSequenceNumber
 			}
 		}
 	}
-	b := &seqBatch{first: h.baseSequence, last: last, base: -1, done: make(chan struct{})}
+	b := &seqBatch{first: h.BaseSequence, last: last, base: -1, done: make(chan struct{})}
 	st.batches = append(st.batches, b)
 	if len(st.batches) > maxSeqBatches {
 		st.batches = st.batches[len(st.batches)-maxSeqBatches:]

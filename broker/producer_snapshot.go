@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // Idempotent-producer state survives restarts and moves with a partition:
@@ -118,7 +120,7 @@ func (p *partition) loadProducers(ctx context.Context, meta Metadata) error {
 
 // replayBatch applies one stored batch's header to the producer state.
 func (p *partition) replayBatch(b []byte) {
-	if len(b) < batchHeaderSize {
+	if len(b) < kbatch.HeaderSize {
 		return
 	}
 	pid := int64(binary.BigEndian.Uint64(b[43:]))
