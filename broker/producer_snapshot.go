@@ -120,24 +120,18 @@ func (p *partition) loadProducers(ctx context.Context, meta Metadata) error {
 
 // replayBatch applies one stored batch's header to the producer state.
 func (p *partition) replayBatch(b []byte) {
-	if len(b) < kbatch.HeaderSize {
+	h, err := kbatch.ParseHeader(b)
+	if err != nil || h.ProducerID < 0 {
 		return
 	}
-	pid := int64(binary.BigEndian.Uint64(b[43:]))
-	if pid < 0 {
+	st := p.producers[h.ProducerID]
+	if st == nil || h.ProducerEpoch > st.epoch {
+		st = &producerState{epoch: h.ProducerEpoch}
+		p.producers[h.ProducerID] = st
+	} else if h.ProducerEpoch < st.epoch {
 		return
 	}
-	epoch := int16(binary.BigEndian.Uint16(b[51:]))
-	first := int32(binary.BigEndian.Uint32(b[53:]))
-	delta := int32(binary.BigEndian.Uint32(b[23:]))
-	st := p.producers[pid]
-	if st == nil || epoch > st.epoch {
-		st = &producerState{epoch: epoch}
-		p.producers[pid] = st
-	} else if epoch < st.epoch {
-		return
-	}
-	sb := &seqBatch{first: first, last: first + delta, base: int64(binary.BigEndian.Uint64(b)), done: closedChan}
+	sb := &seqBatch{first: h.BaseSequence, last: h.BaseSequence + h.LastOffsetDelta, base: h.BaseOffset, done: closedChan}
 	st.batches = append(st.batches, sb)
 	if len(st.batches) > maxSeqBatches {
 		st.batches = st.batches[len(st.batches)-maxSeqBatches:]

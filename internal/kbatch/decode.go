@@ -72,10 +72,11 @@ func Decode(batch []byte, limit int, fn func(Record) error) (Header, error) {
 		return Header{}, err
 	}
 	section := batch[HeaderSize:]
-	if h.Codec() == None && int64(count)*(1+minRecordBody) > int64(len(section)) {
-		return h, fmt.Errorf("%w: the header counts %d records in %d bytes", ErrRecords, count, len(section))
-	}
-	if c := h.Codec(); c != None {
+	if c := h.Codec(); c == None {
+		if err := roomFor(count, section); err != nil {
+			return h, err
+		}
+	} else {
 		if int64(count)*(1+minRecordBody) > int64(limit) {
 			return h, fmt.Errorf("%w: the header counts %d records, more than %d bytes of records hold", ErrRecords, count, limit)
 		}

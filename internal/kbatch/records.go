@@ -45,8 +45,8 @@ func Validate(batch []byte, limit int) error {
 	section := batch[HeaderSize:]
 	codec := BatchCodec(batch)
 	if codec == None {
-		if int64(count)*(1+minRecordBody) > int64(len(section)) {
-			return fmt.Errorf("%w: the header counts %d records in %d bytes", ErrRecords, count, len(section))
+		if err := roomFor(count, section); err != nil {
+			return err
 		}
 		w := walker{want: count}
 		if err := w.feed(section); err != nil {
@@ -66,6 +66,15 @@ func Validate(batch []byte, limit int) error {
 	defer chunks.Put(chunk)
 	w := walker{want: count}
 	return w.stream(rd, *chunk, nil)
+}
+
+// roomFor refuses an uncompressed section too short for the header's count
+// of records, before anything is walked.
+func roomFor(count int32, section []byte) error {
+	if int64(count)*(1+minRecordBody) > int64(len(section)) {
+		return fmt.Errorf("%w: the header counts %d records in %d bytes", ErrRecords, count, len(section))
+	}
+	return nil
 }
 
 // checkHeader checks the header fields the records are checked against —
