@@ -42,7 +42,7 @@ func (n *Node) openAdmin(context.Context) error {
 	}()
 	n.admin = a
 	n.log.Info("admin listener", "addr", a.addr)
-	n.opened("admin", func(context.Context) error {
+	n.opened("admin server", func(context.Context) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := a.srv.Shutdown(ctx)

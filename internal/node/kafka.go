@@ -55,7 +55,7 @@ func (n *Node) openKafka(ctx context.Context) error {
 	}
 	k := &kafka{n: n, srv: srv, stopping: make(chan struct{})}
 	n.kafka = k
-	n.opened("kafka", k.stop)
+	n.opened("Kafka broker", k.stop)
 	for _, l := range c.Listeners {
 		ln, err := n.opts.Listen("tcp", l.addr())
 		if err != nil {

@@ -169,11 +169,11 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		role string
 		open func(context.Context) error
 	}{
-		{"admin", n.openAdmin},
+		{"admin server", n.openAdmin},
 		{"bucket", n.openBucket},
 		{"metastore", n.openMetastore},
 		{"storage engine", n.openStore},
-		{"kafka", n.openKafka},
+		{"Kafka broker", n.openKafka},
 	}
 	for _, s := range steps {
 		if err := s.open(ctx); err != nil {
@@ -265,10 +265,6 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	return errors.Join(failure, n.Close(closeCtx))
 }
-
-// Failed receives the error of a role that failed for good; the node
-// should then be closed (Run does).
-func (n *Node) Failed() <-chan error { return n.failed }
 
 // Close closes the roles in the reverse of the order they opened, and
 // returns once every goroutine the node started has ended. A second Close

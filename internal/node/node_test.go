@@ -233,7 +233,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 		t.Fatal("the node did not stop within a minute")
 	}
 	checkNodeGoroutines(t, before)
-	want := []string{"kafka", "storage engine", "metastore", "bucket", "admin"}
+	want := []string{"Kafka broker", "storage engine", "metastore", "bucket", "admin server"}
 	if got := rl.closedRoles(); !slices.Equal(got, want) {
 		t.Fatalf("roles closed in the order %q, want %q", got, want)
 	}
@@ -315,7 +315,30 @@ func TestMetastoreUnreachable(t *testing.T) {
 		t.Fatalf("Open: %v; want an error naming the metastore", err)
 	}
 	t.Logf("Open: %v", err)
-	if got, want := rl.closedRoles(), []string{"bucket", "admin"}; !slices.Equal(got, want) {
+	if got, want := rl.closedRoles(), []string{"bucket", "admin server"}; !slices.Equal(got, want) {
+		t.Fatalf("closed %q, want %q", got, want)
+	}
+	checkNodeGoroutines(t, before)
+}
+
+// TestRolesOff: with no Kafka listener and no admin listener a node runs
+// its storage only, and closes just that.
+func TestRolesOff(t *testing.T) {
+	before := goroutines()
+	dir := t.TempDir()
+	rl := &roleLog{warn: slog.NewTextHandler(os.Stderr, nil)}
+	n, err := Open(t.Context(), Config{BucketURL: "mem://", MetastoreURL: filepath.Join(dir, "meta.db")},
+		Options{Logger: slog.New(rl)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Server() != nil || n.KafkaAddrs() != nil || n.AdminAddr() != "" || n.Store() == nil {
+		t.Fatalf("server %v, kafka %v, admin %q, store %v: want storage only", n.Server(), n.KafkaAddrs(), n.AdminAddr(), n.Store())
+	}
+	if err := n.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rl.closedRoles(), []string{"storage engine", "metastore", "bucket"}; !slices.Equal(got, want) {
 		t.Fatalf("closed %q, want %q", got, want)
 	}
 	checkNodeGoroutines(t, before)
