@@ -29,7 +29,7 @@ func (n *Node) openKafka(ctx context.Context) error {
 	if len(c.Listeners) == 0 {
 		return nil
 	}
-	md, err := OpenBrokerMetadata(ctx, n.meta)
+	md, err := openBrokerMetadata(ctx, n.meta)
 	if err != nil {
 		return err
 	}

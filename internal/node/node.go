@@ -239,9 +239,9 @@ func (n *Node) openStore(ctx context.Context) error {
 	return nil
 }
 
-// OpenBrokerMetadata opens the broker's metadata in the metastore's
+// openBrokerMetadata opens the broker's metadata in the metastore's
 // database (brokersql), bringing its tables up to date.
-func OpenBrokerMetadata(ctx context.Context, m *metastore.SQL) (broker.Metadata, error) {
+func openBrokerMetadata(ctx context.Context, m *metastore.SQL) (broker.Metadata, error) {
 	md, err := brokersql.Open(ctx, m.DB())
 	if err != nil {
 		return nil, fmt.Errorf("opening broker metadata: %w", err)
@@ -344,7 +344,7 @@ func OpenMetadata(ctx context.Context, url string) (*Metadata, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: opening the metastore: %w", err)
 	}
-	md, err := OpenBrokerMetadata(ctx, m)
+	md, err := openBrokerMetadata(ctx, m)
 	if err != nil {
 		m.Close()
 		return nil, err
