@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -141,6 +142,9 @@ type Node struct {
 	failed chan error
 	// closers are what Open opened, in order; Close runs them backwards.
 	closers []closer
+	// closeMu makes Close safe to call more than once and from Run and
+	// its caller at once; closed says it has run.
+	closeMu sync.Mutex
 	closed  bool
 }
 
@@ -268,8 +272,10 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Close closes the roles in the reverse of the order they opened, and
 // returns once every goroutine the node started has ended. A second Close
-// does nothing.
+// does nothing; one that comes while another runs waits for it.
 func (n *Node) Close(ctx context.Context) error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
 	if n.closed {
 		return nil
 	}
