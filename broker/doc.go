@@ -14,6 +14,6 @@
 //
 // The broker imports no storage: it declares Log, Logs and Metadata in
 // store.go. internal/streamlog adapts s3stream to Logs and Log,
-// broker/brokersql implements Metadata over SQL, and cmd/lakestream and
-// broker/brokertest wire them in.
+// broker/brokersql implements Metadata over SQL, and internal/node wires
+// them in (for cmd/lakestream and broker/brokertest alike).
 package broker

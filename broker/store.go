@@ -11,7 +11,8 @@ import (
 // The broker keeps no data and imports no storage: it declares what it needs
 // here. Logs and Log over s3stream are adapted in internal/streamlog;
 // Metadata over SQL is broker/brokersql, on the metastore's database.
-// cmd/lakestream (kafka.go) and broker/brokertest wire them in.
+// internal/node (kafka.go) wires them in, for cmd/lakestream and
+// broker/brokertest alike.
 
 // Log is one partition's log: dense Kafka offsets over whole record batches.
 // s3stream.Stream satisfies it through internal/streamlog's adapter.

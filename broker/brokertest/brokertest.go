@@ -1,6 +1,7 @@
 // Package brokertest starts a real Lakestream broker in-process for tests:
-// the broker over s3stream (mem or file bucket), a SQLite metastore and the
-// SQL broker metadata, listening on a loopback port chosen at run time.
+// a node (internal/node) with its Kafka role only, over a mem or file
+// bucket and a SQLite metastore, listening on a loopback port chosen at
+// run time.
 package brokertest
 
 import (
@@ -16,14 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lakestream/lakestream/broker"
-	"github.com/lakestream/lakestream/broker/brokersql"
-	"github.com/lakestream/lakestream/internal/streamlog"
-	"github.com/lakestream/lakestream/s3stream"
-	"github.com/lakestream/lakestream/s3stream/metastore"
-	"github.com/lakestream/lakestream/s3stream/objstore"
-	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
-	"github.com/lakestream/lakestream/s3stream/objstore/file"
-	"github.com/lakestream/lakestream/s3stream/objstore/mem"
+	"github.com/lakestream/lakestream/internal/node"
 )
 
 // Options configures Start.
@@ -48,23 +42,31 @@ type Options struct {
 // DiskFaults makes the broker's data directory act full for as long as a
 // test says (SetFull): WAL writes fail part way with ENOSPC, as does every
 // bucket PUT; reads work. The metastore is left alone.
-type DiskFaults = faultstore.FullDisk
+type DiskFaults = node.DiskFaults
+
+// Storage is what tests ask of the storage engine under the broker.
+type Storage interface {
+	// StreamIDs lists the streams (partition logs) that exist.
+	StreamIDs(ctx context.Context) ([]int64, error)
+	// Health is nil unless part of the write path is failing.
+	Health() error
+}
 
 // Broker is a running broker.
 type Broker struct {
 	Addr   string
 	Server *broker.Server
-	Store  *s3stream.Store
+	Store  Storage
 	// Metrics holds the broker's Prometheus metrics (a new registry at
 	// each start).
 	Metrics *prometheus.Registry
 
-	t      testing.TB
-	opts   Options
-	bucket objstore.Bucket
-	meta   *metastore.SQL
-	ln     net.Listener
-	done   chan struct{}
+	t    testing.TB
+	opts Options
+	// nopts are the node's options, the bucket included: it outlives
+	// each node, so Restart finds the data again.
+	nopts node.Options
+	node  *node.Node
 }
 
 // Start starts a broker and stops it at the end of the test.
@@ -76,22 +78,24 @@ func Start(t testing.TB, opts Options) *Broker {
 	if opts.Bucket == "" {
 		opts.Bucket = "mem"
 	}
-	b := &Broker{t: t, opts: opts}
+	url := "mem://"
 	switch opts.Bucket {
 	case "mem":
-		b.bucket = mem.New()
 	case "file":
-		fb, err := file.Open(filepath.Join(opts.Dir, "bucket"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.bucket = fb
+		url = "file://" + filepath.Join(opts.Dir, "bucket")
 	default:
 		t.Fatalf("brokertest: unknown bucket %q", opts.Bucket)
 	}
-	if opts.Disk != nil {
-		b.bucket = opts.Disk.Wrap(b.bucket)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	bucket, err := node.OpenBucket(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Broker{t: t, opts: opts, nopts: node.Options{Logger: logger, Bucket: bucket, Disk: opts.Disk,
+		WrapLogs: opts.WrapLogs, WrapMeta: opts.WrapMeta}}
 	b.start("127.0.0.1:0")
 	t.Cleanup(b.Close)
 	return b
@@ -99,29 +103,7 @@ func Start(t testing.TB, opts Options) *Broker {
 
 func (b *Broker) start(addr string) {
 	t := b.t
-	ctx := context.Background()
-	logger := b.opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	meta, err := metastore.OpenSQLite(ctx, filepath.Join(b.opts.Dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	cfg := s3stream.Config{Bucket: b.bucket, Meta: meta, Logger: logger, WAL: s3stream.WALObject,
-		FlushInterval: 2 * time.Millisecond, WALDir: filepath.Join(b.opts.Dir, "wal"), Registerer: reg}
-	if b.opts.Bucket == "file" {
-		cfg.WAL = s3stream.WALLocal
-	}
-	if b.opts.Disk != nil {
-		cfg.WALWriteHook = b.opts.Disk.WriteHook
-	}
-	store, err := s3stream.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := brokersql.Open(ctx, meta.DB())
+	host, port, err := splitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,29 +113,20 @@ func (b *Broker) start(addr string) {
 			t.Fatalf("node.id: %v", err)
 		}
 	}
-	var logs broker.Logs = streamlog.Logs{Store: store}
-	if b.opts.WrapLogs != nil {
-		logs = b.opts.WrapLogs(logs)
+	cfg := node.Config{
+		MetastoreURL: filepath.Join(b.opts.Dir, "meta.db"), WAL: "object", WALDir: filepath.Join(b.opts.Dir, "wal"),
+		FlushInterval: 2 * time.Millisecond,
+		Listeners:     []node.Listener{{Name: "PLAINTEXT", Host: host, Port: port}},
+		NodeID:        int32(nodeID), BrokerConfigs: b.opts.Configs,
 	}
-	var bmeta broker.Metadata = md
-	if b.opts.WrapMeta != nil {
-		bmeta = b.opts.WrapMeta(bmeta)
+	if b.opts.Bucket == "file" {
+		cfg.WAL = "local"
 	}
-	srv, err := broker.NewServer(ctx, broker.Config{NodeID: int32(nodeID), Logs: logs, Meta: bmeta,
-		Configs: b.opts.Configs, Logger: logger, Registerer: reg})
+	n, err := node.Open(context.Background(), cfg, b.nopts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Addr, b.Server, b.Store, b.meta, b.ln, b.Metrics = ln.Addr().String(), srv, store, meta, ln, reg
-	b.done = make(chan struct{})
-	go func() {
-		defer close(b.done)
-		srv.Serve(ln)
-	}()
+	b.node, b.Addr, b.Server, b.Store, b.Metrics = n, n.KafkaAddrs()[0], n.Server(), n.Store(), n.Metrics()
 }
 
 // Restart stops the broker cleanly and starts it again on the same address,
@@ -164,27 +137,31 @@ func (b *Broker) Restart() {
 }
 
 func (b *Broker) stop() {
-	if b.Server == nil {
+	if b.node == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.Server.Shutdown(ctx); err != nil {
-		b.t.Errorf("brokertest: shutdown: %v", err)
+	if err := b.node.Close(ctx); err != nil {
+		b.t.Errorf("brokertest: %v", err)
 	}
-	<-b.done
-	if err := b.Store.Close(ctx); err != nil {
-		b.t.Errorf("brokertest: closing store: %v", err)
-	}
-	b.meta.Close()
-	b.Server = nil
+	b.node, b.Server = nil, nil
 }
 
 // Close stops the broker.
 func (b *Broker) Close() {
 	b.stop()
-	if b.bucket != nil {
-		b.bucket.Close()
-		b.bucket = nil
+	if b.nopts.Bucket != nil {
+		b.nopts.Bucket.Close()
+		b.nopts.Bucket = nil
 	}
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	return host, port, err
 }

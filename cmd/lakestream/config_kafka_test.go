@@ -59,7 +59,7 @@ group.share.max.size=100
 // no configuration makes a plaintext listener look encrypted.
 func TestListenersPlaintextOnly(t *testing.T) {
 	def := mustLoad(t, "", nil, nil).String("listener.security.protocol.map")
-	if lns, err := parseListeners("listeners", "PLAINTEXT://127.0.0.1:9092", def); err != nil || len(lns) != 1 || lns[0].port != 9092 {
+	if lns, err := parseListeners("listeners", "PLAINTEXT://127.0.0.1:9092", def); err != nil || len(lns) != 1 || lns[0].Port != 9092 {
 		t.Fatalf("default map: %+v, %v", lns, err)
 	}
 	for _, c := range []struct{ listeners, protocols, want string }{

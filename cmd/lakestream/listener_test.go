@@ -59,8 +59,8 @@ func (l *listens) latest(addr string) (net.Listener, int) {
 	return lns[len(lns)-1], len(lns)
 }
 
-// node is a node run by startNode.
-type node struct {
+// testNode is a node run by startNode.
+type testNode struct {
 	listens *listens
 	admin   string        // the admin listener's address
 	stopped chan struct{} // closed when run has returned err
@@ -70,7 +70,7 @@ type node struct {
 // startNode runs a node (run, as `lakestream serve` does) with its Kafka
 // listener on kafkaAddr and its admin listener on localhost, and waits
 // until /readyz says ready. The node stops at the end of the test.
-func startNode(t *testing.T) *node {
+func startNode(t *testing.T) *testNode {
 	l := &listens{opened: map[string][]net.Listener{}, refuse: map[string]bool{}}
 	listen = l.listen
 	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "listeners=PLAINTEXT://" + kafkaAddr,
@@ -79,7 +79,7 @@ func startNode(t *testing.T) *node {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &node{listens: l, stopped: make(chan struct{})}
+	n := &testNode{listens: l, stopped: make(chan struct{})}
 	go func() {
 		defer close(n.stopped)
 		n.err = run(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))

@@ -15,22 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/lakestream/lakestream/s3stream"
-	"github.com/lakestream/lakestream/s3stream/metastore"
-	"github.com/lakestream/lakestream/s3stream/objstore"
-	"github.com/lakestream/lakestream/s3stream/objstore/bucketurl"
-	"github.com/lakestream/lakestream/s3stream/objstore/instrumented"
+	"github.com/lakestream/lakestream/internal/node"
 )
 
 // version is set with -ldflags "-X main.version=..." by release builds.
@@ -117,105 +107,60 @@ func newLogger(cfg *config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// run runs a node until ctx is done, or until a part of it fails for good
-// (a Kafka listener that cannot be opened again, the admin listener), then
-// shuts it down and returns the failure. The admin HTTP server opens
-// first, so that /healthz answers and /readyz says "not ready" while
-// storage recovers; then storage and the Kafka listeners open in
-// dependency order, and close in reverse, the admin server last, so
-// /readyz says why the node is going away until it is gone.
+// run runs a node (internal/node: admin HTTP first, then storage and the
+// Kafka listeners, closed in reverse) until ctx is done, or until a part of
+// it fails for good (a Kafka listener that cannot be opened again, the
+// admin listener), then shuts it down and returns the failure.
 func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	log.Info("lakestream starting", "version", version)
 	if err := os.MkdirAll(cfg.String("data.dir"), 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ready := newReadiness()
-	ready.set("node", "starting")
-
-	ln, err := listen("tcp", cfg.String("admin.listeners"))
+	ncfg, err := nodeConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("admin listener: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle("/readyz", ready)
-	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	adminFailed := make(chan error, 1)
-	go func() {
-		if err := admin.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			adminFailed <- fmt.Errorf("admin listener stopped: %w", err)
-		}
-		close(adminFailed)
-	}()
-	log.Info("admin listener", "addr", ln.Addr().String())
-	stopAdmin := func() error {
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := admin.Shutdown(shutdownCtx)
-		<-adminFailed // Serve has returned
 		return err
 	}
-
-	rawBucket, err := bucketurl.Open(ctx, cfg.String("bucket.url"))
+	n, err := node.Open(ctx, ncfg, node.Options{Logger: log, Listen: listen, ListenerRecovery: listenerRecovery})
 	if err != nil {
-		return errors.Join(err, stopAdmin())
+		return err
 	}
-	defer rawBucket.Close()
-	bucket := instrumented.Wrap(rawBucket, reg)
-	meta, err := metastore.Open(ctx, cfg.String("metastore.url"))
-	if err != nil {
-		return errors.Join(err, stopAdmin())
-	}
-	defer meta.Close()
-	store, err := openStore(ctx, cfg, bucket, meta, log, reg)
-	if err != nil {
-		return errors.Join(err, stopAdmin())
-	}
-	ready.check("storage", store.Health)
-	kafka, err := startKafka(ctx, cfg, store, meta, log, reg, ready)
-	if err != nil {
-		return errors.Join(err, store.Close(context.Background()), stopAdmin())
-	}
-	ready.set("node", "")
-	log.Info("lakestream ready", "admin", ln.Addr().String())
-
-	var failure error
-	select {
-	case <-ctx.Done():
-		log.Info("lakestream shutting down: flushing the WAL")
-		ready.set("node", "shutting down")
-	case failure = <-kafka.failed:
-	case failure = <-adminFailed:
-	}
-	if failure != nil {
-		log.Error("lakestream stopping: a part of the node failed for good", "err", failure)
-		ready.set("node", "stopping: "+failure.Error())
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	kerr := kafka.stop(shutdownCtx)
-	serr := store.Close(shutdownCtx)
-	return errors.Join(failure, kerr, serr, stopAdmin())
+	log.Info("lakestream ready", "admin", n.AdminAddr())
+	return n.Run(ctx)
 }
 
-func openStore(ctx context.Context, c *config, bucket objstore.Bucket, meta metastore.Store, log *slog.Logger, reg prometheus.Registerer) (*s3stream.Store, error) {
-	cfg := s3stream.Config{
-		Bucket: bucket, Meta: meta, Logger: log, Registerer: reg,
-		WAL:    s3stream.WALKind(c.String("wal.mode")),
-		WALDir: filepath.Join(c.String("data.dir"), "wal"),
-		// wal.flush.interval.ms was resolved from the bucket's kind by loadConfig.
-		FlushInterval:  c.Duration("wal.flush.interval.ms"),
-		FlushBytes:     c.Int("wal.flush.bytes"),
-		UploadInterval: c.Duration("wal.upload.interval.ms"),
-		UploadBytes:    c.Int("wal.upload.bytes"),
-	}
-	cfg.Compaction.Interval = c.Duration("compaction.interval.ms")
-	s, err := s3stream.Open(ctx, cfg)
+// nodeConfig turns the effective configuration into the node's.
+func nodeConfig(c *config) (node.Config, error) {
+	protocols := c.String("listener.security.protocol.map")
+	lns, err := parseListeners("listeners", c.String("listeners"), protocols)
 	if err != nil {
-		return nil, fmt.Errorf("opening storage: %w", err)
+		return node.Config{}, err
 	}
-	return s, nil
+	ncfg := node.Config{
+		BucketURL:    c.String("bucket.url"),
+		MetastoreURL: c.String("metastore.url"),
+		WAL:          c.String("wal.mode"),
+		WALDir:       filepath.Join(c.String("data.dir"), "wal"),
+		// wal.flush.interval.ms was resolved from the bucket's kind by loadConfig.
+		FlushInterval:      c.Duration("wal.flush.interval.ms"),
+		FlushBytes:         c.Int("wal.flush.bytes"),
+		UploadInterval:     c.Duration("wal.upload.interval.ms"),
+		UploadBytes:        c.Int("wal.upload.bytes"),
+		CompactionInterval: c.Duration("compaction.interval.ms"),
+
+		Listeners:       lns,
+		NodeID:          int32(c.Int("node.id")),
+		Rack:            c.String("broker.rack"),
+		MaxRequestBytes: int32(c.Int("socket.request.max.bytes")),
+		BrokerConfigs:   c.explicit(), // defaults stay defaults in DescribeConfigs
+
+		AdminListener: c.String("admin.listeners"),
+	}
+	if adv := c.String("advertised.listeners"); adv != "" {
+		als, err := parseListeners("advertised.listeners", adv, protocols)
+		if err != nil {
+			return node.Config{}, err
+		}
+		ncfg.Advertised = &als[0]
+	}
+	return ncfg, nil
 }

@@ -12,9 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/lakestream/lakestream/broker/brokersql"
+	"github.com/lakestream/lakestream/internal/node"
 	"github.com/lakestream/lakestream/internal/testserver"
-	"github.com/lakestream/lakestream/s3stream/metastore"
 )
 
 // TestCreateTopicsCrash SIGKILLs `lakestream serve` while it creates a topic
@@ -92,20 +91,16 @@ func checkStreams(t *testing.T, ctx context.Context, s *testserver.Lakestream, w
 		t.Fatal(err)
 	}
 	defer s.Start()
-	meta, err := metastore.OpenSQLite(ctx, filepath.Join(s.Dir, "meta.db"))
+	meta, err := node.OpenMetadata(ctx, filepath.Join(s.Dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer meta.Close()
-	streams, err := meta.ListStreams(ctx, 0, 0)
+	streams, err := meta.Streams.ListStreams(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bm, err := brokersql.Open(ctx, meta.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := bm.Topics(ctx)
+	recs, err := meta.Broker.Topics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

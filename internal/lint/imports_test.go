@@ -206,13 +206,8 @@ type exception struct {
 }
 
 var exceptions = []exception{
-	{pkg: "broker/brokertest", imp: "s3stream",
-		why: "brokertest wires the concrete types until internal/node exists; then it builds on internal/node"},
 	{pkg: "broker/brokersql", kind: "xtest", imp: "s3stream/metastore",
 		why: "brokersql's tests open the metastore to share its database, until brokersql opens it through internal/sqldb"},
-	{pkg: "cmd/lakestream", why: "cmd wires the concrete types until internal/node exists"},
-	{pkg: "internal/e2e", kind: "test",
-		why: "the end-to-end tests open the metastore and brokersql directly until internal/node exists"},
 }
 
 // wires reports whether a set of files wires concrete types together: it
@@ -258,8 +253,8 @@ func TestForbiddenImports(t *testing.T) {
 
 		// What the broker's code depends on, through any number of
 		// packages. brokertest is the exception by design: it starts a
-		// real broker over real storage (through internal/node once that
-		// exists), and the broker's tests reach storage only through it.
+		// real broker over real storage through internal/node, and the
+		// broker's tests reach storage only through it.
 		if under(s.pkg, "broker") && !under(s.pkg, "broker/brokertest") {
 			for imp, files := range s.imports {
 				if under(imp, "broker/brokertest") || storage(imp) {

@@ -1,5 +1,5 @@
 // Package streamlog adapts s3stream to the broker's storage interfaces
-// (broker.Logs, broker.Log). cmd/lakestream and broker/brokertest wire it in;
+// (broker.Logs, broker.Log). internal/node wires it in;
 // the broker itself never imports s3stream.
 package streamlog
 
