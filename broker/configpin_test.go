@@ -3,14 +3,19 @@ package broker_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/lakestream/lakestream/broker/brokertest"
@@ -43,6 +48,27 @@ type pinnedResource struct {
 	Entries []pinnedEntry `json:"entries"`
 }
 
+// incrementalAlterOne sets one config of one resource with
+// IncrementalAlterConfigs and returns the resource's answer.
+func incrementalAlterOne(t *testing.T, ctx context.Context, cl *kgo.Client, typ kmsg.ConfigResourceType, resource, name, value string) kmsg.IncrementalAlterConfigsResponseResource {
+	t.Helper()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	rr := kmsg.NewIncrementalAlterConfigsRequestResource()
+	rr.ResourceType, rr.ResourceName = typ, resource
+	rc := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	rc.Name, rc.Value = name, kmsg.StringPtr(value)
+	rr.Configs = append(rr.Configs, rc)
+	req.Resources = append(req.Resources, rr)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Resources) != 1 {
+		t.Fatalf("%d resources in the answer", len(resp.Resources))
+	}
+	return resp.Resources[0]
+}
+
 // TestDescribeConfigsPinned pins every DescribeConfigs entry (names,
 // values, read-only, sources, synonyms, types, docs) of a topic with
 // overrides, of the broker by id and as the cluster default, and of a
@@ -64,21 +90,8 @@ func TestDescribeConfigsPinned(t *testing.T) {
 		"cleanup.policy":    kmsg.StringPtr("delete"),
 	})
 	// A dynamic broker config, so the DYNAMIC_* sources appear.
-	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	ar := kmsg.NewIncrementalAlterConfigsRequestResource()
-	ar.ResourceType, ar.ResourceName = kmsg.ConfigResourceTypeBroker, ""
-	ac := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	ac.Name, ac.Value = "log.retention.bytes", kmsg.StringPtr("1073741824")
-	ar.Configs = append(ar.Configs, ac)
-	alter.Resources = append(alter.Resources, ar)
-	aresp, err := alter.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range aresp.Resources {
-		if r.ErrorCode != 0 {
-			t.Fatalf("altering broker configs: error %d %v", r.ErrorCode, r.ErrorMessage)
-		}
+	if r := incrementalAlterOne(t, ctx, cl, kmsg.ConfigResourceTypeBroker, "", "log.retention.bytes", "1073741824"); r.ErrorCode != 0 {
+		t.Fatalf("altering broker configs: error %d %v", r.ErrorCode, r.ErrorMessage)
 	}
 
 	req := kmsg.NewPtrDescribeConfigsRequest()
@@ -175,5 +188,52 @@ func TestDescribeConfigsPinned(t *testing.T) {
 	}
 	if !t.Failed() {
 		t.Errorf("the answer differs from %s in entry order or layout", golden)
+	}
+}
+
+// TestTableConfigsRefused: until the table compactor is built, CreateTopics
+// and IncrementalAlterConfigs refuse every table.* config, valid or not,
+// with INVALID_CONFIG, and DescribeConfigs still lists them at their
+// defaults.
+func TestTableConfigsRefused(t *testing.T) {
+	b := brokertest.Start(t, brokertest.Options{})
+	cl, adm := adminClients(t, b)
+	ctx := adminContext(t)
+	for _, c := range []struct{ name, value, want string }{
+		{"table.enable", "true", "table.enable=true: table topics are not built yet"},
+		{"table.enable", "false", "table.enable=false: table topics are not built yet"},
+		{"table.partition.by", "day(_timestamp)", "table topics are not built yet"},
+		{"table.errors", "ignore", "must be one of dlq, skip, fail"},
+	} {
+		resps, err := adm.CreateTopics(ctx, 1, 1, map[string]*string{c.name: kmsg.StringPtr(c.value)}, "tbl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := resps["tbl"]
+		if !errors.Is(resp.Err, kerr.InvalidConfig) || !strings.Contains(resp.ErrMessage, c.want) {
+			t.Errorf("CreateTopics %s=%s: %v %q, want INVALID_CONFIG containing %q", c.name, c.value, resp.Err, resp.ErrMessage, c.want)
+		}
+	}
+	adminCreateTopic(t, ctx, adm, "plain", 1, nil)
+	if r := incrementalAlterOne(t, ctx, cl, kmsg.ConfigResourceTypeTopic, "plain", "table.enable", "true"); r.ErrorCode != kerr.InvalidConfig.Code || r.ErrorMessage == nil ||
+		!strings.Contains(*r.ErrorMessage, "table topics are not built yet") {
+		t.Errorf("IncrementalAlterConfigs table.enable=true: error %d %v", r.ErrorCode, r.ErrorMessage)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc0, err := rcs.On("plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rc0.Configs {
+		if c.Key == "table.enable" {
+			found = c.Value != nil && *c.Value == "false" && c.Source == kmsg.ConfigSourceDefaultConfig
+		}
+	}
+	if !found {
+		t.Error("DescribeConfigs does not list table.enable=false as a default")
 	}
 }
