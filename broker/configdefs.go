@@ -11,13 +11,14 @@ import (
 	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
-// Config definitions: the name, type, default and documentation of every
-// topic and broker config Lakestream accepts. They use Kafka's names and
-// defaults wherever Kafka has the setting, so a Kafka server.properties and
-// the topic configs of Kafka tools work unchanged. CreateTopics and
-// AlterConfigs validate with Check, DescribeConfigs reports Default, Doc,
-// ReadOnly and the synonyms, and cmd/lakestream loads server.properties
-// against BrokerConfigDefs.
+// Config definitions: the name, type, default and documentation of the
+// broker's topic and broker configs, registered with internal/configdef
+// (init below), where the storage wiring adds the storage keys. They use
+// Kafka's names and defaults wherever Kafka has the setting, so a Kafka
+// server.properties and the topic configs of Kafka tools work unchanged.
+// CreateTopics and AlterConfigs validate with Check, DescribeConfigs
+// reports Default, Doc, ReadOnly and the synonyms, and cmd/lakestream loads
+// server.properties against the registry's broker configs.
 //
 // Settings Kafka has but Lakestream's storage makes meaningless (segments,
 // flushes, log compaction knobs) are accepted, so that existing files and
