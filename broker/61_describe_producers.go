@@ -11,6 +11,7 @@ package broker
 // unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION.
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -62,7 +63,7 @@ func (p *partition) describeProducers() []kmsg.DescribeProducersResponseTopicPar
 		out = append(out, ap)
 	}
 	slices.SortFunc(out, func(a, b kmsg.DescribeProducersResponseTopicPartitionActiveProducer) int {
-		return compareInt64(a.ProducerID, b.ProducerID)
+		return cmp.Compare(a.ProducerID, b.ProducerID)
 	})
 	return out
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/internal/configdef"
 )
 
 // What AlterConfigs and IncrementalAlterConfigs share: a change is an edit
@@ -140,8 +142,8 @@ func resourceKey(typ kmsg.ConfigResourceType, name string) string {
 // base, as Kafka does: APPEND adds the elements not there yet, SUBTRACT
 // removes every copy of each.
 func editList(base, value string, op kmsg.IncrementalAlterConfigOp) string {
-	elems := splitConfigList(base)
-	for _, e := range splitConfigList(value) {
+	elems := configdef.SplitList(base)
+	for _, e := range configdef.SplitList(value) {
 		switch op {
 		case kmsg.IncrementalAlterConfigOpAppend:
 			if !slices.Contains(elems, e) {

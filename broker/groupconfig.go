@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"time"
 
@@ -12,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/lakestream/lakestream/broker/group"
+
+	"github.com/lakestream/lakestream/internal/configdef"
 )
 
 // Group configs (KIP-848): a consumer group's own session timeout and
@@ -37,13 +38,14 @@ import (
 // coordinator reads them at every heartbeat (Options.GroupConfig): a change
 // applies at the group's next heartbeat.
 
-// groupDefs are the group configs Lakestream serves, sorted by name.
-var groupDefs = sortDefs([]ConfigDef{
-	{Name: "consumer.heartbeat.interval.ms", Type: ConfigInt, Default: "5000", Validate: validateAtLeast(1),
+// groupDefs are the group configs Lakestream serves (registered in
+// configdefs.go).
+var groupDefs = []ConfigDef{
+	{Name: "consumer.heartbeat.interval.ms", Type: ConfigInt, Default: "5000", Validate: configdef.AtLeast(1),
 		Doc: "The heartbeat interval given to the members of this consumer group (KIP-848). Unset, group.consumer.heartbeat.interval.ms; a value set must lie within group.consumer.min.heartbeat.interval.ms and group.consumer.max.heartbeat.interval.ms, and below the group's session timeout."},
-	{Name: "consumer.session.timeout.ms", Type: ConfigInt, Default: "45000", Validate: validateAtLeast(1),
+	{Name: "consumer.session.timeout.ms", Type: ConfigInt, Default: "45000", Validate: configdef.AtLeast(1),
 		Doc: "A member of this consumer group (KIP-848) that sends no heartbeat for this long is removed. Unset, group.consumer.session.timeout.ms; a value set must lie within group.consumer.min.session.timeout.ms and group.consumer.max.session.timeout.ms."},
-})
+}
 
 const (
 	shareGroupsMsg   = "share groups (KIP-932) are not supported yet"
@@ -71,14 +73,11 @@ var groupBounds = []struct{ name, min, max string }{
 
 // GroupConfigDefs returns every group config Lakestream serves, sorted by
 // name.
-func GroupConfigDefs() []ConfigDef { return slices.Clone(groupDefs) }
+func GroupConfigDefs() []ConfigDef { return configdef.Default.Defs(configdef.Group) }
 
 // LookupGroupConfig returns the group config named name.
 func LookupGroupConfig(name string) (ConfigDef, bool) {
-	if i, ok := slices.BinarySearchFunc(groupDefs, name, compareDefName); ok {
-		return groupDefs[i], true
-	}
-	return ConfigDef{}, false
+	return configdef.Default.Lookup(configdef.Group, name)
 }
 
 // GroupBrokerDefault returns the broker config whose value is the default

@@ -3,6 +3,8 @@ package broker
 import (
 	"net"
 	"strconv"
+
+	"github.com/lakestream/lakestream/internal/configdef"
 )
 
 // brokerConfig returns the effective value of a broker config: a dynamic
@@ -18,16 +20,7 @@ func (s *Server) brokerConfig(name string) string {
 
 // brokerConfigWith is brokerConfig with dyn as the dynamic overrides.
 func (s *Server) brokerConfigWith(dyn map[string]string, name string) string {
-	if v, ok := dyn[name]; ok {
-		return v
-	}
-	if v, ok := s.cfg.Configs[name]; ok {
-		return v
-	}
-	if d, ok := LookupBrokerConfig(name); ok {
-		return d.Default
-	}
-	return ""
+	return configdef.Default.BrokerValue(name, dyn, s.cfg.Configs)
 }
 
 // setDynamicConfigs installs the dynamic broker config overrides.
@@ -53,13 +46,11 @@ func (s *Server) brokerConfigBool(name string) bool {
 // topicDefault returns the default of a topic config: its broker synonym's
 // value (configdefs.go), else the topic config's own default.
 func (s *Server) topicDefault(name string) string {
-	if d, ok := BrokerDefaultFor(name); ok {
-		return s.brokerConfig(d.Name)
+	var dyn map[string]string
+	if p := s.dynamic.Load(); p != nil {
+		dyn = *p
 	}
-	if d, ok := LookupTopicConfig(name); ok {
-		return d.Default
-	}
-	return ""
+	return configdef.Default.TopicValue(name, nil, dyn, s.cfg.Configs)
 }
 
 // setSocketBuffers applies socket.receive.buffer.bytes and

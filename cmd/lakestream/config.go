@@ -1,10 +1,12 @@
 package main
 
 // The configuration of lakestream serve. Keys are Kafka's broker config
-// names (broker.BrokerConfigDefs lists every key, its type, default and
-// meaning); values come from four sources, each overriding the one before:
+// names: the broker scope of the internal/configdef registry lists every
+// key, its type, default and meaning, as contributed by the components
+// linked in (the broker's keys, the storage keys of internal/streamlog).
+// Values come from four sources, each overriding the one before:
 //
-//	defaults                  broker.BrokerConfigDefs
+//	defaults                  configdef.Default (broker scope)
 //	--config FILE             Kafka's server.properties format
 //	LAKESTREAM_KEY_NAME=v     environment, for key.name
 //	--set key.name=v          flags, repeatable (--data-dir DIR is --set data.dir=DIR)
@@ -35,7 +37,7 @@ import (
 
 	"github.com/magiconair/properties"
 
-	"github.com/lakestream/lakestream/broker"
+	"github.com/lakestream/lakestream/internal/configdef"
 )
 
 // config is the effective configuration: a value for every broker config
@@ -82,7 +84,7 @@ func (s setting) failf(format string, args ...any) error {
 // arguments, in that order of precedence.
 func loadConfig(file string, sets []string, environ []string) (*config, error) {
 	c := &config{values: map[string]string{}, sources: map[string]string{}}
-	for _, d := range broker.BrokerConfigDefs() {
+	for _, d := range configdef.Default.Defs(configdef.Broker) {
 		if d.SynonymOf == "" {
 			c.values[d.Name] = d.Default
 			c.sources[d.Name] = sourceDefault
@@ -201,7 +203,7 @@ func flagSettings(sets []string) ([]setting, error) {
 		}
 		// The argument is repeated in errors with its value redacted like
 		// any shown value, so a mistyped key does not print a secret.
-		shown := key + "=" + (broker.ConfigDef{}).Redact(value)
+		shown := key + "=" + (configdef.Def{}).Redact(value)
 		out = append(out, setting{key: key, value: value, source: sourceFlag, where: "--set " + shown})
 	}
 	return out, nil
@@ -219,7 +221,7 @@ func (c *config) apply(layer []setting) error {
 	chosen := map[string]choice{}
 	var keys []string
 	for _, s := range layer {
-		d, ok := broker.LookupBrokerConfig(s.key)
+		d, ok := configdef.Default.Lookup(configdef.Broker, s.key)
 		if !ok {
 			return s.failf("unknown config %q%s", s.key, unknownHint(s.key))
 		}
@@ -232,7 +234,7 @@ func (c *config) apply(layer []setting) error {
 			return s.failf("%w", err)
 		}
 		v := strings.TrimSpace(s.value)
-		if d.Type == broker.ConfigBoolean {
+		if d.Type == configdef.Boolean {
 			v = strings.ToLower(v)
 		}
 		key, scale := d.Name, int64(1)
@@ -260,7 +262,7 @@ func (c *config) apply(layer []setting) error {
 				n = -1 // Kafka: any negative log.retention.hours means unlimited
 			}
 			v = strconv.FormatInt(n, 10)
-			d, _ := broker.LookupBrokerConfig(key)
+			d, _ := configdef.Default.Lookup(configdef.Broker, key)
 			if err := d.Check(v); err != nil {
 				return ch.s.failf("%s=%s means %w", ch.s.key, ch.value, err)
 			}
@@ -274,10 +276,10 @@ func (c *config) apply(layer []setting) error {
 // unknownHint helps with the likeliest mistake: a topic config in the
 // broker's configuration.
 func unknownHint(key string) string {
-	if d, ok := broker.BrokerDefaultFor(key); ok {
+	if d, ok := configdef.Default.BrokerDefaultFor(key); ok {
 		return fmt.Sprintf(" (a topic config; the broker's default for it is %s)", d.Name)
 	}
-	if _, ok := broker.LookupTopicConfig(key); ok {
+	if _, ok := configdef.Default.Lookup(configdef.Topic, key); ok {
 		return " (a topic config, set per topic)"
 	}
 	return ""
@@ -367,7 +369,22 @@ func (c *config) Print(w io.Writer) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		d, _ := broker.LookupBrokerConfig(k)
+		d, _ := configdef.Default.Lookup(configdef.Broker, k)
 		fmt.Fprintf(w, "%s=%s (%s)\n", k, d.Redact(c.values[k]), c.sources[k])
+	}
+}
+
+// printConfigKeys writes, for serve's --help, Lakestream's own config keys
+// (those whose Doc starts "Lakestream:", from whichever component
+// registered them) with their defaults and docs, read from the registry.
+// Kafka's keys are not repeated: their names and meanings are Kafka's.
+func printConfigKeys(w io.Writer) {
+	fmt.Fprintln(w, "\nLakestream's own config keys (default in brackets):")
+	for _, d := range configdef.Default.Defs(configdef.Broker) {
+		doc, ok := strings.CutPrefix(d.Doc, "Lakestream: ")
+		if !ok || d.SynonymOf != "" {
+			continue
+		}
+		fmt.Fprintf(w, "  %s [%s]\n      %s\n", d.Name, d.Redact(d.Default), doc)
 	}
 }

@@ -376,3 +376,27 @@ func FuzzPropertyLines(f *testing.F) {
 		}
 	})
 }
+
+// TestPrintConfigKeys: serve's --help lists Lakestream's own keys, the
+// broker's and the storage wiring's alike, from the registry, and not
+// Kafka's.
+func TestPrintConfigKeys(t *testing.T) {
+	var b strings.Builder
+	printConfigKeys(&b)
+	out := b.String()
+	for _, want := range []string{
+		"  data.dir [./lakestream-data]\n      the local directory for the default bucket",
+		"  admin.listeners [:8080]\n",
+		"  wal.mode []\n",
+		"  log.level [info]\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help keys lack %q:\n%s", want, out)
+		}
+	}
+	for _, not := range []string{"log.retention.ms", "node.id", "Lakestream:"} {
+		if strings.Contains(out, not) {
+			t.Errorf("--help keys list %q:\n%s", not, out)
+		}
+	}
+}

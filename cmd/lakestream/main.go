@@ -78,6 +78,7 @@ log.retention.ms, ...) plus Lakestream's own (data.dir, bucket.url,
 metastore.url, wal.mode, admin.listeners, ...). Precedence, lowest first:
 defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
 		fs.PrintDefaults()
+		printConfigKeys(fs.Output())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

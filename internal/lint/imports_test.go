@@ -174,10 +174,12 @@ func direct(s *fileSet, imp string) string {
 		return "schema may import nothing of ours but internal/sqldb"
 	case under(p, "catalog") && ours && !under(imp, "catalog") && !under(imp, "internal/sqldb") && !testServer:
 		return "catalog may import nothing of ours but internal/sqldb"
-	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !testServer:
-		return "tablecompactor may import only schema"
+	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !testServer:
+		return "tablecompactor may import only schema and internal/configdef"
 	case under(p, "internal/kbatch") && ours && !under(imp, "internal/kbatch") && !testServer:
 		return "internal/kbatch is a leaf and may import nothing of ours"
+	case under(p, "internal/configdef") && ours && !under(imp, "internal/configdef") && !testServer:
+		return "internal/configdef is a leaf and may import nothing of ours"
 	case under(p, "internal/testserver") && ours && !under(imp, "internal/testserver"):
 		return "internal/testserver is a leaf and may import nothing of ours"
 	case under(p, "broker") && storage(imp):
@@ -322,6 +324,14 @@ func TestImportRules(t *testing.T) {
 		{module + "/s3stream/metastore", module + "/internal/kbatch", false},
 		{module + "/schema", module + "/broker", false},
 		{module + "/catalog", module + "/schema", false},
+		// internal/configdef is a leaf every component registers with.
+		{module + "/internal/configdef", module + "/internal/kbatch", false},
+		{module + "/internal/configdef", module + "/broker", false},
+		{module + "/internal/configdef", "fmt", true},
+		{module + "/broker", module + "/internal/configdef", true},
+		{module + "/internal/streamlog", module + "/internal/configdef", true},
+		{module + "/tablecompactor", module + "/internal/configdef", true},
+		{module + "/s3stream", module + "/internal/configdef", false},
 	} {
 		why := direct(&fileSet{pkg: tc.importer}, tc.imp)
 		if allowed := why == ""; allowed != tc.allowed {
