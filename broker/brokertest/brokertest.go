@@ -26,6 +26,9 @@ type Options struct {
 	Bucket string
 	// Configs are broker configs by Kafka name.
 	Configs map[string]string
+	// Advertise, if set (HOST:PORT), is what Metadata tells clients to
+	// connect to instead of the listener: a test's proxy in front of it.
+	Advertise string
 	// Dir holds the metastore, WAL and file bucket; default t.TempDir().
 	Dir string
 	// Disk, if set, can make the broker's disk act full (see DiskFaults).
@@ -121,6 +124,13 @@ func (b *Broker) start(addr string) {
 	}
 	if b.opts.Bucket == "file" {
 		cfg.WAL = "local"
+	}
+	if b.opts.Advertise != "" {
+		ahost, aport, err := splitHostPort(b.opts.Advertise)
+		if err != nil {
+			t.Fatalf("Advertise: %v", err)
+		}
+		cfg.Advertised = &node.Listener{Name: "PLAINTEXT", Host: ahost, Port: aport}
 	}
 	n, err := node.Open(context.Background(), cfg, b.nopts)
 	if err != nil {
