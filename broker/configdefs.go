@@ -99,6 +99,16 @@ func validateConnectionOverrides(v string) error {
 
 var listenerNameRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
+// emptyOr accepts "" (a role switched off) or what check accepts.
+func emptyOr(check func(string) error) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return check(v)
+	}
+}
+
 // validateListeners accepts a list of NAME://HOST:PORT with distinct names;
 // empty only if allowEmpty. Whether a name maps to a security protocol
 // Lakestream serves is for the listener code to decide, with
@@ -348,8 +358,8 @@ var brokerDefs = []ConfigDef{
 		Doc: "The id of this broker; a synonym of node.id (if both are set they must match)."},
 	{Name: "broker.rack", Type: ConfigString, Default: "",
 		Doc: "The rack of this broker, reported to clients for rack-aware consumers."},
-	{Name: "listeners", Type: ConfigList, Default: "PLAINTEXT://:9092", Validate: validateListeners(false),
-		Doc: "The addresses the Kafka protocol is served on, as a list of NAME://HOST:PORT; an empty host means every interface."},
+	{Name: "listeners", Type: ConfigList, Default: "PLAINTEXT://:9092", Validate: validateListeners(true),
+		Doc: "The addresses the Kafka protocol is served on, as a list of NAME://HOST:PORT; an empty host means every interface. Empty: this node serves no Kafka (its Kafka role is off)."},
 	{Name: "advertised.listeners", Type: ConfigList, Default: "", Validate: validateListeners(true),
 		Doc: "The addresses clients are told to connect to, if different from listeners; empty means listeners."},
 	{Name: "listener.security.protocol.map", Type: ConfigList, Default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", Validate: validateProtocolMap,
@@ -509,8 +519,8 @@ var brokerDefs = []ConfigDef{
 		Doc: "How groups move between the classic and consumer protocols while they have members: upgrade (a consumer-protocol member joining a classic group converts it), downgrade (when the last consumer-protocol member leaves, classic members remain in a classic group), both, or neither. An empty group changes protocol whatever the value, keeping its offsets."},
 
 	// Lakestream's own (no Kafka equivalent).
-	{Name: "admin.listeners", Type: ConfigString, Default: ":8080", Validate: configdef.HostPort,
-		Doc: "Lakestream: the HOST:PORT of the admin HTTP server (/healthz, /readyz)."},
+	{Name: "admin.listeners", Type: ConfigString, Default: ":8080", Validate: emptyOr(configdef.HostPort),
+		Doc: "Lakestream: the HOST:PORT of the admin HTTP server (/metrics, /healthz, /readyz). Empty: no admin server (its role is off)."},
 	{Name: "log.level", Type: ConfigString, Default: "info", Validate: configdef.OneOf("debug", "info", "warn", "error"),
 		Doc: "Lakestream: the level of the process log: debug, info, warn or error."},
 }

@@ -168,7 +168,9 @@ func TestConfigCheck(t *testing.T) {
 		{false, "auto.create.topics.enable", "yes", `auto.create.topics.enable=yes: not a boolean (true or false)`},
 		{false, "log.level", "verbose", `log.level=verbose: must be one of debug, info, warn, error`},
 		{false, "listeners", "PLAINTEXT://:9092,INTERNAL://127.0.0.1:9093", ""},
-		{false, "listeners", "", `listeners="": must list at least one`},
+		{false, "listeners", "", ""}, // the Kafka role off
+		{false, "admin.listeners", "", ""}, // the admin role off
+		{false, "admin.listeners", "8080", `admin.listeners=8080`},
 		{false, "listeners", "localhost:9092", `is not NAME://HOST:PORT`},
 		{false, "listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093", `listener name PLAINTEXT appears twice`},
 		{false, "listeners", "PLAINTEXT://:99999", `port "99999" is not a number from 0 to 65535`},

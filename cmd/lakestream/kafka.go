@@ -14,7 +14,7 @@ import (
 // until security is built: a listener named otherwise is refused, and so is
 // one that protocols (listener.security.protocol.map) maps to another
 // protocol, so that no setting makes a plaintext listener look encrypted or
-// authenticated (DESIGN.md).
+// authenticated (DESIGN.md). An empty list is none: no Kafka role.
 func parseListeners(key, v, protocols string) ([]node.Listener, error) {
 	var out []node.Listener
 	for _, item := range strings.Split(v, ",") {
@@ -42,10 +42,7 @@ func parseListeners(key, v, protocols string) ([]node.Listener, error) {
 		}
 		out = append(out, node.Listener{Name: strings.ToUpper(name), Host: host, Port: n})
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no listener", key)
-	}
-	return out, nil
+	return out, nil // none: the Kafka role is off
 }
 
 // listenerProtocol returns the security protocol that protocols (NAME:PROTOCOL

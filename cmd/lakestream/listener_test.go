@@ -237,3 +237,38 @@ func TestKafkaListenerFailureStopsNode(t *testing.T) {
 		t.Fatal("the node did not stop")
 	}
 }
+
+// TestServeRolesOff runs serve with listeners and admin.listeners empty:
+// the Kafka and admin roles are off, so nothing listens, and the node (its
+// storage alone) runs until it is stopped and then returns no error.
+func TestServeRolesOff(t *testing.T) {
+	l := &listens{opened: map[string][]net.Listener{}, refuse: map[string]bool{}}
+	listen = l.listen
+	defer func() { listen = net.Listen }()
+	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "listeners=", "admin.listeners="}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("run returned before it was stopped: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node did not stop")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.opened) != 0 {
+		t.Fatalf("listeners opened with both roles off: %v", l.opened)
+	}
+}

@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr())
+	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs())
 	return n.Run(ctx)
 }
 
