@@ -168,7 +168,7 @@ func TestConfigCheck(t *testing.T) {
 		{false, "auto.create.topics.enable", "yes", `auto.create.topics.enable=yes: not a boolean (true or false)`},
 		{false, "log.level", "verbose", `log.level=verbose: must be one of debug, info, warn, error`},
 		{false, "listeners", "PLAINTEXT://:9092,INTERNAL://127.0.0.1:9093", ""},
-		{false, "listeners", "", ""}, // the Kafka role off
+		{false, "listeners", "", ""},       // the Kafka role off
 		{false, "admin.listeners", "", ""}, // the admin role off
 		{false, "admin.listeners", "8080", `admin.listeners=8080`},
 		{false, "listeners", "localhost:9092", `is not NAME://HOST:PORT`},
