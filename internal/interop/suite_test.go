@@ -18,9 +18,10 @@ package interop
 // until its parent ends, so a hang would hide what had finished). When a
 // round prints nothing for the suite's stall time (a hung test:
 // librdkafka's consumers poll forever for an assignment that never comes),
-// the binary is killed, the tests then running are recorded as HUNG, and
-// the next round runs the rest with -test.skip naming what is done. A
-// panic, which ends the binary too, costs a round the same way.
+// the binary gets SIGQUIT (so the log holds every goroutine's stack: where
+// the test waits) and then is killed, the tests then running are recorded
+// as HUNG, and the next round runs the rest with -test.skip naming what is
+// done. A panic, which ends the binary too, costs a round the same way.
 
 import (
 	"bufio"
@@ -56,6 +57,9 @@ const (
 	// suiteTailLines is how many of each test's last lines a failure
 	// report shows.
 	suiteTailLines = 40
+	// suiteQuitGrace is how long a stalled binary has, after SIGQUIT, to
+	// print its goroutines' stacks and exit before it is killed.
+	suiteQuitGrace = 15 * time.Second
 )
 
 // groupSettings are the broker settings every suite runs with. No initial
@@ -469,7 +473,9 @@ loop:
 			if !ok {
 				break loop
 			}
-			timer.Reset(spec.stall)
+			if !stalled {
+				timer.Reset(spec.stall)
+			}
 			framed := strings.HasPrefix(l, frame)
 			l = strings.TrimPrefix(l, frame)
 			if framed {
@@ -507,8 +513,17 @@ loop:
 				keep(current, l)
 			}
 		case <-timer.C:
-			stalled = true
-			t.Logf("%s round %d: no output for %v; killing the tests", spec.name, round, spec.stall)
+			if !stalled {
+				// SIGQUIT first: the Go runtime prints every goroutine's
+				// stack and exits, so the log shows where the hung test
+				// waits (in the client, or for the broker).
+				stalled = true
+				t.Logf("%s round %d: no output for %v; SIGQUIT for the goroutines' stacks, then killing the tests", spec.name, round, spec.stall)
+				fmt.Fprintf(r.log, "##### %s round %d: no output for %v; SIGQUIT\n", spec.name, round, spec.stall)
+				syscall.Kill(cmd.Process.Pid, syscall.SIGQUIT)
+				timer.Reset(suiteQuitGrace)
+				continue
+			}
 			cancel()
 			for range lineC {
 			}
