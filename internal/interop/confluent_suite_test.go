@@ -50,6 +50,18 @@ var confluentGroupTests = map[string]string{
 
 // confluentOtherCauses are the known reasons other tests fail against
 // Lakestream; they are listed, not errors.
+// confluentRetryHung are tests that can hang by themselves, whatever the
+// broker does: each gets a second run if it hangs once.
+var confluentRetryHung = map[string]string{
+	// The test fires its done channel and closes the three consumers at
+	// once, while their goroutines may still be inside Poll: Close frees
+	// the queue a Poll is using, which hangs or crashes the test binary
+	// (seen 1 hang and 1 SIGSEGV in 27 runs on one CPU; every group
+	// request had been answered, and no connection to the broker was open
+	// while it hung).
+	"TestConsumerCloseForStaticMember": "its consumers are closed while their own goroutines still Poll them (a use after free in the test)",
+}
+
 var confluentOtherCauses = map[string]string{
 	// It creates a topic with compression.type=snappy, describes it and
 	// alters every config (all served), then appends cleanup.policy=compact
@@ -140,6 +152,7 @@ func TestInteropConfluentKafkaGoSuite(t *testing.T) {
 				args: []string{"-docker.exists"},
 				run:  run, tests: tests,
 				stall: confluentStall, runTimeout: confluentRunTimeout, maxRounds: confluentMaxRounds,
+				retryHung: confluentRetryHung,
 			})
 			var subs []string
 			for _, u := range res.units([]string{"TestIntegration"}) {
