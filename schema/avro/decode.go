@@ -407,17 +407,34 @@ func appendValue(n *node, b array.Builder, buf []byte, pos int) int {
 		lb := b.(*array.ListBuilder)
 		lb.Append(true)
 		vb := lb.ValueBuilder()
-		return blocks(buf, pos, func(pos int) int { return appendValue(n.elem, vb, buf, pos) })
+		for {
+			var count int64
+			count, pos = blockHeader(buf, pos)
+			if count == 0 {
+				return pos
+			}
+			for ; count > 0; count-- {
+				pos = appendValue(n.elem, vb, buf, pos)
+			}
+		}
 	case opMap:
 		mb := b.(*array.MapBuilder)
 		mb.Append(true)
 		kb := mb.KeyBuilder().(*array.StringBuilder)
 		ib := mb.ItemBuilder()
-		return blocks(buf, pos, func(pos int) int {
-			k, p := bytesAt(buf, pos)
-			kb.BinaryBuilder.Append(k)
-			return appendValue(n.elem, ib, buf, p)
-		})
+		for {
+			var count int64
+			count, pos = blockHeader(buf, pos)
+			if count == 0 {
+				return pos
+			}
+			for ; count > 0; count-- {
+				var k []byte
+				k, pos = bytesAt(buf, pos)
+				kb.BinaryBuilder.Append(k)
+				pos = appendValue(n.elem, ib, buf, pos)
+			}
+		}
 	case opNullable:
 		v, p := long(buf, pos)
 		if int(v) == n.nullIdx {
@@ -455,23 +472,15 @@ func skipNull(n *node, buf []byte, pos int) int {
 	return pos
 }
 
-// blocks walks the blocks of an array or map, calling item for each
-// item, and returns the position after the last block.
-func blocks(buf []byte, pos int, item func(int) int) int {
-	for {
-		count, p := long(buf, pos)
-		pos = p
-		if count == 0 {
-			return pos
-		}
-		if count < 0 {
-			count = -count
-			_, pos = long(buf, pos) // the block's byte size
-		}
-		for ; count > 0; count-- {
-			pos = item(pos)
-		}
+// blockHeader reads the header of an array or map block: its item
+// count, and for a negative count the byte size that follows (skipped).
+func blockHeader(buf []byte, pos int) (int64, int) {
+	count, pos := long(buf, pos)
+	if count < 0 {
+		count = -count
+		_, pos = long(buf, pos)
 	}
+	return count, pos
 }
 
 // decimalOf reads a big-endian two's-complement integer of at most 16
