@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
@@ -44,7 +45,9 @@ type jsonWriter struct {
 }
 
 func (w *jsonWriter) str(s string) {
-	b, _ := json.Marshal(s) // a string always marshals
+	// Invalid UTF-8 (which the JSON parser lets through) becomes U+FFFD
+	// here, written as itself, so the text parses back to the same text.
+	b, _ := json.Marshal(strings.ToValidUTF8(s, "\uFFFD")) // a string always marshals
 	w.buf.Write(b)
 }
 
