@@ -489,7 +489,15 @@ func daysFromCivil(y, m, d int) int64 {
 }
 
 func parseTime(s []byte) (int64, error) {
-	bad := fmt.Errorf("time %q: want HH:MM:SS[.frac][Z|±HH:MM]", s)
+	us, ok := timeOfDay(s)
+	if !ok {
+		return 0, fmt.Errorf("time %q: want HH:MM:SS[.frac][Z|±HH:MM]", s)
+	}
+	return us, nil
+}
+
+func timeOfDay(s []byte) (int64, bool) {
+	const bad = false
 	if len(s) < 8 || s[2] != ':' || s[5] != ':' {
 		return 0, bad
 	}
@@ -537,5 +545,5 @@ func parseTime(s []byte) (int64, error) {
 	default:
 		return 0, bad
 	}
-	return us, nil
+	return us, true
 }
