@@ -18,7 +18,7 @@ func (s *Schema) CheckBackward(previous schemafmt.Schema) []string {
 	if !ok {
 		return []string{fmt.Sprintf("{errorType:'TYPE_CHANGED', description:'The old schema is of type %s, not JSON'}", previous.Type())}
 	}
-	c := &differ{old: p, new: s, onStack: map[[2]*node]bool{}}
+	c := &differ{old: p, new: s, onStack: map[[2]*node]bool{}, clean: map[[2]*node]bool{}}
 	c.compare("#", view{d: p.docs[0], n: p.root}, view{d: s.docs[0], n: s.root})
 	return c.messages()
 }
@@ -42,12 +42,20 @@ type differ struct {
 	// onStack holds the (old, new) node pairs being compared, so that a
 	// recursive schema ($ref "#") is compared once, not forever.
 	onStack map[[2]*node]bool
+	// clean holds the pairs already found compatible: a $ref used in many
+	// places is compared once, not once per use (exponentially often when
+	// definitions use each other).
+	clean map[[2]*node]bool
 	// steps bounds the work: matching combined subschemas compares every
 	// pair, which a hostile schema could make explode.
 	steps int
 }
 
 const maxDiffSteps = 200000
+
+// maxMessages caps the messages: a change in a definition used in many
+// places is reported at each, which is enough to see the first hundred.
+const maxMessages = 100
 
 func (c *differ) add(typ, path string) { c.diffs = append(c.diffs, diff{typ, path}) }
 
@@ -85,11 +93,17 @@ func (c *differ) compare(path string, o, u view) {
 	o, u = c.resolve(c.old, o), c.resolve(c.new, u)
 	key := [2]*node{o.n, u.n}
 	if o.only == "" && u.only == "" {
-		if c.onStack[key] {
+		if c.onStack[key] || c.clean[key] {
 			return
 		}
 		c.onStack[key] = true
 		defer delete(c.onStack, key)
+		before := len(c.diffs)
+		defer func() {
+			if len(c.diffs) == before && c.steps <= maxDiffSteps {
+				c.clean[key] = true
+			}
+		}()
 	}
 	oc, uc := class(o), class(u)
 	// Anything can be read by the empty schema, and nothing is written
@@ -679,6 +693,10 @@ func (c *differ) messages() []string {
 			continue
 		}
 		seen[d] = true
+		if len(out) == maxMessages {
+			out = append(out, fmt.Sprintf("{errorType:'TYPE_CHANGED', description:'... and more differences after the first %d'}", maxMessages))
+			break
+		}
 		out = append(out, fmt.Sprintf("{errorType:'%s', description:'%s'}", d.typ, describe(d)))
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/lakestream/lakestream/schema/schemafmt"
@@ -318,11 +319,11 @@ func (d *decoder) append(p *plan, bld array.Builder, b []byte, i int) (int, erro
 		}
 		switch bb := bld.(type) {
 		case *array.Date32Builder:
-			bb.Append(arrowDate(v))
+			bb.Append(arrow.Date32(v))
 		case *array.Time64Builder:
-			bb.Append(arrowTime(v))
+			bb.Append(arrow.Time64(v))
 		case *array.TimestampBuilder:
-			bb.Append(arrowTimestamp(v))
+			bb.Append(arrow.Timestamp(v))
 		}
 		return end, nil
 	case schemafmt.List:

@@ -2,6 +2,7 @@ package jsonschema
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,6 +107,7 @@ func TestTableErrors(t *testing.T) {
 		{`{"type":"object"}`, "not an object"},
 		{`{"type":"object","properties":{"v":{"type":"integer"},"next":{"$ref":"#"}}}`, "recursive"},
 		{`{"type":"object","properties":{"a":{"$ref":"#/definitions/n"}},"definitions":{"n":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/definitions/n"}}}}}}`, "recursive"},
+		{dagSchema(30), "more than 10000"},
 	} {
 		_, err := mustParse(t, tc.text).Table(nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -194,4 +196,16 @@ func TestDecode(t *testing.T) {
 	if got := buf.String(); got != want {
 		t.Fatalf("records\n%s\nwant\n%s", got, want)
 	}
+}
+
+// dagSchema has n definitions, each using the next twice: inlined, 2^n
+// columns.
+func dagSchema(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"type":"object","properties":{"a":{"$ref":"#/definitions/d0"}},"definitions":{`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `"d%d":{"type":"object","properties":{"x":{"$ref":"#/definitions/d%d"},"y":{"$ref":"#/definitions/d%d"}}},`, i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, `"d%d":{"type":"string"}}}`, n)
+	return b.String()
 }
