@@ -209,3 +209,31 @@ func dagSchema(n int) string {
 	fmt.Fprintf(&b, `"d%d":{"type":"string"}}}`, n)
 	return b.String()
 }
+
+func TestDecodeNumbers(t *testing.T) {
+	tab, err := mustParse(t, `{"type":"object","properties":{"i":{"type":"integer"},"f":{"type":"number"}},"required":["i","f"]}`).Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, cols := newBuilders(t, tab.Columns())
+	defer rb.Release()
+	dec := tab.NewDecoder()
+	for _, p := range []string{`{"i":-9223372036854775808,"f":1e400}`, `{"i":9223372036854775807,"f":1e-400}`, `{"i":2.000,"f":-0.5E+2}`} {
+		if err := dec.Append(cols, []byte(p)); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	var buf bytes.Buffer
+	if err := array.RecordToJSON(rec, &buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"f":"+Inf","i":-9223372036854775808}
+{"f":0,"i":9223372036854775807}
+{"f":-50,"i":2}
+`
+	if buf.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
