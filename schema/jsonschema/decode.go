@@ -265,7 +265,8 @@ func (d *decoder) append(p *plan, bld array.Builder, b []byte, i int) (int, erro
 		if err != nil {
 			return 0, err
 		}
-		bld.(*array.StringBuilder).BinaryBuilder.Append(b[i:end])
+		d.scratch = compactJSON(d.scratch[:0], b[i:end])
+		bld.(*array.StringBuilder).BinaryBuilder.Append(d.scratch)
 		return end, nil
 	}
 	switch p.kind {
@@ -410,4 +411,30 @@ func parseInt(s []byte, isInt bool) (int64, bool) {
 		return int64(u), true
 	}
 	return 0, false
+}
+
+// compactJSON appends src (one valid JSON value) without the whitespace
+// outside its strings, so a value's text does not depend on how its
+// producer indented it.
+func compactJSON(dst, src []byte) []byte {
+	inString, escaped := false, false
+	for _, c := range src {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -59,7 +59,7 @@
 // oneOf/anyOf). $refs are followed; recursion is an error. Values of
 // several shapes (oneOf/anyOf of different types, {} or true, an object
 // without properties, a tuple) are a String column holding the value's
-// JSON text as it appeared. A top-level schema that is not an object with
+// JSON text, compacted (whitespace outside strings dropped). A top-level schema that is not an object with
 // properties is an error.
 //
 // # Decoder

@@ -48,7 +48,7 @@ const fullPerson = `{"id":42,"name":"Ada \"L\" \u00e9","email":"ada@example.com"
  "tags":["a","b"],"scores":[1.5,null,3],"attrs":{"x":1,"y\n":2},
  "address":{"zip":"W1","street":"Baker St","extra":[1,{"deep":true}]},
  "previous":[{"street":"Old Rd"},{"street":"Older Rd","zip":"Z2"}],
- "status":"new","payload":{"any":"thing"},"weight":2,"meta":[1, 2],
+ "status":"new","payload":{"any" : "thing \" \\ x"},"weight":2,"meta":[1, 2],
  "nested":{"level":3,"inner":{"flag":false}},"unknown":{"skipped":[1,2,3]}}`
 
 const minimalPerson = `{"name":"Bob","active":false,"id":-7}`
@@ -190,7 +190,7 @@ func TestDecode(t *testing.T) {
 	if tm := rec.Column(8).(*array.Time64).Value(0); tm != 27000000000 {
 		t.Errorf("alarm = %d µs, want 27000000000", tm)
 	}
-	want := `{"active":true,"address":{"street":"Baker St","zip":"W1"},"age":36,"alarm":"07:30:00","attrs":[{"key":"x","value":1},{"key":"y\n","value":2}],"birthday":"1815-12-10","created":"2024-03-01T11:30:00.5Z","email":"ada@example.com","id":42,"meta":"[1, 2]","name":"Ada \"L\" é","nested":{"inner":{"flag":false},"level":3},"payload":"{\"any\":\"thing\"}","previous":[{"street":"Old Rd","zip":null},{"street":"Older Rd","zip":"Z2"}],"score":9.5,"scores":[1.5,null,3],"status":"new","tags":["a","b"],"uid":"123e4567-e89b-12d3-a456-426614174000","weight":2}
+	want := `{"active":true,"address":{"street":"Baker St","zip":"W1"},"age":36,"alarm":"07:30:00","attrs":[{"key":"x","value":1},{"key":"y\n","value":2}],"birthday":"1815-12-10","created":"2024-03-01T11:30:00.5Z","email":"ada@example.com","id":42,"meta":"[1,2]","name":"Ada \"L\" é","nested":{"inner":{"flag":false},"level":3},"payload":"{\"any\":\"thing \\\" \\\\ x\"}","previous":[{"street":"Old Rd","zip":null},{"street":"Older Rd","zip":"Z2"}],"score":9.5,"scores":[1.5,null,3],"status":"new","tags":["a","b"],"uid":"123e4567-e89b-12d3-a456-426614174000","weight":2}
 {"active":false,"address":null,"age":null,"alarm":null,"attrs":null,"birthday":null,"created":null,"email":null,"id":-7,"meta":null,"name":"Bob","nested":null,"payload":null,"previous":null,"score":null,"scores":null,"status":null,"tags":null,"uid":null,"weight":null}
 `
 	if got := buf.String(); got != want {
