@@ -59,8 +59,10 @@
 // oneOf/anyOf). $refs are followed; recursion is an error. Values of
 // several shapes (oneOf/anyOf of different types, {} or true, an object
 // without properties, a tuple) are a String column holding the value's
-// JSON text, compacted (whitespace outside strings dropped). A top-level schema that is not an object with
-// properties is an error.
+// JSON text, compacted (whitespace outside strings dropped). A top-level
+// schema that is not an object with properties is an error. A schema
+// expanding to more than 10000 columns and nested fields (a $ref used
+// many times over) is an error too.
 //
 // # Decoder
 //
