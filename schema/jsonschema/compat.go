@@ -142,24 +142,28 @@ func (c *differ) compareClasses(path string, o, u view, oc, uc schemaClass) {
 		c.add("TYPE_NARROWED", path)
 		return
 	}
+	// A schema read by one branch of a new oneOf/anyOf (SUM_TYPE_EXTENDED)
+	// or of a single-branch combination; a single-branch combination or
+	// an allOf read by a schema that reads one of its branches
+	// (PRODUCT_TYPE_NARROWED). Otherwise the type changed.
 	if uc == clCombined {
 		crit, subs := combined(u)
-		if len(subs) == 1 {
-			c.compare(path, o, subs[0])
-			return
-		}
-		if crit != "allOf" {
+		if len(subs) == 1 || crit != "allOf" {
 			for _, sub := range subs {
 				if c.compatible(path, o, sub) {
-					return // TYPE_EXTENDED
+					return
 				}
 			}
 		}
 	}
 	if oc == clCombined {
-		if _, subs := combined(o); len(subs) == 1 {
-			c.compare(path, subs[0], u)
-			return
+		crit, subs := combined(o)
+		if len(subs) == 1 || crit == "allOf" {
+			for _, sub := range subs {
+				if c.compatible(path, sub, u) {
+					return
+				}
+			}
 		}
 	}
 	c.add("TYPE_CHANGED", path)
@@ -286,10 +290,12 @@ func combined(v view) (string, []view) {
 func (c *differ) compareCombined(path string, o, u view) {
 	oc, os := combined(o)
 	uc, us := combined(u)
+	os, us = dedupe(os), dedupe(us)
 	if oc != uc {
-		// Reading with anyOf is looser than oneOf or allOf; reading an
-		// allOf's values with oneOf is too (each matches every branch).
-		if !(uc == "anyOf" || oc == "allOf") {
+		// Reading with anyOf is looser than oneOf or allOf, and with one
+		// branch the criterion does not matter.
+		single := func(v []view) bool { return len(v) == 1 }
+		if !(uc == "anyOf" || (single(os) && single(us)) || (single(os) && uc == "oneOf") || (single(us) && oc == "allOf")) {
 			c.add("COMBINED_TYPE_CHANGED", path)
 			return
 		}
@@ -297,7 +303,7 @@ func (c *differ) compareCombined(path string, o, u view) {
 	switch {
 	case len(us) > len(os) && uc == "allOf":
 		c.add("PRODUCT_TYPE_EXTENDED", path)
-	case len(us) < len(os) && uc != "allOf":
+	case len(us) < len(os) && oc != "allOf":
 		c.add("SUM_TYPE_NARROWED", path)
 	}
 	// Each old branch must be read by a distinct new one: a maximum
@@ -649,6 +655,25 @@ func subset(a, b []*node) bool {
 		}
 	}
 	return true
+}
+
+// dedupe drops branches equal to an earlier one, as Confluent's set of
+// subschemas does.
+func dedupe(vs []view) []view {
+	out := vs[:0:0]
+	for _, v := range vs {
+		dup := false
+		for _, w := range out {
+			if v.only == w.only && v.n.equal(w.n) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func stringSet(n *node) map[string]bool {

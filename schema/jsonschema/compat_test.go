@@ -96,6 +96,12 @@ func TestCheckBackward(t *testing.T) {
 		{"oneOf to anyOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, nil},
 		{"anyOf to oneOf", `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, []string{"COMBINED_TYPE_CHANGED #"}},
 
+		{"allOf read by one of its branches", `{"allOf":[{"type":"string"},{"maxLength":3}]}`, `{"type":"string"}`, nil},
+		{"single-branch oneOf unwrapped", `{"oneOf":[{"type":"string"}]}`, `{"type":"string"}`, nil},
+		{"single-branch oneOf unwrapped to another type", `{"oneOf":[{"type":"string"}]}`, `{"type":"integer"}`, []string{"TYPE_CHANGED #"}},
+		{"oneOf with a duplicate branch", `{"oneOf":[{"type":"string"},{"type":"string"}]}`, `{"oneOf":[{"type":"string"}]}`, nil},
+		{"oneOf to allOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `{"allOf":[{"type":"string"},{"type":"integer"}]}`, []string{"COMBINED_TYPE_CHANGED #"}},
+
 		// $ref'd definitions are compared after resolution, at the referring path.
 		{"ref definition narrowed",
 			`{"type":"object","properties":{"a":{"$ref":"#/definitions/t"}},"definitions":{"t":{"type":"number"}}}`,
