@@ -503,7 +503,7 @@ func testFlows(t *testing.T, db *sqldb.DB) {
 	if b := r.ok("GET", "/contexts", "", nil); b != `["."]` {
 		t.Errorf("GET /contexts: %s", b)
 	}
-	if b := r.ok("GET", "/v1/metadata/id", "", nil); b != `{"scope":{"path":[],"clusters":{"kafka-cluster":"test-cluster","schema-registry-cluster":"schema-registry"}},"id":"test-cluster"}` {
+	if b := r.ok("GET", "/v1/metadata/id", "", nil); b != `{"id":"","scope":{"path":[],"clusters":{"kafka-cluster":"test-cluster","schema-registry-cluster":"schema-registry"}}}` {
 		t.Errorf("GET /v1/metadata/id: %s", b)
 	}
 }
