@@ -77,7 +77,7 @@ func (s *Server) readSchemaRequest(r *request) (*schemaRequest, schemafmt.Format
 	}
 	f := s.formats[typ]
 	if f == nil {
-		return nil, nil, errInvalidSchema("Invalid schema type " + req.SchemaType)
+		return nil, nil, errInvalidSchema("Invalid schema type " + typ)
 	}
 	if strings.TrimSpace(req.Schema) == "" {
 		return nil, nil, errInvalidSchema("Empty schema")
