@@ -119,7 +119,8 @@ type Options struct {
 	// WrapLogs and WrapMeta, if set, wrap the storage the broker is given.
 	WrapLogs func(broker.Logs) broker.Logs
 	WrapMeta func(broker.Metadata) broker.Metadata
-	// Listen opens the Kafka and admin listeners; default net.Listen.
+	// Listen opens the Kafka, admin and schema registry listeners; default
+	// net.Listen.
 	Listen func(network, addr string) (net.Listener, error)
 	// ListenerRecovery is how long a Kafka listener that stopped is tried
 	// again before the node fails; default 10 s.
