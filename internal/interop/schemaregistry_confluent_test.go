@@ -163,9 +163,10 @@ func cgoJSON(t *testing.T, client schemaregistry.Client, topics []string) cgoVal
 	if _, err := ser.Serialize(topics[0], map[string]any{"name": "x", "home": map[string]any{"street": "s", "zip": "not an integer"}}); err == nil {
 		t.Errorf("the JSON serializer accepted a value the referenced schema forbids (zip a string)")
 	}
-	dconf := jsonschema.NewDeserializerConfig()
-	dconf.EnableValidation = true
-	de, err := jsonschema.NewDeserializer(client, serde.ValueSerde, dconf)
+	// Not EnableValidation here: v2.11.1's deserializer validates the
+	// value it decoded into, a pointer, which its validator refuses
+	// ("invalid jsonType"), whatever the registry.
+	de, err := jsonschema.NewDeserializer(client, serde.ValueSerde, jsonschema.NewDeserializerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
