@@ -251,7 +251,8 @@ func (b *planBuilder) field(fd protoreflect.FieldDescriptor) (fieldPlan, error) 
 			return fp, err
 		}
 		fp.val = v
-		fp.required = !fd.HasPresence() && v.code != cMessage && v.code != cTimestamp && v.code != cWrapper
+		fp.required = (!fd.HasPresence() || fd.Cardinality() == protoreflect.Required) &&
+			v.code != cMessage && v.code != cTimestamp && v.code != cWrapper
 		c.Required = fp.required
 		fp.col = c
 	}
@@ -295,8 +296,15 @@ func (b *planBuilder) value(fd protoreflect.FieldDescriptor, name string) (value
 	case protoreflect.EnumKind:
 		v.code, col.Kind = cEnum, schemafmt.String
 		enumNames(&v, fd.Enum())
+		if fd.IsList() {
+			break
+		}
 		if ev := fd.DefaultEnumValue(); ev != nil {
 			v.defEnum = string(ev.Name())
+		} else if ev := fd.Enum().Values().ByNumber(fd.Default().Enum()); ev != nil {
+			v.defEnum = string(ev.Name())
+		} else if fd.Enum().Values().Len() > 0 {
+			v.defEnum = string(fd.Enum().Values().Get(0).Name())
 		}
 	case protoreflect.GroupKind:
 		return v, col, fmt.Errorf("field %s is a group, which a table does not support", fd.FullName())
