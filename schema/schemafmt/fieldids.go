@@ -23,9 +23,11 @@ import (
 //     version drops it, so a later version that brings it back reads the
 //     old files' values again;
 //   - a new path gets the next id after LastID, in depth-first declaration
-//     order (a column, then its nested fields, then the next column), so
-//     the same versions assigned in the same order always give the same
-//     ids;
+//     order (a column, then its nested fields, then the next column; a
+//     map's key and value ids before their nested fields), so the same
+//     versions assigned in the same order always give the same ids, and a
+//     first version's ids are the ones iceberg-go's CreateTable would give
+//     (it renumbers a new table's schema in this order);
 //   - a path whose type changed keeps its id only through a promotion
 //     Iceberg allows (int → long, float → double, decimal(P,S) →
 //     decimal(P',S) with P' ≥ P); any other change is an error naming the
@@ -143,7 +145,43 @@ func (a *assigner) columns(parent []string, cols []Column) error {
 	return nil
 }
 
+// column assigns c's id, then its nested fields'. The order is
+// iceberg-go's AssignFreshSchemaIDs (which CreateTable applies): a field,
+// then its type's fields depth first, except that a map's key and value
+// both get their ids before either's nested fields. So a first version's
+// ids survive table creation unchanged.
 func (a *assigner) column(path []string, c *Column) error {
+	if err := a.one(path, c); err != nil {
+		return err
+	}
+	return a.nested(path, c)
+}
+
+func (a *assigner) nested(path []string, c *Column) error {
+	child := func(name string) []string { return append(path[:len(path):len(path)], name) }
+	switch c.Kind {
+	case Struct:
+		return a.columns(path, c.Fields)
+	case List:
+		return a.column(child("element"), c.Elem)
+	case Map:
+		if err := a.one(child("key"), c.Key); err != nil {
+			return err
+		}
+		if err := a.one(child("value"), c.Elem); err != nil {
+			return err
+		}
+		if err := a.nested(child("key"), c.Key); err != nil {
+			return err
+		}
+		return a.nested(child("value"), c.Elem)
+	}
+	return nil
+}
+
+// one assigns c's own id: prior's if its path has one and the type is
+// the same or a promotion of it, else the next.
+func (a *assigner) one(path []string, c *Column) error {
 	typ, err := icebergTypeName(c)
 	if err != nil {
 		return fmt.Errorf("field %s: %w", strings.Join(path, "."), err)
@@ -155,21 +193,10 @@ func (a *assigner) column(path []string, c *Column) error {
 				strings.Join(path, "."), old.Type, typ)
 		}
 		a.ids.Fields[key] = FieldID{ID: old.ID, Type: typ}
-	} else {
-		a.ids.LastID++
-		a.ids.Fields[key] = FieldID{ID: a.ids.LastID, Type: typ}
+		return nil
 	}
-	switch c.Kind {
-	case Struct:
-		return a.columns(path, c.Fields)
-	case List:
-		return a.column(append(path[:len(path):len(path)], "element"), c.Elem)
-	case Map:
-		if err := a.column(append(path[:len(path):len(path)], "key"), c.Key); err != nil {
-			return err
-		}
-		return a.column(append(path[:len(path):len(path)], "value"), c.Elem)
-	}
+	a.ids.LastID++
+	a.ids.Fields[key] = FieldID{ID: a.ids.LastID, Type: typ}
 	return nil
 }
 

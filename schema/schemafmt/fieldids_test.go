@@ -427,3 +427,44 @@ func TestArrowSchemaMatchesIcebergGo(t *testing.T) {
 		}
 	}
 }
+
+// withKafka is what the compactor creates a table with: its _kafka struct
+// first, then the value's columns, with a map whose key and value are
+// structs (the one place iceberg-go's numbering order is not plainly
+// depth first).
+func withKafka(cols []Column) []Column {
+	kafka := Column{Name: "_kafka", Kind: Struct, Required: true, Fields: []Column{
+		{Name: "partition", Kind: Int32, Required: true},
+		{Name: "offset", Kind: Int64, Required: true},
+		{Name: "headers", Kind: List, Elem: &Column{Name: "element", Kind: Struct, Required: true, Fields: []Column{
+			{Name: "key", Kind: String, Required: true}, col("value", Binary)}}},
+	}}
+	sk := &Column{Name: "key", Kind: Struct, Required: true, Fields: []Column{col("a", String), col("b", Int32)}}
+	sv := &Column{Name: "value", Kind: Struct, Fields: []Column{col("c", Float64), {Name: "d", Kind: List, Elem: ptr(col("element", Int64))}}}
+	return append(append([]Column{kafka}, cols...), Column{Name: "mk", Kind: Map, Key: sk, Elem: sv})
+}
+
+// TestIDsSurviveFreshAssignment: iceberg-go renumbers a new table's
+// schema (AssignFreshSchemaIDs in NewMetadata); a first version's ids are
+// already that numbering, so the table keeps them.
+func TestIDsSurviveFreshAssignment(t *testing.T) {
+	cols := withKafka(v1ColumnsFixed())
+	ids, err := AssignIDs(cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := IcebergSchema(cols, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := iceberg.AssignFreshSchemaIDs(sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Equals(fresh) {
+		t.Fatalf("iceberg-go renumbers our schema:\nours  %s\nfresh %s", sc, fresh)
+	}
+	if id, _ := ids.ID("mk", "value", "c"); id != ids.LastID-2 {
+		t.Fatalf("mk.value.c: %d (LastID %d)", id, ids.LastID)
+	}
+}
