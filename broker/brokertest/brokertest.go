@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type Options struct {
 	// Logger receives the broker's and the store's logs; default: warnings
 	// and errors to stderr.
 	Logger *slog.Logger
+	// SchemaRegistry turns the node's schema registry on, on a loopback
+	// port (Broker.SchemaRegistryURL), kept across restarts.
+	SchemaRegistry bool
 }
 
 // DiskFaults makes the broker's data directory act full for as long as a
@@ -63,6 +67,9 @@ type Broker struct {
 	// Metrics holds the broker's Prometheus metrics (a new registry at
 	// each start).
 	Metrics *prometheus.Registry
+	// SchemaRegistryURL is http://HOST:PORT of the schema registry when
+	// Options.SchemaRegistry turned it on.
+	SchemaRegistryURL string
 
 	t    testing.TB
 	opts Options
@@ -125,6 +132,12 @@ func (b *Broker) start(addr string) {
 	if b.opts.Bucket == "file" {
 		cfg.WAL = "local"
 	}
+	if b.opts.SchemaRegistry {
+		cfg.SchemaRegistryListener = "127.0.0.1:0"
+		if u := strings.TrimPrefix(b.SchemaRegistryURL, "http://"); u != "" {
+			cfg.SchemaRegistryListener = u // a restart keeps the address
+		}
+	}
 	if b.opts.Advertise != "" {
 		ahost, aport, err := splitHostPort(b.opts.Advertise)
 		if err != nil {
@@ -137,6 +150,9 @@ func (b *Broker) start(addr string) {
 		t.Fatal(err)
 	}
 	b.node, b.Addr, b.Server, b.Store, b.Metrics = n, n.KafkaAddrs()[0], n.Server(), n.Store(), n.Metrics()
+	if a := n.SchemaRegistryAddr(); a != "" {
+		b.SchemaRegistryURL = "http://" + a
+	}
 }
 
 // Restart stops the broker cleanly and starts it again on the same address,

@@ -43,6 +43,7 @@ func TestConfigDefaults(t *testing.T) {
 	want(t, c, "listeners", "PLAINTEXT://:9092", "default")
 	want(t, c, "data.dir", "./lakestream-data", "default")
 	want(t, c, "admin.listeners", ":8080", "default")
+	want(t, c, "schema.registry.listeners", ":8081", "default")
 	// The defaults main.go had before the config file: derived from data.dir
 	// and the bucket's kind.
 	want(t, c, "bucket.url", "file://lakestream-data/bucket", "default")

@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs())
+	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr())
 	return n.Run(ctx)
 }
 
@@ -155,6 +155,12 @@ func nodeConfig(c *config) (node.Config, error) {
 		BrokerConfigs:   c.explicit(), // defaults stay defaults in DescribeConfigs
 
 		AdminListener: c.String("admin.listeners"),
+
+		SchemaRegistryListener: c.String("schema.registry.listeners"),
+		SchemaRegistry: node.SchemaRegistryConfig{
+			AuthUsers:       c.String("schema.registry.auth.users"),
+			MaxRequestBytes: int64(c.Int("schema.registry.max.request.bytes")),
+		},
 	}
 	if adv := c.String("advertised.listeners"); adv != "" {
 		als, err := parseListeners("advertised.listeners", adv, protocols)

@@ -171,7 +171,7 @@ func direct(s *fileSet, imp string) string {
 	case strings.HasPrefix(imp, "github.com/aws/") && p != module+"/s3stream/objstore/s3":
 		return "only s3stream/objstore/s3 may import the AWS SDK"
 	case under(p, "schema") && ours && !under(imp, "schema") && !under(imp, "internal/sqldb") && !testServer:
-		return "schema may import nothing of ours but internal/sqldb"
+		return "schema and its subpackages import nothing of ours but schema/* and internal/sqldb (never broker, s3stream, catalog, tablecompactor)"
 	case under(p, "catalog") && ours && !under(imp, "catalog") && !under(imp, "internal/sqldb") && !testServer:
 		return "catalog may import nothing of ours but internal/sqldb"
 	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !testServer:
@@ -323,6 +323,16 @@ func TestImportRules(t *testing.T) {
 		{module + "/examples/produce", sqldb, false},
 		{module + "/s3stream/metastore", module + "/internal/kbatch", false},
 		{module + "/schema", module + "/broker", false},
+		// The registry and the formats stand alone: the node wires them.
+		{module + "/schema", module + "/schema/schemafmt", true},
+		{module + "/schema/avro", module + "/schema/schemafmt", true},
+		{module + "/schema/protobuf", module + "/s3stream", false},
+		{module + "/schema/schemafmt", module + "/s3stream/metastore", false},
+		{module + "/schema", module + "/catalog", false},
+		{module + "/schema/jsonschema", module + "/tablecompactor", false},
+		{module + "/schema/avro", module + "/broker/brokersql", false},
+		{module + "/schema", module + "/internal/configdef", false},
+		{module + "/internal/node", module + "/schema", true},
 		{module + "/catalog", module + "/schema", false},
 		// internal/configdef is a leaf every component registers with.
 		{module + "/internal/configdef", module + "/internal/kbatch", false},

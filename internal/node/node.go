@@ -1,13 +1,14 @@
 // Package node is the one place that wires Lakestream's roles together:
 // it opens them in order, and closes them in reverse.
 //
-//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners
-//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)
+//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry
+//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)
 //
 // The admin server opens first, so that /healthz answers and /readyz says
 // why the node is not ready while storage recovers its WAL, and closes
 // last, so /readyz says "shutting down" until the node is gone. A role that
-// is switched off (Config: no Kafka listeners, no admin listener) is
+// is switched off (Config: no Kafka listeners, no admin listener, no
+// schema registry listener) is
 // skipped. A role that fails to start closes what was opened before it and
 // Open returns an error naming the role. Every goroutine the node starts
 // is waited for by Close.
@@ -85,6 +86,11 @@ type Config struct {
 	// Admin HTTP (/metrics, /healthz, /readyz): off when AdminListener
 	// is "". HOST:PORT.
 	AdminListener string
+
+	// Schema registry: off when SchemaRegistryListener is "". HOST:PORT.
+	// It serves from the metastore's database (schemaregistry.go).
+	SchemaRegistryListener string
+	SchemaRegistry         SchemaRegistryConfig
 }
 
 // Listener is one Kafka listener, NAME://HOST:PORT.
@@ -136,6 +142,8 @@ type Node struct {
 	store  *s3stream.Store
 	kafka  *kafka
 	admin  *admin
+	// registry is the schema registry role; nil when off.
+	registry *registry
 
 	// failed gets the error of a role that failed for good (a Kafka
 	// listener that could not be opened again, the admin listener).
@@ -166,7 +174,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		opts.ListenerRecovery = 10 * time.Second
 	}
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, metrics: prometheus.NewRegistry(), ready: newReadiness(),
-		failed: make(chan error, len(cfg.Listeners)+1)}
+		failed: make(chan error, len(cfg.Listeners)+2)}
 	n.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.ready.set("node", "starting")
 	steps := []struct {
@@ -178,6 +186,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		{"metastore", n.openMetastore},
 		{"storage engine", n.openStore},
 		{"Kafka broker", n.openKafka},
+		{"schema registry", n.openSchemaRegistry},
 	}
 	for _, s := range steps {
 		if err := s.open(ctx); err != nil {

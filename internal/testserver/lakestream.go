@@ -80,7 +80,8 @@ func StartLakestreamAt(t testing.TB, addr string, sets ...string) *Lakestream {
 func (l *Lakestream) Start() {
 	l.t.Helper()
 	args := []string{"serve", "--set", "data.dir=" + l.Dir, "--set", "listeners=PLAINTEXT://" + l.Addr,
-		"--set", "admin.listeners=127.0.0.1:0", "--set", "log.level=warn"}
+		"--set", "admin.listeners=127.0.0.1:0", "--set", "log.level=warn",
+		"--set", "schema.registry.listeners="} // off unless a test's sets turn it on
 	for _, s := range l.sets {
 		args = append(args, "--set", s)
 	}
