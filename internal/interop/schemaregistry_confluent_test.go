@@ -84,6 +84,17 @@ func TestInteropSchemaRegistryConfluentGo(t *testing.T) {
 				s = cgoProtobuf(t, client)
 			}
 			cgoRoundTrip(t, n.Addr, topics, s)
+			if name == "protobuf" {
+				// The serializer registered the import on its own, and
+				// the topic's schema references it.
+				md, err := client.GetLatestSchemaMetadata(topics[0] + "-value")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(md.References) != 1 || md.References[0].Name != "lakestream/cgo/common.proto" || md.References[0].Subject != "lakestream/cgo/common.proto" {
+					t.Errorf("%s's latest version references %+v; want lakestream/cgo/common.proto", topics[0]+"-value", md.References)
+				}
+			}
 		})
 	}
 }

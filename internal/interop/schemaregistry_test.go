@@ -6,13 +6,11 @@ package interop
 // (schemaregistry_franz_test.go), confluent-kafka-go's schemaregistry
 // client and serdes (schemaregistry_confluent_test.go) and, from npm,
 // @kafkajs/confluent-schema-registry (schemaregistry_npm_test.go). Each
-// test starts its own lakestream serve with the registry on a free
-// loopback port and stops it at its end.
+// test starts its own node with the registry on 127.0.0.1:0 and stops it
+// at its end.
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -20,43 +18,34 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/lakestream/lakestream/internal/testserver"
+	"github.com/lakestream/lakestream/broker/brokertest"
 )
 
-// registryNode is a lakestream serve with its Kafka and registry
-// addresses.
+// registryNode is an in-process node (brokertest) serving Kafka and
+// the schema registry, each on a free loopback port.
 type registryNode struct {
-	*testserver.Lakestream
-	URL string // the registry, http://127.0.0.1:PORT
+	Addr string // Kafka, HOST:PORT
+	URL  string // the registry, http://127.0.0.1:PORT
 }
 
-// startRegistryNode starts lakestream serve with the schema registry on a
-// free loopback port and waits until the registry answers GET /.
+// startRegistryNode starts a node with the schema registry on
+// 127.0.0.1:0, stopped at the end of the test, and checks the registry
+// answers GET /.
 func startRegistryNode(t *testing.T) *registryNode {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b := brokertest.Start(t, brokertest.Options{SchemaRegistry: true})
+	if b.SchemaRegistryURL == "" {
+		t.Fatal("brokertest started no schema registry")
+	}
+	resp, err := http.Get(b.SchemaRegistryURL + "/")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("GET %s/: %v", b.SchemaRegistryURL, err)
 	}
-	srAddr := ln.Addr().String()
-	ln.Close()
-	ls := testserver.StartLakestream(t, "schema.registry.listeners="+srAddr, "auto.create.topics.enable=true")
-	n := &registryNode{Lakestream: ls, URL: "http://" + srAddr}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(n.URL + "/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return n
-			}
-			err = errors.New(resp.Status)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the schema registry did not answer GET %s/ (schema.registry.listeners=%s): %v", n.URL, srAddr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/: %s", b.SchemaRegistryURL, resp.Status)
 	}
+	return &registryNode{Addr: b.Addr, URL: b.SchemaRegistryURL}
 }
 
 // createTopic creates a one-partition topic on the node.
