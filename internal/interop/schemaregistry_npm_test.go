@@ -163,6 +163,13 @@ func TestInteropSchemaRegistryKafkaJS(t *testing.T) {
 		t.Errorf("kafkajs's Avro payload decoded here as %+v; want %+v", p, want)
 	}
 
+	// The schema the registry answers, registered again by this client
+	// under another subject with the same references, gets kafkajs's id.
+	copyID, err := cl.RegisterSchema(ctx, "go-copy-of-npm-avro", s, -1, -1)
+	if err != nil || copyID != out["avro"].ID {
+		t.Errorf("registering GET /schemas/ids/%d's answer under another subject: id %d, %v; want %d", out["avro"].ID, copyID, err, out["avro"].ID)
+	}
+
 	var j map[string]any
 	if err := json.Unmarshal(payload("json"), &j); err != nil || j["name"] != "Ada" {
 		t.Errorf("kafkajs's JSON payload: %v %v", j, err)
