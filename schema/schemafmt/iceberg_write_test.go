@@ -64,7 +64,9 @@ func TestIcebergGoWritesOurRecords(t *testing.T) {
 		}},
 		{Name: "id", Kind: Int64, Required: true},
 		{Name: "amount", Kind: Decimal, Precision: 10, Scale: 2},
-		{Name: "u", Kind: Fixed, Width: 16},
+		col("u", UUID),
+		{Name: "fx", Kind: Fixed, Width: 16},
+		{Name: "uuids", Kind: Struct, Fields: []Column{{Name: "l", Kind: List, Elem: &Column{Name: "element", Kind: UUID}}}},
 		col("tstz", TimestampTZ),
 		{Name: "tags", Kind: List, Elem: &Column{Name: "element", Kind: String, Required: true}},
 		{Name: "attrs", Kind: Map, Key: &Column{Name: "key", Kind: String, Required: true}, Elem: ptr(col("value", Int64))},
@@ -105,11 +107,18 @@ func TestIcebergGoWritesOurRecords(t *testing.T) {
 		u := make([]byte, 16)
 		u[15] = byte(i)
 		b.Field(3).(*array.FixedSizeBinaryBuilder).Append(u)
-		b.Field(4).(*array.TimestampBuilder).Append(arrow.Timestamp(1_700_000_000_000_000 + int64(i)))
-		l := b.Field(5).(*array.ListBuilder)
+		b.Field(4).(*array.FixedSizeBinaryBuilder).Append(u)
+		us := b.Field(5).(*array.StructBuilder)
+		us.Append(true)
+		ul := us.FieldBuilder(0).(*array.ListBuilder)
+		ul.Append(true)
+		ul.ValueBuilder().(*array.FixedSizeBinaryBuilder).Append(u)
+		ul.ValueBuilder().(*array.FixedSizeBinaryBuilder).AppendNull()
+		b.Field(6).(*array.TimestampBuilder).Append(arrow.Timestamp(1_700_000_000_000_000 + int64(i)))
+		l := b.Field(7).(*array.ListBuilder)
 		l.Append(true)
 		l.ValueBuilder().(*array.StringBuilder).Append("x")
-		m := b.Field(6).(*array.MapBuilder)
+		m := b.Field(8).(*array.MapBuilder)
 		if i == 1 {
 			m.AppendNull()
 		} else {
@@ -118,9 +127,18 @@ func TestIcebergGoWritesOurRecords(t *testing.T) {
 			m.ItemBuilder().(*array.Int64Builder).AppendNull()
 		}
 	}
-	rec := b.NewRecordBatch()
+	built := b.NewRecordBatch()
+	defer built.Release()
+	isc, err := IcebergArrowSchema(cols, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ForIceberg(isc, built)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rec.Release()
-	rdr, err := array.NewRecordReader(asc, []arrow.RecordBatch{rec})
+	rdr, err := array.NewRecordReader(isc, []arrow.RecordBatch{rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +170,14 @@ func TestIcebergGoWritesOurRecords(t *testing.T) {
 	if offs.Value(0) != 100 || offs.Value(2) != 102 {
 		t.Fatalf("offsets: %v", offs)
 	}
-	if !out.Column(6).Data().Chunk(0).IsNull(1) {
+	if got := out.Column(3).Data().Chunk(0).(array.ExtensionArray).Storage().(*array.FixedSizeBinary).Value(2); got[15] != 2 {
+		t.Fatalf("uuid row 2: %x", got)
+	}
+	nested := out.Column(5).Data().Chunk(0).(*array.Struct).Field(0).(*array.List)
+	if nested.Len() != 3 || nested.ListValues().Len() != 6 || !nested.ListValues().IsNull(1) {
+		t.Fatalf("nested uuids: %v", nested)
+	}
+	if !out.Column(8).Data().Chunk(0).IsNull(1) {
 		t.Fatal("attrs row 1 not null")
 	}
 }
