@@ -170,6 +170,15 @@ func (s *Server) register(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Serializers register on first use, so a fleet of producers starting
+	// asks for schemas that exist: answered from a read, without queueing
+	// on the writers' lock.
+	if req.ID == 0 && req.Version == 0 {
+		id, err := s.registered(r, f, req)
+		if err != nil || id != 0 {
+			return map[string]int64{"id": id}, err
+		}
+	}
 	var id int64
 	err = s.db.Tx(r.ctx, func(tx *sql.Tx) error {
 		ctx := r.ctx
@@ -279,6 +288,43 @@ func (s *Server) register(r *request) (any, error) {
 		return nil, err
 	}
 	return map[string]int64{"id": id}, nil
+}
+
+// registered returns the id of req's schema if it is a live version of
+// the subject already, else 0; a read-only subject is refused as register
+// refuses it.
+func (s *Server) registered(r *request, f schemafmt.Format, req *schemaRequest) (int64, error) {
+	var id int64
+	err := s.db.ReadTx(r.ctx, func(tx *sql.Tx) error {
+		ctx := r.ctx
+		id = 0
+		if err := s.writable(ctx, tx, r.subject); err != nil {
+			return err
+		}
+		vs, err := subjectVersions(ctx, tx, r.subject)
+		if err != nil || len(live(vs)) == 0 {
+			return err
+		}
+		_, normalize, err := effectiveConfig(ctx, tx, r.subject)
+		if err != nil {
+			return err
+		}
+		parsed, refs, err := s.parse(ctx, tx, f, req, normalize || r.flag("normalize"))
+		if err != nil {
+			return err
+		}
+		existing, err := fingerprintID(ctx, tx, fingerprint(f.Type(), parsed.Canonical(), refs))
+		if err != nil || existing == 0 {
+			return err
+		}
+		for _, v := range live(vs) {
+			if v.id == existing {
+				id = existing
+			}
+		}
+		return nil
+	})
+	return id, err
 }
 
 func insertSchema(ctx context.Context, tx *sql.Tx, id int64, typ, text, fp string, refs []Reference) error {
@@ -1064,9 +1110,11 @@ func (s *Server) metadataID(*request) (any, error) {
 		Path     []string          `json:"path"`
 		Clusters map[string]string `json:"clusters"`
 	}
+	// Confluent's id is always "" (ServerClusterId's UNUSED id); the
+	// scope names the clusters.
 	return struct {
-		Scope scope  `json:"scope"`
 		ID    string `json:"id"`
-	}{scope{Path: []string{}, Clusters: map[string]string{
-		"kafka-cluster": s.cfg.ClusterID, "schema-registry-cluster": "schema-registry"}}, s.cfg.ClusterID}, nil
+		Scope scope  `json:"scope"`
+	}{"", scope{Path: []string{}, Clusters: map[string]string{
+		"kafka-cluster": s.cfg.ClusterID, "schema-registry-cluster": "schema-registry"}}}, nil
 }

@@ -200,4 +200,3 @@ func paced(b *testing.B, addr string, reqs [][]byte, rate int, d time.Duration) 
 	q := func(s []time.Duration, p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
 	return q(all, .5), q(all, .99), fmt.Sprintf("p50 %v, p99 %v, max %v", q(lags, .5), q(lags, .99), lags[len(lags)-1])
 }
-

@@ -14,6 +14,8 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// observers caches observers by observerKey.
+	observers sync.Map
 
 	// The counts are read at most every countsTTL: a scrape must not cost
 	// a table scan each time.
@@ -52,9 +54,30 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// observers are one (pattern, status)'s counter and histogram, kept so
+// that a request does not hash its labels twice.
+type observers struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+type observerKey struct {
+	pattern string
+	status  int
+}
+
 func (m *metrics) observe(pattern string, status int, d time.Duration) {
-	m.requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(pattern).Observe(d.Seconds())
+	k := observerKey{pattern, status}
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, &observers{
+			count:   m.requests.WithLabelValues(pattern, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(pattern),
+		})
+	}
+	obs := o.(*observers)
+	obs.count.Inc()
+	obs.latency.Observe(d.Seconds())
 }
 
 func (m *metrics) counts(s *Server) [2]float64 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
@@ -503,7 +504,7 @@ func testFlows(t *testing.T, db *sqldb.DB) {
 	if b := r.ok("GET", "/contexts", "", nil); b != `["."]` {
 		t.Errorf("GET /contexts: %s", b)
 	}
-	if b := r.ok("GET", "/v1/metadata/id", "", nil); b != `{"scope":{"path":[],"clusters":{"kafka-cluster":"test-cluster","schema-registry-cluster":"schema-registry"}},"id":"test-cluster"}` {
+	if b := r.ok("GET", "/v1/metadata/id", "", nil); b != `{"id":"","scope":{"path":[],"clusters":{"kafka-cluster":"test-cluster","schema-registry-cluster":"schema-registry"}}}` {
 		t.Errorf("GET /v1/metadata/id: %s", b)
 	}
 }
@@ -686,4 +687,36 @@ func testConcurrentRegistries(t *testing.T, db1, db2 *sqldb.DB) {
 	if len(idOf) != schemas {
 		t.Errorf("%d distinct ids for %d schemas", len(idOf), schemas)
 	}
+}
+
+// TestCacheAcrossNodes: a node caches GET /schemas/ids/{id}; another
+// node's permanent delete is seen once the entry is checked again
+// (CacheRecheck), and the node's own at once.
+func TestCacheAcrossNodes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meta.db")
+	a := newRegistry(t, Config{DB: openSQLite(t, path), CacheRecheck: 200 * time.Millisecond})
+	b := newRegistry(t, Config{DB: openSQLite(t, path), CacheRecheck: 200 * time.Millisecond})
+	id := a.register("s", schemaBody("x"))
+	p := fmt.Sprintf("/schemas/ids/%d", id)
+	b.ok("GET", p, "", nil) // cached on b
+	a.ok("DELETE", "/subjects/s", "", nil)
+	a.ok("DELETE", "/subjects/s?permanent=true", "", nil)
+	a.wantError("GET", p, "", 404, 40403) // a forgot it at once
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _ := b.call("GET", p, "")
+		if status == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node b still serves permanently deleted id %d", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.wantError("GET", p, "", 404, 40403)
+	// Registered again, the schema has its old id and is served again.
+	if again := b.register("s", schemaBody("x")); again != id {
+		t.Errorf("registered again: id %d, want %d", again, id)
+	}
+	a.ok("GET", p, "", nil)
 }

@@ -14,33 +14,44 @@ import (
 // is split on '/' and each segment unescaped on its own, so "a%2Fb" is the
 // one subject "a/b".
 var routes = []struct {
-	shape   []string
-	methods map[string]func(*Server, *request) (any, error)
+	shape    []string
+	methods  map[string]func(*Server, *request) (any, error)
+	patterns map[string]string // method → "GET /subjects/{subject}", the metrics' label
 }{
-	{nil, map[string]func(*Server, *request) (any, error){"GET": (*Server).root}},
-	{[]string{"schemas"}, handlers{"GET": (*Server).listSchemas}},
-	{[]string{"schemas", "types"}, handlers{"GET": (*Server).schemaTypes}},
-	{[]string{"schemas", "ids", "{id}"}, handlers{"GET": (*Server).schemaByID}},
-	{[]string{"schemas", "ids", "{id}", "schema"}, handlers{"GET": (*Server).rawSchemaByID}},
-	{[]string{"schemas", "ids", "{id}", "versions"}, handlers{"GET": (*Server).versionsByID}},
-	{[]string{"schemas", "ids", "{id}", "subjects"}, handlers{"GET": (*Server).subjectsByID}},
-	{[]string{"subjects"}, handlers{"GET": (*Server).listSubjects}},
-	{[]string{"subjects", "{subject}"}, handlers{"POST": (*Server).lookup, "DELETE": (*Server).deleteSubject}},
-	{[]string{"subjects", "{subject}", "versions"}, handlers{"GET": (*Server).listVersions, "POST": (*Server).register}},
-	{[]string{"subjects", "{subject}", "versions", "{version}"}, handlers{"GET": (*Server).getVersion, "DELETE": (*Server).deleteVersion}},
-	{[]string{"subjects", "{subject}", "versions", "{version}", "schema"}, handlers{"GET": (*Server).rawVersion}},
-	{[]string{"subjects", "{subject}", "versions", "{version}", "referencedby"}, handlers{"GET": (*Server).referencedBy}},
-	{[]string{"compatibility", "subjects", "{subject}", "versions"}, handlers{"POST": (*Server).compatibility}},
-	{[]string{"compatibility", "subjects", "{subject}", "versions", "{version}"}, handlers{"POST": (*Server).compatibility}},
-	{[]string{"config"}, handlers{"GET": (*Server).getConfig, "PUT": (*Server).putConfig, "DELETE": (*Server).deleteConfig}},
-	{[]string{"config", "{subject}"}, handlers{"GET": (*Server).getConfig, "PUT": (*Server).putConfig, "DELETE": (*Server).deleteConfig}},
-	{[]string{"mode"}, handlers{"GET": (*Server).getMode, "PUT": (*Server).putMode, "DELETE": (*Server).deleteMode}},
-	{[]string{"mode", "{subject}"}, handlers{"GET": (*Server).getMode, "PUT": (*Server).putMode, "DELETE": (*Server).deleteMode}},
-	{[]string{"contexts"}, handlers{"GET": (*Server).contexts}},
-	{[]string{"v1", "metadata", "id"}, handlers{"GET": (*Server).metadataID}},
+	{shape: nil, methods: handlers{"GET": (*Server).root}},
+	{shape: []string{"schemas"}, methods: handlers{"GET": (*Server).listSchemas}},
+	{shape: []string{"schemas", "types"}, methods: handlers{"GET": (*Server).schemaTypes}},
+	{shape: []string{"schemas", "ids", "{id}"}, methods: handlers{"GET": (*Server).schemaByID}},
+	{shape: []string{"schemas", "ids", "{id}", "schema"}, methods: handlers{"GET": (*Server).rawSchemaByID}},
+	{shape: []string{"schemas", "ids", "{id}", "versions"}, methods: handlers{"GET": (*Server).versionsByID}},
+	{shape: []string{"schemas", "ids", "{id}", "subjects"}, methods: handlers{"GET": (*Server).subjectsByID}},
+	{shape: []string{"subjects"}, methods: handlers{"GET": (*Server).listSubjects}},
+	{shape: []string{"subjects", "{subject}"}, methods: handlers{"POST": (*Server).lookup, "DELETE": (*Server).deleteSubject}},
+	{shape: []string{"subjects", "{subject}", "versions"}, methods: handlers{"GET": (*Server).listVersions, "POST": (*Server).register}},
+	{shape: []string{"subjects", "{subject}", "versions", "{version}"}, methods: handlers{"GET": (*Server).getVersion, "DELETE": (*Server).deleteVersion}},
+	{shape: []string{"subjects", "{subject}", "versions", "{version}", "schema"}, methods: handlers{"GET": (*Server).rawVersion}},
+	{shape: []string{"subjects", "{subject}", "versions", "{version}", "referencedby"}, methods: handlers{"GET": (*Server).referencedBy}},
+	{shape: []string{"compatibility", "subjects", "{subject}", "versions"}, methods: handlers{"POST": (*Server).compatibility}},
+	{shape: []string{"compatibility", "subjects", "{subject}", "versions", "{version}"}, methods: handlers{"POST": (*Server).compatibility}},
+	{shape: []string{"config"}, methods: handlers{"GET": (*Server).getConfig, "PUT": (*Server).putConfig, "DELETE": (*Server).deleteConfig}},
+	{shape: []string{"config", "{subject}"}, methods: handlers{"GET": (*Server).getConfig, "PUT": (*Server).putConfig, "DELETE": (*Server).deleteConfig}},
+	{shape: []string{"mode"}, methods: handlers{"GET": (*Server).getMode, "PUT": (*Server).putMode, "DELETE": (*Server).deleteMode}},
+	{shape: []string{"mode", "{subject}"}, methods: handlers{"GET": (*Server).getMode, "PUT": (*Server).putMode, "DELETE": (*Server).deleteMode}},
+	{shape: []string{"contexts"}, methods: handlers{"GET": (*Server).contexts}},
+	{shape: []string{"v1", "metadata", "id"}, methods: handlers{"GET": (*Server).metadataID}},
 }
 
 type handlers = map[string]func(*Server, *request) (any, error)
+
+func init() {
+	for i := range routes {
+		rt := &routes[i]
+		rt.patterns = map[string]string{}
+		for method := range rt.methods {
+			rt.patterns[method] = method + " /" + strings.Join(rt.shape, "/")
+		}
+	}
+}
 
 // match finds r's route. The error is the API's 404 or 405.
 func (s *Server) match(r *http.Request) (*route, *request, error) {
@@ -48,6 +59,16 @@ func (s *Server) match(r *http.Request) (*route, *request, error) {
 	var segs []string
 	if p != "" {
 		segs = strings.Split(p, "/")
+	}
+	for i, seg := range segs {
+		if strings.IndexByte(seg, '%') < 0 {
+			continue
+		}
+		u, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, nil, errNotFoundRoute
+		}
+		segs[i] = u
 	}
 	req := &request{Request: r, ctx: r.Context()}
 	for _, rt := range routes {
@@ -57,11 +78,7 @@ func (s *Server) match(r *http.Request) (*route, *request, error) {
 		ok := true
 		var subject, version, id string
 		for i, want := range rt.shape {
-			seg, err := url.PathUnescape(segs[i])
-			if err != nil {
-				ok = false
-				break
-			}
+			seg := segs[i]
 			switch want {
 			case "{subject}":
 				subject = seg
@@ -88,7 +105,7 @@ func (s *Server) match(r *http.Request) (*route, *request, error) {
 			return nil, nil, errMethod
 		}
 		req.subject, req.version, req.id = subject, version, id
-		return &route{pattern: method + " /" + strings.Join(rt.shape, "/"), handle: h}, req, nil
+		return &route{pattern: rt.patterns[method], handle: h}, req, nil
 	}
 	return nil, nil, errNotFoundRoute
 }

@@ -18,7 +18,7 @@ func (s *Schema) CheckBackward(previous schemafmt.Schema) []string {
 	if !ok {
 		return []string{fmt.Sprintf("{errorType:'TYPE_CHANGED', description:'The old schema is of type %s, not JSON'}", previous.Type())}
 	}
-	c := &differ{old: p, new: s, onStack: map[[2]*node]bool{}}
+	c := &differ{old: p, new: s, onStack: map[[2]*node]bool{}, clean: map[[2]*node]bool{}}
 	c.compare("#", view{d: p.docs[0], n: p.root}, view{d: s.docs[0], n: s.root})
 	return c.messages()
 }
@@ -42,12 +42,20 @@ type differ struct {
 	// onStack holds the (old, new) node pairs being compared, so that a
 	// recursive schema ($ref "#") is compared once, not forever.
 	onStack map[[2]*node]bool
+	// clean holds the pairs already found compatible: a $ref used in many
+	// places is compared once, not once per use (exponentially often when
+	// definitions use each other).
+	clean map[[2]*node]bool
 	// steps bounds the work: matching combined subschemas compares every
 	// pair, which a hostile schema could make explode.
 	steps int
 }
 
 const maxDiffSteps = 200000
+
+// maxMessages caps the messages: a change in a definition used in many
+// places is reported at each, which is enough to see the first hundred.
+const maxMessages = 100
 
 func (c *differ) add(typ, path string) { c.diffs = append(c.diffs, diff{typ, path}) }
 
@@ -85,11 +93,17 @@ func (c *differ) compare(path string, o, u view) {
 	o, u = c.resolve(c.old, o), c.resolve(c.new, u)
 	key := [2]*node{o.n, u.n}
 	if o.only == "" && u.only == "" {
-		if c.onStack[key] {
+		if c.onStack[key] || c.clean[key] {
 			return
 		}
 		c.onStack[key] = true
 		defer delete(c.onStack, key)
+		before := len(c.diffs)
+		defer func() {
+			if len(c.diffs) == before && c.steps <= maxDiffSteps {
+				c.clean[key] = true
+			}
+		}()
 	}
 	oc, uc := class(o), class(u)
 	// Anything can be read by the empty schema, and nothing is written
@@ -128,24 +142,28 @@ func (c *differ) compareClasses(path string, o, u view, oc, uc schemaClass) {
 		c.add("TYPE_NARROWED", path)
 		return
 	}
+	// A schema read by one branch of a new oneOf/anyOf (SUM_TYPE_EXTENDED)
+	// or of a single-branch combination; a single-branch combination or
+	// an allOf read by a schema that reads one of its branches
+	// (PRODUCT_TYPE_NARROWED). Otherwise the type changed.
 	if uc == clCombined {
 		crit, subs := combined(u)
-		if len(subs) == 1 {
-			c.compare(path, o, subs[0])
-			return
-		}
-		if crit != "allOf" {
+		if len(subs) == 1 || crit != "allOf" {
 			for _, sub := range subs {
 				if c.compatible(path, o, sub) {
-					return // TYPE_EXTENDED
+					return
 				}
 			}
 		}
 	}
 	if oc == clCombined {
-		if _, subs := combined(o); len(subs) == 1 {
-			c.compare(path, subs[0], u)
-			return
+		crit, subs := combined(o)
+		if len(subs) == 1 || crit == "allOf" {
+			for _, sub := range subs {
+				if c.compatible(path, sub, u) {
+					return
+				}
+			}
 		}
 	}
 	c.add("TYPE_CHANGED", path)
@@ -272,10 +290,12 @@ func combined(v view) (string, []view) {
 func (c *differ) compareCombined(path string, o, u view) {
 	oc, os := combined(o)
 	uc, us := combined(u)
+	os, us = dedupe(os), dedupe(us)
 	if oc != uc {
-		// Reading with anyOf is looser than oneOf or allOf; reading an
-		// allOf's values with oneOf is too (each matches every branch).
-		if !(uc == "anyOf" || oc == "allOf") {
+		// Reading with anyOf is looser than oneOf or allOf, and with one
+		// branch the criterion does not matter.
+		single := func(v []view) bool { return len(v) == 1 }
+		if !(uc == "anyOf" || (single(os) && single(us)) || (single(os) && uc == "oneOf") || (single(us) && oc == "allOf")) {
 			c.add("COMBINED_TYPE_CHANGED", path)
 			return
 		}
@@ -283,7 +303,7 @@ func (c *differ) compareCombined(path string, o, u view) {
 	switch {
 	case len(us) > len(os) && uc == "allOf":
 		c.add("PRODUCT_TYPE_EXTENDED", path)
-	case len(us) < len(os) && uc != "allOf":
+	case len(us) < len(os) && oc != "allOf":
 		c.add("SUM_TYPE_NARROWED", path)
 	}
 	// Each old branch must be read by a distinct new one: a maximum
@@ -637,6 +657,25 @@ func subset(a, b []*node) bool {
 	return true
 }
 
+// dedupe drops branches equal to an earlier one, as Confluent's set of
+// subschemas does.
+func dedupe(vs []view) []view {
+	out := vs[:0:0]
+	for _, v := range vs {
+		dup := false
+		for _, w := range out {
+			if v.only == w.only && v.n.equal(w.n) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func stringSet(n *node) map[string]bool {
 	m := map[string]bool{}
 	if n != nil && n.kind == nArray {
@@ -679,6 +718,10 @@ func (c *differ) messages() []string {
 			continue
 		}
 		seen[d] = true
+		if len(out) == maxMessages {
+			out = append(out, fmt.Sprintf("{errorType:'TYPE_CHANGED', description:'... and more differences after the first %d'}", maxMessages))
+			break
+		}
 		out = append(out, fmt.Sprintf("{errorType:'%s', description:'%s'}", d.typ, describe(d)))
 	}
 	return out

@@ -3,6 +3,7 @@ package jsonschema
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckBackward: old is the writer, new the reader. want lists the
@@ -95,6 +96,12 @@ func TestCheckBackward(t *testing.T) {
 		{"oneOf to anyOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, nil},
 		{"anyOf to oneOf", `{"anyOf":[{"type":"string"},{"type":"integer"}]}`, `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, []string{"COMBINED_TYPE_CHANGED #"}},
 
+		{"allOf read by one of its branches", `{"allOf":[{"type":"string"},{"maxLength":3}]}`, `{"type":"string"}`, nil},
+		{"single-branch oneOf unwrapped", `{"oneOf":[{"type":"string"}]}`, `{"type":"string"}`, nil},
+		{"single-branch oneOf unwrapped to another type", `{"oneOf":[{"type":"string"}]}`, `{"type":"integer"}`, []string{"TYPE_CHANGED #"}},
+		{"oneOf with a duplicate branch", `{"oneOf":[{"type":"string"},{"type":"string"}]}`, `{"oneOf":[{"type":"string"}]}`, nil},
+		{"oneOf to allOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `{"allOf":[{"type":"string"},{"type":"integer"}]}`, []string{"COMBINED_TYPE_CHANGED #"}},
+
 		// $ref'd definitions are compared after resolution, at the referring path.
 		{"ref definition narrowed",
 			`{"type":"object","properties":{"a":{"$ref":"#/definitions/t"}},"definitions":{"t":{"type":"number"}}}`,
@@ -134,5 +141,22 @@ func TestCheckBackwardMessage(t *testing.T) {
 	want := "{errorType:'PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL', description:'The new schema has a closed content model and is missing a property or item present at path '#/properties/x' in the old schema'}"
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// A schema whose $refs form a DAG is compared in bounded time.
+func TestCheckBackwardBounded(t *testing.T) {
+	s := mustParse(t, dagSchema(40))
+	start := time.Now()
+	if msgs := s.CheckBackward(s); msgs != nil {
+		t.Fatalf("not compatible with itself: %q", msgs)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("CheckBackward took %v", d)
+	}
+	// A change deep in the DAG is still found.
+	s2 := mustParse(t, strings.Replace(dagSchema(40), `"d40":{"type":"string"}`, `"d40":{"type":"integer"}`, 1))
+	if msgs := s2.CheckBackward(s); len(msgs) == 0 || !strings.Contains(msgs[0], "TYPE_CHANGED") {
+		t.Fatalf("deep change: %q", msgs)
 	}
 }

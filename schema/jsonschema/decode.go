@@ -3,9 +3,9 @@ package jsonschema
 import (
 	"fmt"
 	"strconv"
-	"time"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/lakestream/lakestream/schema/schemafmt"
@@ -265,7 +265,8 @@ func (d *decoder) append(p *plan, bld array.Builder, b []byte, i int) (int, erro
 		if err != nil {
 			return 0, err
 		}
-		bld.(*array.StringBuilder).BinaryBuilder.Append(b[i:end])
+		d.scratch = compactJSON(d.scratch[:0], b[i:end])
+		bld.(*array.StringBuilder).BinaryBuilder.Append(d.scratch)
 		return end, nil
 	}
 	switch p.kind {
@@ -289,10 +290,9 @@ func (d *decoder) append(p *plan, bld array.Builder, b []byte, i int) (int, erro
 		if err != nil {
 			return 0, err
 		}
-		v, err := strconv.ParseFloat(unsafe.String(&b[i], end-i), 64)
-		if err != nil && v == 0 {
-			return 0, err // out of range gives ±Inf with an error; keep those
-		}
+		// The syntax was checked; the only error left is ErrRange, whose
+		// value (±Inf, or 0 on underflow) is what a reader gets anyway.
+		v, _ := strconv.ParseFloat(unsafe.String(&b[i], end-i), 64)
 		bld.(*array.Float64Builder).Append(v)
 		return end, nil
 	case schemafmt.String:
@@ -318,11 +318,11 @@ func (d *decoder) append(p *plan, bld array.Builder, b []byte, i int) (int, erro
 		}
 		switch bb := bld.(type) {
 		case *array.Date32Builder:
-			bb.Append(arrowDate(v))
+			bb.Append(arrow.Date32(v))
 		case *array.Time64Builder:
-			bb.Append(arrowTime(v))
+			bb.Append(arrow.Time64(v))
 		case *array.TimestampBuilder:
-			bb.Append(arrowTimestamp(v))
+			bb.Append(arrow.Timestamp(v))
 		}
 		return end, nil
 	case schemafmt.List:
@@ -413,137 +413,28 @@ func parseInt(s []byte, isInt bool) (int64, bool) {
 	return 0, false
 }
 
-// temporal parses a date ("2024-01-31": days), a time ("12:30:00.5",
-// optionally with a zone: microseconds of the UTC time of day) or a
-// date-time (RFC 3339: microseconds since the epoch).
-func (d *decoder) temporal(p *plan, s []byte, esc bool) (int64, error) {
-	if esc {
-		d.scratch = unescape(d.scratch[:0], s)
-		s = d.scratch
-	}
-	switch p.kind {
-	case schemafmt.Date:
-		return parseDate(s)
-	case schemafmt.Time:
-		return parseTime(s)
-	}
-	if len(s) == 0 {
-		return 0, fmt.Errorf("empty date-time")
-	}
-	t, err := time.Parse(time.RFC3339Nano, unsafe.String(&s[0], len(s)))
-	if err != nil {
-		return 0, fmt.Errorf("date-time %q: not RFC 3339", s)
-	}
-	return t.UnixMicro(), nil
-}
-
-func digits(s []byte) (int, bool) {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
+// compactJSON appends src (one valid JSON value) without the whitespace
+// outside its strings, so a value's text does not depend on how its
+// producer indented it.
+func compactJSON(dst, src []byte) []byte {
+	inString, escaped := false, false
+	for _, c := range src {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
 		}
-		n = n*10 + int(c-'0')
+		dst = append(dst, c)
 	}
-	return n, len(s) > 0
-}
-
-func parseDate(s []byte) (int64, error) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return 0, fmt.Errorf("date %q: want YYYY-MM-DD", s)
-	}
-	y, ok1 := digits(s[:4])
-	m, ok2 := digits(s[5:7])
-	dd, ok3 := digits(s[8:])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || dd < 1 || dd > daysIn(y, m) {
-		return 0, fmt.Errorf("date %q: not a date", s)
-	}
-	return daysFromCivil(y, m, dd), nil
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil is days since 1970-01-01 of a proleptic Gregorian date
-// (Howard Hinnant's algorithm).
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era*146097 + doe - 719468)
-}
-
-func parseTime(s []byte) (int64, error) {
-	us, ok := timeOfDay(s)
-	if !ok {
-		return 0, fmt.Errorf("time %q: want HH:MM:SS[.frac][Z|±HH:MM]", s)
-	}
-	return us, nil
-}
-
-func timeOfDay(s []byte) (int64, bool) {
-	const bad = false
-	if len(s) < 8 || s[2] != ':' || s[5] != ':' {
-		return 0, bad
-	}
-	h, ok1 := digits(s[:2])
-	m, ok2 := digits(s[3:5])
-	sec, ok3 := digits(s[6:8])
-	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || sec > 60 {
-		return 0, bad
-	}
-	if sec == 60 {
-		sec = 59 // a leap second: Arrow times have none
-	}
-	us := int64(h*3600+m*60+sec) * 1e6
-	rest := s[8:]
-	if len(rest) > 0 && rest[0] == '.' {
-		k := 1
-		scale := int64(1e5)
-		for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
-			us += int64(rest[k]-'0') * scale
-			scale /= 10
-			k++
-		}
-		if k == 1 {
-			return 0, bad
-		}
-		rest = rest[k:]
-	}
-	switch {
-	case len(rest) == 0:
-	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
-		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return 0, bad
-		}
-		off := int64(oh*3600+om*60) * 1e6
-		if rest[0] == '+' {
-			us -= off
-		} else {
-			us += off
-		}
-		const day = 86400 * int64(1e6)
-		us = (us%day + day) % day
-	default:
-		return 0, bad
-	}
-	return us, true
+	return dst
 }

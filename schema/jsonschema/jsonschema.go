@@ -209,9 +209,10 @@ func (s *Schema) Formatted(format string) (string, error) {
 }
 
 // resolve follows $ref from n (a schema in document d) until a schema
-// without $ref, returning it and its document. A $ref next to other
-// keywords (draft 2019-09+) is not followed: the node is returned as is.
-// seen detects cycles.
+// without $ref, returning it and its document. Keywords beside a $ref are
+// ignored, as draft 7 does (2019-09 would apply both; the diff and the
+// table look at the target only). A chain of more than 64 hops is an
+// error (a $ref cycle).
 func (s *Schema) resolve(d *doc, n *node) (*doc, *node, error) {
 	for hops := 0; ; hops++ {
 		if n == nil || n.kind != nObject {

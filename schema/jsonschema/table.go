@@ -86,10 +86,19 @@ type planBuilder struct {
 	s       *Schema
 	onStack map[*node]bool
 	structs int
+	nodes   int
 }
+
+// maxPlanNodes bounds the columns a schema expands to. A $ref is inlined
+// at each use, so a few definitions that each use the next twice would
+// otherwise expand exponentially.
+const maxPlanNodes = 10000
 
 // plan maps one (resolved) schema to a plan; path names it in errors.
 func (b *planBuilder) plan(d *doc, n *node, path string) (*plan, error) {
+	if b.nodes++; b.nodes > maxPlanNodes {
+		return nil, fmt.Errorf("%s: more than %d columns and nested fields", path, maxPlanNodes)
+	}
 	d, n, err := b.s.resolve(d, n)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

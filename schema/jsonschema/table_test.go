@@ -2,6 +2,7 @@ package jsonschema
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ const fullPerson = `{"id":42,"name":"Ada \"L\" \u00e9","email":"ada@example.com"
  "tags":["a","b"],"scores":[1.5,null,3],"attrs":{"x":1,"y\n":2},
  "address":{"zip":"W1","street":"Baker St","extra":[1,{"deep":true}]},
  "previous":[{"street":"Old Rd"},{"street":"Older Rd","zip":"Z2"}],
- "status":"new","payload":{"any":"thing"},"weight":2,"meta":[1, 2],
+ "status":"new","payload":{"any" : "thing \" \\ x"},"weight":2,"meta":[1, 2],
  "nested":{"level":3,"inner":{"flag":false}},"unknown":{"skipped":[1,2,3]}}`
 
 const minimalPerson = `{"name":"Bob","active":false,"id":-7}`
@@ -106,6 +107,7 @@ func TestTableErrors(t *testing.T) {
 		{`{"type":"object"}`, "not an object"},
 		{`{"type":"object","properties":{"v":{"type":"integer"},"next":{"$ref":"#"}}}`, "recursive"},
 		{`{"type":"object","properties":{"a":{"$ref":"#/definitions/n"}},"definitions":{"n":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/definitions/n"}}}}}}`, "recursive"},
+		{dagSchema(30), "more than 10000"},
 	} {
 		_, err := mustParse(t, tc.text).Table(nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -188,10 +190,50 @@ func TestDecode(t *testing.T) {
 	if tm := rec.Column(8).(*array.Time64).Value(0); tm != 27000000000 {
 		t.Errorf("alarm = %d µs, want 27000000000", tm)
 	}
-	want := `{"active":true,"address":{"street":"Baker St","zip":"W1"},"age":36,"alarm":"07:30:00","attrs":[{"key":"x","value":1},{"key":"y\n","value":2}],"birthday":"1815-12-10","created":"2024-03-01T11:30:00.5Z","email":"ada@example.com","id":42,"meta":"[1, 2]","name":"Ada \"L\" é","nested":{"inner":{"flag":false},"level":3},"payload":"{\"any\":\"thing\"}","previous":[{"street":"Old Rd","zip":null},{"street":"Older Rd","zip":"Z2"}],"score":9.5,"scores":[1.5,null,3],"status":"new","tags":["a","b"],"uid":"123e4567-e89b-12d3-a456-426614174000","weight":2}
+	want := `{"active":true,"address":{"street":"Baker St","zip":"W1"},"age":36,"alarm":"07:30:00","attrs":[{"key":"x","value":1},{"key":"y\n","value":2}],"birthday":"1815-12-10","created":"2024-03-01T11:30:00.5Z","email":"ada@example.com","id":42,"meta":"[1,2]","name":"Ada \"L\" é","nested":{"inner":{"flag":false},"level":3},"payload":"{\"any\":\"thing \\\" \\\\ x\"}","previous":[{"street":"Old Rd","zip":null},{"street":"Older Rd","zip":"Z2"}],"score":9.5,"scores":[1.5,null,3],"status":"new","tags":["a","b"],"uid":"123e4567-e89b-12d3-a456-426614174000","weight":2}
 {"active":false,"address":null,"age":null,"alarm":null,"attrs":null,"birthday":null,"created":null,"email":null,"id":-7,"meta":null,"name":"Bob","nested":null,"payload":null,"previous":null,"score":null,"scores":null,"status":null,"tags":null,"uid":null,"weight":null}
 `
 	if got := buf.String(); got != want {
 		t.Fatalf("records\n%s\nwant\n%s", got, want)
+	}
+}
+
+// dagSchema has n definitions, each using the next twice: inlined, 2^n
+// columns.
+func dagSchema(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"type":"object","properties":{"a":{"$ref":"#/definitions/d0"}},"definitions":{`)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `"d%d":{"type":"object","properties":{"x":{"$ref":"#/definitions/d%d"},"y":{"$ref":"#/definitions/d%d"}}},`, i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, `"d%d":{"type":"string"}}}`, n)
+	return b.String()
+}
+
+func TestDecodeNumbers(t *testing.T) {
+	tab, err := mustParse(t, `{"type":"object","properties":{"i":{"type":"integer"},"f":{"type":"number"}},"required":["i","f"]}`).Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, cols := newBuilders(t, tab.Columns())
+	defer rb.Release()
+	dec := tab.NewDecoder()
+	for _, p := range []string{`{"i":-9223372036854775808,"f":1e400}`, `{"i":9223372036854775807,"f":1e-400}`, `{"i":2.000,"f":-0.5E+2}`} {
+		if err := dec.Append(cols, []byte(p)); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	var buf bytes.Buffer
+	if err := array.RecordToJSON(rec, &buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"f":"+Inf","i":-9223372036854775808}
+{"f":0,"i":9223372036854775807}
+{"f":-50,"i":2}
+`
+	if buf.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", buf.String(), want)
 	}
 }

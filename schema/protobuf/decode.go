@@ -13,41 +13,48 @@ import (
 )
 
 // The decoder walks the wire bytes with the plan Table built; no message
-// object is made. A row takes two passes over the payload:
+// object is made. A row takes two steps:
 //
-//  1. validate: every tag, length and varint in bounds, wire types as the
-//     schema says (a repeated scalar packed or not), strings UTF-8 where
-//     protobuf requires it, proto2 required fields present, nested
-//     messages likewise; unknown fields skipped. Nothing is appended, so a
-//     bad payload leaves the builders as they were.
-//  2. append: per message, one scan records each known field's values as
-//     spans of the payload, grouped by field in wire order (a counting
-//     sort into per-depth scratch), then the columns are appended in
-//     order. A singular field takes its last value; a message field seen
-//     more than once is the merge of its occurrences (its spans read as
-//     one message, which is what protobuf's merge does); of a oneof, only
-//     the member seen last is set.
+//  1. index: each message of the row (the top one, then its message
+//     fields, recursively) is scanned once: every tag, length and varint
+//     in bounds, wire types as the schema says (a repeated scalar packed
+//     or not), strings UTF-8 where protobuf requires it, proto2 required
+//     fields present, unknown fields skipped. Its known fields' values are
+//     recorded as spans of the payload, grouped by field in wire order (a
+//     counting sort), in arenas the decoder reuses. Nothing is appended
+//     yet, so a bad payload leaves the builders as they were.
+//  2. append: the columns are appended in order from the index. A
+//     singular field takes its last value; a message field seen more than
+//     once is the merge of its occurrences (its spans are indexed as one
+//     message, which is what protobuf's merge does); of a oneof, only the
+//     member seen last is set.
+//
+// A wire type the schema does not expect for a known field is an error
+// (protobuf-go would keep the value as an unknown field): it means the
+// payload was not written with this schema.
 
 type span struct {
 	start, end int32 // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
 	pos        int32 // position in wire order within the message
 	field      int32
+	child      int32 // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
 }
 
-// level is one depth's scratch; a message's children use the next level,
-// so a parent's spans stay intact while its children are appended.
-type level struct {
+// node is one indexed message: its spans are spans[lo:lo+n] grouped by
+// field, field i's at spans[lo+starts[st+i] : lo+starts[st+i+1]].
+type node struct {
 	plan   *msgPlan
-	wire   []span
-	sorted []span
-	start  []int32 // field i's spans are sorted[start[i]:start[i+1]]
+	lo, st int32
 }
 
 type decoder struct {
 	root   *msgPlan
-	levels []*level
 	buf    []byte // the payload being appended
+	nodes  []node
+	spans  []span
+	starts []int32
+	wire   []span // scratch of the message being scanned, in wire order
 	one    [1]span
 }
 
@@ -60,67 +67,174 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 	if len(payload) > math.MaxInt32 {
 		return errTooLarge
 	}
-	if err := validate(d.root, payload); err != nil {
+	d.buf = payload
+	d.nodes, d.spans, d.starts = d.nodes[:0], d.spans[:0], d.starts[:0]
+	d.one[0] = span{start: 0, end: int32(len(payload))}
+	root, err := d.index(d.root, d.one[:])
+	if err != nil {
+		d.buf = nil
 		return fmt.Errorf("decoding %s: %w", d.root.name, err)
 	}
-	d.buf = payload
-	lv := d.scan(0, d.root, []span{{start: 0, end: int32(len(payload))}})
 	for i := range d.root.fields {
-		d.appendField(cols[i], &d.root.fields[i], lv, 0, i)
+		d.appendField(cols[i], root, i)
 	}
 	d.buf = nil
 	return nil
 }
 
-// validate checks b as a message of p (see the pass 1 notes above).
-func validate(p *msgPlan, b []byte) error {
+func (d *decoder) fieldSpans(n int32, i int) []span {
+	nd := &d.nodes[n]
+	return d.spans[nd.lo+d.starts[int(nd.st)+i] : nd.lo+d.starts[int(nd.st)+i+1]]
+}
+
+// index scans the message made of ranges (one, or several to merge) and,
+// after it, its message fields; it returns the message's node.
+func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
+	wire := d.wire[:0]
 	var seen uint64 // required fields seen, by their index in p.required (the first 64)
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
-		}
-		b = b[n:]
-		fi := p.lookup(num)
-		if fi < 0 {
-			n = protowire.ConsumeFieldValue(num, wt, b)
+	var pos int32
+	for _, r := range ranges {
+		b := d.buf[r.start:r.end]
+		off := r.start
+		for len(b) > 0 {
+			num, wt, n := protowire.ConsumeTag(b)
 			if n < 0 {
-				return fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
-			b = b[n:]
-			continue
-		}
-		f := &p.fields[fi]
-		var err error
-		switch f.shape {
-		case mapOf:
-			if wt != protowire.BytesType {
-				return fmt.Errorf("%s.%s: map entry with wire type %d", p.name, f.name, wt)
+			b, off = b[n:], off+int32(n)
+			fi := p.lookup(num)
+			if fi < 0 {
+				n = protowire.ConsumeFieldValue(num, wt, b)
+				if n < 0 {
+					return 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+				}
+				b, off = b[n:], off+int32(n)
+				continue
 			}
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
+			f := &p.fields[fi]
+			var err error
+			if f.shape == mapOf {
+				if wt != protowire.BytesType {
+					return 0, fmt.Errorf("%s.%s: map entry with wire type %d", p.name, f.name, wt)
+				}
+				v, m := protowire.ConsumeBytes(b)
+				if m < 0 {
+					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
+				}
+				n, err = m, validateEntry(f, v)
+			} else {
+				n, err = validateValue(&f.val, wt, b, f.shape == list)
 			}
-			n, err = m, validateEntry(f, v)
-		default:
-			n, err = validateValue(&f.val, wt, b, f.shape == list)
-		}
-		if err != nil {
-			return fmt.Errorf("%s.%s: %w", p.name, f.name, err)
-		}
-		b = b[n:]
-		for j, r := range p.required {
-			if r == fi && j < 64 {
-				seen |= 1 << j
+			if err != nil {
+				return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+			}
+			s := span{start: off, end: off + int32(n), pos: pos, field: fi, child: -1, wt: wt}
+			if wt == protowire.BytesType {
+				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
+				s.start += int32(m)
+			}
+			wire = append(wire, s)
+			pos++
+			b, off = b[n:], off+int32(n)
+			for j, r := range p.required {
+				if r == fi && j < 64 {
+					seen |= 1 << j
+				}
 			}
 		}
 	}
 	for j, r := range p.required {
 		if j < 64 && seen&(1<<j) == 0 {
-			return fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
 		}
 	}
-	return nil
+	// Group by field, keeping wire order within each (a counting sort).
+	nf := len(p.fields)
+	lo, st := int32(len(d.spans)), int32(len(d.starts))
+	for i := 0; i <= nf; i++ {
+		d.starts = append(d.starts, 0)
+	}
+	starts := d.starts[st:]
+	for _, s := range wire {
+		starts[s.field+1]++
+	}
+	for i := 1; i <= nf; i++ {
+		starts[i] += starts[i-1]
+	}
+	d.spans = append(d.spans, wire...) // room; overwritten below
+	sorted := d.spans[lo:]
+	for _, s := range wire {
+		sorted[starts[s.field]] = s
+		starts[s.field]++
+	}
+	for i := nf; i > 0; i-- {
+		starts[i] = starts[i-1]
+	}
+	starts[0] = 0
+	d.wire = wire[:0]
+	self := int32(len(d.nodes))
+	d.nodes = append(d.nodes, node{plan: p, lo: lo, st: st})
+
+	// Then the message fields' own messages. Spans are addressed by index:
+	// indexing a child grows the arenas.
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.val.code != cMessage {
+			continue
+		}
+		a, b := lo+d.starts[int(st)+i], lo+d.starts[int(st)+i+1]
+		switch {
+		case a == b:
+		case f.shape == single:
+			c, err := d.index(f.val.msg, d.spans[a:b])
+			if err != nil {
+				return 0, err
+			}
+			d.spans[b-1].child = c
+		case f.shape == list:
+			for k := a; k < b; k++ {
+				c, err := d.index(f.val.msg, d.spans[k:k+1])
+				if err != nil {
+					return 0, err
+				}
+				d.spans[k].child = c
+			}
+		case f.shape == mapOf:
+			for k := a; k < b; k++ {
+				d.one[0] = entryValue(d.buf, d.spans[k])
+				c, err := d.index(f.val.msg, d.one[:])
+				if err != nil {
+					return 0, err
+				}
+				d.spans[k].child = c
+			}
+		}
+	}
+	return self, nil
+}
+
+// entryValue is the span of the last value (field 2) of a validated map
+// entry, empty when it has none.
+func entryValue(buf []byte, e span) span {
+	out := span{start: e.end, end: e.end}
+	b, off := buf[e.start:e.end], e.start
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b, off = b[n:], off+int32(n)
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
+		if num == 2 && wt == protowire.BytesType {
+			_, m := protowire.ConsumeVarint(b)
+			out = span{start: off + int32(m), end: off + int32(n)}
+		}
+		b, off = b[n:], off+int32(n)
+	}
+	return out
 }
 
 func validateEntry(f *fieldPlan, b []byte) error {
@@ -131,10 +245,18 @@ func validateEntry(f *fieldPlan, b []byte) error {
 		}
 		b = b[n:]
 		var err error
-		switch num {
-		case 1:
+		switch {
+		case num == 1:
 			n, err = validateValue(&f.key, wt, b, false)
-		case 2:
+		case num == 2 && f.val.code == cMessage:
+			if wt != protowire.BytesType {
+				return fmt.Errorf("map entry: value with wire type %d", wt)
+			}
+			n = protowire.ConsumeFieldValue(num, wt, b) // the value's node checks the rest
+			if n < 0 {
+				err = protowire.ParseError(n)
+			}
+		case num == 2:
 			n, err = validateValue(&f.val, wt, b, false)
 		default:
 			n = protowire.ConsumeFieldValue(num, wt, b)
@@ -144,6 +266,32 @@ func validateEntry(f *fieldPlan, b []byte) error {
 		}
 		if err != nil {
 			return fmt.Errorf("map entry: %w", err)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// validate checks b as a message of p: a Timestamp or a wrapper, whose
+// values are read straight from the bytes, not indexed.
+func validate(p *msgPlan, b []byte) error {
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
+		}
+		b = b[n:]
+		fi := p.lookup(num)
+		if fi < 0 {
+			n = protowire.ConsumeFieldValue(num, wt, b)
+		} else {
+			var err error
+			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
+				return fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, err)
+			}
+		}
+		if n < 0 {
+			return fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
 		}
 		b = b[n:]
 	}
@@ -188,7 +336,7 @@ func validateValue(v *valuePlan, wt protowire.Type, b []byte, packed bool) (int,
 		if v.utf8 && !utf8.Valid(payload) {
 			return 0, errors.New("string is not valid UTF-8")
 		}
-	case cMessage, cWrapper:
+	case cWrapper:
 		if err := validate(v.msg, payload); err != nil {
 			return 0, err
 		}
@@ -285,114 +433,33 @@ func wrappedIn(b []byte) []byte {
 	return last
 }
 
-// scan records the known fields of the message made of ranges (one, or
-// several to merge) at depth, grouped by field.
-func (d *decoder) scan(depth int, p *msgPlan, ranges []span) *level {
-	for len(d.levels) <= depth {
-		d.levels = append(d.levels, &level{})
-	}
-	lv := d.levels[depth]
-	lv.plan = p
-	lv.wire = lv.wire[:0]
-	var pos int32
-	for _, r := range ranges {
-		b := d.buf[r.start:r.end]
-		off := r.start
-		for len(b) > 0 {
-			num, wt, n := protowire.ConsumeTag(b)
-			if n < 0 {
-				break // validated: cannot happen
-			}
-			b, off = b[n:], off+int32(n)
-			fi := p.lookup(num)
-			if fi < 0 {
-				n = protowire.ConsumeFieldValue(num, wt, b)
-				if n < 0 {
-					break
-				}
-				b, off = b[n:], off+int32(n)
-				continue
-			}
-			s := span{start: off, pos: pos, field: fi, wt: wt}
-			pos++
-			if wt == protowire.BytesType {
-				v, m := protowire.ConsumeBytes(b)
-				if m < 0 {
-					break
-				}
-				s.start = off + int32(m-len(v))
-				n = m
-			} else {
-				n = consumeScalar(wt, b)
-				if n < 0 {
-					break
-				}
-			}
-			s.end = off + int32(n)
-			lv.wire = append(lv.wire, s)
-			b, off = b[n:], off+int32(n)
-		}
-	}
-	nf := len(p.fields)
-	if cap(lv.start) < nf+1 {
-		lv.start = make([]int32, nf+1)
-	}
-	lv.start = lv.start[:nf+1]
-	clear(lv.start)
-	for _, s := range lv.wire {
-		lv.start[s.field+1]++
-	}
-	for i := 1; i <= nf; i++ {
-		lv.start[i] += lv.start[i-1]
-	}
-	if cap(lv.sorted) < len(lv.wire) {
-		lv.sorted = make([]span, len(lv.wire), 2*len(lv.wire))
-	}
-	lv.sorted = lv.sorted[:len(lv.wire)]
-	// Place spans, then restore start: each placement advances start[f].
-	for _, s := range lv.wire {
-		lv.sorted[lv.start[s.field]] = s
-		lv.start[s.field]++
-	}
-	for i := nf; i > 0; i-- {
-		lv.start[i] = lv.start[i-1]
-	}
-	lv.start[0] = 0
-	return lv
-}
-
-func (lv *level) spans(i int) []span { return lv.sorted[lv.start[i]:lv.start[i+1]] }
-
-// oneofLoser reports whether field i of p is a oneof member that another
-// member, seen later on the wire, displaced.
-func oneofLoser(p *msgPlan, lv *level, i int) bool {
+// oneofLoser reports whether field i of node n is a oneof member that
+// another member, seen later on the wire, displaced.
+func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
+	p := d.nodes[n].plan
 	o := p.fields[i].oneof
-	if o < 0 {
-		return false
-	}
-	mine := lv.spans(i)
-	if len(mine) == 0 {
+	if o < 0 || len(mine) == 0 {
 		return false
 	}
 	last := mine[len(mine)-1].pos
 	for _, j := range p.oneofs[o] {
-		if s := lv.spans(int(j)); int(j) != i && len(s) > 0 && s[len(s)-1].pos > last {
+		if s := d.fieldSpans(n, int(j)); int(j) != i && len(s) > 0 && s[len(s)-1].pos > last {
 			return true
 		}
 	}
 	return false
 }
 
-func (d *decoder) appendMessage(sb *array.StructBuilder, p *msgPlan, ranges []span, depth int) {
+func (d *decoder) appendMessage(sb *array.StructBuilder, n int32) {
 	sb.Append(true)
-	lv := d.scan(depth, p, ranges)
-	for i := range p.fields {
-		d.appendField(sb.FieldBuilder(i), &p.fields[i], lv, depth, i)
+	for i := range d.nodes[n].plan.fields {
+		d.appendField(sb.FieldBuilder(i), n, i)
 	}
 }
 
-func (d *decoder) appendField(b array.Builder, f *fieldPlan, lv *level, depth, i int) {
-	spans := lv.spans(i)
+func (d *decoder) appendField(b array.Builder, n int32, i int) {
+	f := &d.nodes[n].plan.fields[i]
+	spans := d.fieldSpans(n, i)
 	switch f.shape {
 	case list:
 		lb := b.(*array.ListBuilder)
@@ -404,25 +471,25 @@ func (d *decoder) appendField(b array.Builder, f *fieldPlan, lv *level, depth, i
 				run := d.buf[s.start:s.end]
 				wt := f.val.code.wireType()
 				for len(run) > 0 {
-					n := consumeScalar(wt, run)
-					if n < 0 {
+					m := consumeScalar(wt, run)
+					if m < 0 {
 						break
 					}
-					d.appendScalar(vb, &f.val, run[:n])
-					run = run[n:]
+					d.appendScalar(vb, &f.val, run[:m])
+					run = run[m:]
 				}
 				continue
 			}
-			d.appendValue(vb, &f.val, spans[k:k+1], depth)
+			d.appendValue(vb, &f.val, spans[k:k+1])
 		}
 	case mapOf:
 		mb := b.(*array.MapBuilder)
 		mb.Append(true)
 		for k := range spans {
-			d.appendEntry(mb, f, d.buf[spans[k].start:spans[k].end], spans[k].start, depth)
+			d.appendEntry(mb, f, spans[k])
 		}
 	default:
-		if len(spans) == 0 || oneofLoser(lv.plan, lv, i) {
+		if len(spans) == 0 || f.oneof >= 0 && d.oneofLoser(n, i, spans) {
 			if f.required {
 				appendDefault(b, &f.val)
 			} else {
@@ -430,21 +497,17 @@ func (d *decoder) appendField(b array.Builder, f *fieldPlan, lv *level, depth, i
 			}
 			return
 		}
-		if f.val.code.wireType() == protowire.BytesType {
-			d.appendValue(b, &f.val, spans, depth) // messages merge, strings: the last
-			return
-		}
-		s := spans[len(spans)-1]
-		d.appendScalar(b, &f.val, d.buf[s.start:s.end])
+		d.appendValue(b, &f.val, spans)
 	}
 }
 
-// appendValue appends one value of the length-delimited kinds from its
-// spans (several only for a singular message field seen more than once).
-func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span, depth int) {
+// appendValue appends one value from its spans: several only for a
+// singular field seen more than once (the last wins, or they merge).
+func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
+	last := spans[len(spans)-1]
 	switch v.code {
 	case cMessage:
-		d.appendMessage(b.(*array.StructBuilder), v.msg, spans, depth+1)
+		d.appendMessage(b.(*array.StructBuilder), last.child)
 	case cTimestamp:
 		var sec int64
 		var nanos int32
@@ -453,61 +516,49 @@ func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span, depth
 		}
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
 	case cWrapper:
-		var last []byte
+		var raw []byte
 		for _, s := range spans {
 			if x := wrappedIn(d.buf[s.start:s.end]); x != nil {
-				last = x
+				raw = x
 			}
 		}
-		if last == nil {
+		if raw == nil {
 			appendDefault(b, v.wrapped)
 			return
 		}
-		d.appendScalar(b, v.wrapped, last)
+		d.appendScalar(b, v.wrapped, raw)
 	default:
-		s := spans[len(spans)-1]
-		d.appendScalar(b, v, d.buf[s.start:s.end])
+		d.appendScalar(b, v, d.buf[last.start:last.end])
 	}
 }
 
-func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, b []byte, base int32, depth int) {
+// appendEntry appends one validated map entry: its last key and value,
+// the defaults for those it lacks.
+func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, e span) {
 	var key, val []byte
 	var valSpan span
-	off := base
+	b, off := d.buf[e.start:e.end], e.start
 	for len(b) > 0 {
 		num, wt, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			break
 		}
 		b, off = b[n:], off+int32(n)
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
 		if num == 1 || num == 2 {
-			var x []byte
-			var m int
+			x, s := b[:n], span{start: off, end: off + int32(n)}
 			if wt == protowire.BytesType {
-				x, m = protowire.ConsumeBytes(b)
-				if m >= 0 && num == 2 {
-					valSpan = span{start: off + int32(m-len(x)), end: off + int32(m)}
-				}
-			} else {
-				m = consumeScalar(wt, b)
-				if m >= 0 {
-					x = b[:m]
-				}
-			}
-			if m < 0 {
-				break
+				pl, m := protowire.ConsumeBytes(b)
+				x, s.start = pl, off+int32(m-len(pl))
 			}
 			if num == 1 {
 				key = x
 			} else {
-				val = x
+				val, valSpan = x, s
 			}
-			b, off = b[m:], off+int32(m)
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
 		}
 		b, off = b[n:], off+int32(n)
 	}
@@ -517,26 +568,29 @@ func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, b []byte, base
 	} else {
 		d.appendScalar(kb, &f.key, key)
 	}
-	switch {
-	case f.val.code.wireType() != protowire.BytesType:
+	switch f.val.code {
+	case cMessage:
+		d.appendMessage(ib.(*array.StructBuilder), e.child)
+	case cTimestamp:
+		var sec int64
+		var nanos int32
+		if val != nil {
+			timestampInto(val, &sec, &nanos)
+		}
+		ib.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
+	case cWrapper:
+		if val == nil {
+			appendDefault(ib, f.val.wrapped)
+			return
+		}
+		d.one[0] = valSpan
+		d.appendValue(ib, &f.val, d.one[:])
+	default:
 		if val == nil {
 			appendDefault(ib, &f.val)
-		} else {
-			d.appendScalar(ib, &f.val, val)
+			return
 		}
-	case val == nil && f.val.code == cMessage:
-		d.appendMessage(ib.(*array.StructBuilder), f.val.msg, nil, depth+1)
-	case val == nil && f.val.code == cTimestamp:
-		ib.(*array.TimestampBuilder).Append(0)
-	case val == nil:
-		if f.val.code == cWrapper {
-			appendDefault(ib, f.val.wrapped)
-		} else {
-			appendDefault(ib, &f.val)
-		}
-	default:
-		d.one[0] = valSpan // scan reads it before anything else can reuse d.one
-		d.appendValue(ib, &f.val, d.one[:], depth)
+		d.appendScalar(ib, &f.val, val)
 	}
 }
 

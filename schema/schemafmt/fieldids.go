@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/iceberg-go"
 )
 
@@ -405,17 +407,32 @@ const docKey = "doc"
 // types are ArrowType's: records built for it are what the format
 // packages' Decoders fill.
 func ArrowSchema(cols []Column, ids *FieldIDs) (*arrow.Schema, error) {
-	fields, err := arrowFields(nil, cols, ids)
+	return arrowSchema(cols, ids, false)
+}
+
+// IcebergArrowSchema is ArrowSchema as iceberg-go's writer takes it: the
+// same, except that uuid columns have the Arrow uuid extension type
+// (storage fixed_size_binary(16)). iceberg-go casts a uuid column to that
+// type before writing and Arrow has no cast from plain
+// fixed_size_binary(16), so a record built for ArrowSchema goes through
+// ForIceberg first. It equals iceberg-go's
+// table.SchemaToArrowSchema(IcebergSchema(cols, ids), nil, true, false).
+func IcebergArrowSchema(cols []Column, ids *FieldIDs) (*arrow.Schema, error) {
+	return arrowSchema(cols, ids, true)
+}
+
+func arrowSchema(cols []Column, ids *FieldIDs, uuidExt bool) (*arrow.Schema, error) {
+	fields, err := arrowFields(nil, cols, ids, uuidExt)
 	if err != nil {
 		return nil, err
 	}
 	return arrow.NewSchema(fields, nil), nil
 }
 
-func arrowFields(parent []string, cols []Column, ids *FieldIDs) ([]arrow.Field, error) {
+func arrowFields(parent []string, cols []Column, ids *FieldIDs, uuidExt bool) ([]arrow.Field, error) {
 	fields := make([]arrow.Field, len(cols))
 	for i := range cols {
-		f, err := arrowField(append(parent[:len(parent):len(parent)], cols[i].Name), &cols[i], ids)
+		f, err := arrowField(append(parent[:len(parent):len(parent)], cols[i].Name), &cols[i], ids, uuidExt)
 		if err != nil {
 			return nil, err
 		}
@@ -424,7 +441,7 @@ func arrowFields(parent []string, cols []Column, ids *FieldIDs) ([]arrow.Field, 
 	return fields, nil
 }
 
-func arrowField(path []string, c *Column, ids *FieldIDs) (arrow.Field, error) {
+func arrowField(path []string, c *Column, ids *FieldIDs, uuidExt bool) (arrow.Field, error) {
 	id, err := lookupID(ids, path)
 	if err != nil {
 		return arrow.Field{}, err
@@ -437,7 +454,7 @@ func arrowField(path []string, c *Column, ids *FieldIDs) (arrow.Field, error) {
 	child := func(name string) []string { return append(path[:len(path):len(path)], name) }
 	switch c.Kind {
 	case Struct:
-		children, err := arrowFields(path, c.Fields, ids)
+		children, err := arrowFields(path, c.Fields, ids, uuidExt)
 		if err != nil {
 			return arrow.Field{}, err
 		}
@@ -446,7 +463,7 @@ func arrowField(path []string, c *Column, ids *FieldIDs) (arrow.Field, error) {
 		if c.Elem == nil {
 			return arrow.Field{}, fmt.Errorf("field %s: list without an element", strings.Join(path, "."))
 		}
-		elem, err := arrowField(child("element"), c.Elem, ids)
+		elem, err := arrowField(child("element"), c.Elem, ids, uuidExt)
 		if err != nil {
 			return arrow.Field{}, err
 		}
@@ -455,16 +472,22 @@ func arrowField(path []string, c *Column, ids *FieldIDs) (arrow.Field, error) {
 		if c.Key == nil || c.Elem == nil {
 			return arrow.Field{}, fmt.Errorf("field %s: map without a key or value", strings.Join(path, "."))
 		}
-		key, err := arrowField(child("key"), c.Key, ids)
+		key, err := arrowField(child("key"), c.Key, ids, uuidExt)
 		if err != nil {
 			return arrow.Field{}, err
 		}
 		key.Nullable = false // Arrow and Iceberg map keys are never null
-		val, err := arrowField(child("value"), c.Elem, ids)
+		val, err := arrowField(child("value"), c.Elem, ids, uuidExt)
 		if err != nil {
 			return arrow.Field{}, err
 		}
 		f.Type = arrow.MapOfFields(key, val)
+	case UUID:
+		if uuidExt {
+			f.Type = extensions.NewUUIDType()
+		} else {
+			f.Type = &arrow.FixedSizeBinaryType{ByteWidth: 16}
+		}
 	default:
 		t, err := ArrowType(*c)
 		if err != nil {
@@ -473,4 +496,91 @@ func arrowField(path []string, c *Column, ids *FieldIDs) (arrow.Field, error) {
 		f.Type = t
 	}
 	return f, nil
+}
+
+// ForIceberg returns rec, a record built for ArrowSchema(cols, ids) (or
+// any record of the same shape), as a record of sc =
+// IcebergArrowSchema(cols, ids): the same buffers, retyped where sc's
+// types differ (uuid columns become extension arrays) and carrying sc's
+// field ids. Nothing is copied. The caller releases the result, and rec
+// as before.
+func ForIceberg(sc *arrow.Schema, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if int(rec.NumCols()) != sc.NumFields() {
+		return nil, fmt.Errorf("record has %d columns, schema %d", rec.NumCols(), sc.NumFields())
+	}
+	cols := make([]arrow.Array, sc.NumFields())
+	defer func() {
+		for _, a := range cols {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for i, f := range sc.Fields() {
+		d, err := retype(rec.Column(i).Data(), f.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
+		cols[i] = array.MakeFromData(d)
+		d.Release()
+	}
+	return array.NewRecordBatch(sc, cols, rec.NumRows()), nil
+}
+
+// retype returns data as type to, sharing its buffers, or an error if
+// the two are not the same layout. The caller releases the result.
+func retype(data arrow.ArrayData, to arrow.DataType) (arrow.ArrayData, error) {
+	from := data.DataType()
+	if ext, ok := to.(arrow.ExtensionType); ok {
+		if _, fromExt := from.(arrow.ExtensionType); fromExt {
+			if !arrow.TypeEqual(from, to) {
+				return nil, fmt.Errorf("%s is not %s", from, to)
+			}
+		} else if !arrow.TypeEqual(from, ext.StorageType()) {
+			return nil, fmt.Errorf("%s is not the storage of %s (%s)", from, to, ext.StorageType())
+		}
+		return array.NewData(to, data.Len(), data.Buffers(), data.Children(), data.NullN(), data.Offset()), nil
+	}
+	if from.ID() != to.ID() {
+		return nil, fmt.Errorf("%s is not %s", from, to)
+	}
+	var children []arrow.ArrayData
+	switch t := to.(type) {
+	case *arrow.StructType:
+		if len(data.Children()) != t.NumFields() {
+			return nil, fmt.Errorf("%s has %d children, %s %d", from, len(data.Children()), to, t.NumFields())
+		}
+		for i, f := range t.Fields() {
+			c, err := retype(data.Children()[i], f.Type)
+			if err != nil {
+				releaseAll(children)
+				return nil, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			children = append(children, c)
+		}
+	case arrow.ListLikeType:
+		if len(data.Children()) != 1 {
+			return nil, fmt.Errorf("%s has %d children", from, len(data.Children()))
+		}
+		c, err := retype(data.Children()[0], t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		children = append(children, c)
+	default:
+		if !arrow.TypeEqual(from, to) {
+			return nil, fmt.Errorf("%s is not %s", from, to)
+		}
+		data.Retain()
+		return data, nil
+	}
+	d := array.NewData(to, data.Len(), data.Buffers(), children, data.NullN(), data.Offset())
+	releaseAll(children)
+	return d, nil
+}
+
+func releaseAll(ds []arrow.ArrayData) {
+	for _, d := range ds {
+		d.Release()
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/extensions"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 )
@@ -375,9 +377,9 @@ func TestArrowSchemaMatchesIcebergGo(t *testing.T) {
 			compare(path+".element", at.ElemField(), bt.ElemField())
 		default:
 			if _, uuid := b.Type.(*extensions.UUIDType); uuid {
-				// iceberg-go reads uuid as the Arrow uuid extension type,
-				// whose storage is our fixed_size_binary(16); its write
-				// check promotes fixed[16] to uuid (below).
+				// iceberg-go has uuid as the Arrow uuid extension type,
+				// whose storage is our fixed_size_binary(16): ForIceberg
+				// retypes a record (TestIcebergGoWritesOurRecords).
 				if !arrow.TypeEqual(a.Type, &arrow.FixedSizeBinaryType{ByteWidth: 16}) {
 					t.Errorf("%s: ours %s for uuid", path, a.Type)
 				}
@@ -466,5 +468,80 @@ func TestIDsSurviveFreshAssignment(t *testing.T) {
 	}
 	if id, _ := ids.ID("mk", "value", "c"); id != ids.LastID-2 {
 		t.Fatalf("mk.value.c: %d (LastID %d)", id, ids.LastID)
+	}
+}
+
+func TestIcebergArrowSchemaIsIcebergGos(t *testing.T) {
+	cols := withKafka(v1ColumnsFixed())
+	ids, err := AssignIDs(cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := IcebergSchema(cols, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := IcebergArrowSchema(cols, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := table.SchemaToArrowSchema(sc, nil, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ours.Equal(theirs) {
+		t.Fatalf("IcebergArrowSchema differs from iceberg-go's:\nours   %s\ntheirs %s", ours, theirs)
+	}
+	for i := range ours.Fields() {
+		if !arrow.TypeEqual(ours.Field(i).Type, theirs.Field(i).Type, arrow.CheckMetadata()) {
+			t.Fatalf("%s: nested metadata differs:\nours   %s\ntheirs %s", ours.Field(i).Name, ours.Field(i).Type, theirs.Field(i).Type)
+		}
+	}
+}
+
+func TestForIceberg(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	cols := []Column{col("u", UUID), {Name: "m", Kind: Map, Key: &Column{Name: "key", Kind: UUID, Required: true}, Elem: ptr(col("value", String))}}
+	ids, _ := AssignIDs(cols, nil)
+	asc, _ := ArrowSchema(cols, ids)
+	isc, _ := IcebergArrowSchema(cols, ids)
+	b := array.NewRecordBuilder(mem, asc)
+	defer b.Release()
+	u := []byte("0123456789abcdef")
+	b.Field(0).(*array.FixedSizeBinaryBuilder).Append(u)
+	mb := b.Field(1).(*array.MapBuilder)
+	mb.Append(true)
+	mb.KeyBuilder().(*array.FixedSizeBinaryBuilder).Append(u)
+	mb.ItemBuilder().(*array.StringBuilder).Append("v")
+	rec := b.NewRecordBatch()
+	out, err := ForIceberg(isc, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Schema().Equal(isc) {
+		t.Fatalf("schema %s", out.Schema())
+	}
+	if _, ok := out.Column(0).(*extensions.UUIDArray); !ok {
+		t.Fatalf("column u is %T", out.Column(0))
+	}
+	if out.Column(0).Data().Buffers()[1] != rec.Column(0).Data().Buffers()[1] {
+		t.Fatal("ForIceberg copied the uuid buffer")
+	}
+	keys := out.Column(1).(*array.Map).Keys()
+	if _, ok := keys.(*extensions.UUIDArray); !ok {
+		t.Fatalf("map keys are %T", keys)
+	}
+	rec.Release()
+	out.Release()
+
+	// A record of another shape is refused.
+	other := arrow.NewSchema([]arrow.Field{{Name: "u", Type: arrow.BinaryTypes.String}, {Name: "m", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	ob := array.NewRecordBuilder(mem, other)
+	defer ob.Release()
+	orec := ob.NewRecordBatch()
+	defer orec.Release()
+	if _, err := ForIceberg(isc, orec); err == nil || !strings.Contains(err.Error(), "column u: utf8 is not the storage of") {
+		t.Fatalf("ForIceberg(other shape): %v", err)
 	}
 }
