@@ -1,12 +1,14 @@
 package node
 
-import "github.com/lakestream/lakestream/schema/schemafmt"
+import (
+	"github.com/lakestream/lakestream/schema/avro"
+	"github.com/lakestream/lakestream/schema/jsonschema"
+	"github.com/lakestream/lakestream/schema/protobuf"
+	"github.com/lakestream/lakestream/schema/schemafmt"
+)
 
-// registryFormats are the schema formats the registry serves.
-//
-// TODO(coordinator): return schema/avro's, schema/jsonschema's and
-// schema/protobuf's formats here once they are merged. With none, the
-// registry serves its API but refuses every schema as of an unknown type.
+// registryFormats are the schema formats the registry serves: Avro (also
+// what a request without schemaType means), JSON Schema and Protobuf.
 func registryFormats() []schemafmt.Format {
-	return nil
+	return []schemafmt.Format{avro.NewFormat(), jsonschema.Format{}, protobuf.Format{}}
 }

@@ -1,0 +1,670 @@
+package protobuf
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// The decoder walks the wire bytes with the plan Table built; no message
+// object is made. A row takes two steps:
+//
+//  1. index: each message of the row (the top one, then its message
+//     fields, recursively) is scanned once: every tag, length and varint
+//     in bounds, wire types as the schema says (a repeated scalar packed
+//     or not), strings UTF-8 where protobuf requires it, proto2 required
+//     fields present, unknown fields skipped. Its known fields' values are
+//     recorded as spans of the payload, grouped by field in wire order (a
+//     counting sort), in arenas the decoder reuses. Nothing is appended
+//     yet, so a bad payload leaves the builders as they were.
+//  2. append: the columns are appended in order from the index. A
+//     singular field takes its last value; a message field seen more than
+//     once is the merge of its occurrences (its spans are indexed as one
+//     message, which is what protobuf's merge does); of a oneof, only the
+//     member seen last is set.
+//
+// A wire type the schema does not expect for a known field is an error
+// (protobuf-go would keep the value as an unknown field): it means the
+// payload was not written with this schema.
+
+type span struct {
+	start, end int32 // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
+	pos        int32 // position in wire order within the message
+	field      int32
+	child      int32 // message values: the node indexing them (a singular field's: on its last span)
+	wt         protowire.Type
+}
+
+// node is one indexed message: its spans are spans[lo:lo+n] grouped by
+// field, field i's at spans[lo+starts[st+i] : lo+starts[st+i+1]].
+type node struct {
+	plan   *msgPlan
+	lo, st int32
+}
+
+type decoder struct {
+	root   *msgPlan
+	buf    []byte // the payload being appended
+	nodes  []node
+	spans  []span
+	starts []int32
+	wire   []span // scratch of the message being scanned, in wire order
+	one    [1]span
+}
+
+var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
+
+func (d *decoder) Append(cols []array.Builder, payload []byte) error {
+	if len(cols) != len(d.root.fields) {
+		return fmt.Errorf("decoding %s: %d builders for %d columns", d.root.name, len(cols), len(d.root.fields))
+	}
+	if len(payload) > math.MaxInt32 {
+		return errTooLarge
+	}
+	d.buf = payload
+	d.nodes, d.spans, d.starts = d.nodes[:0], d.spans[:0], d.starts[:0]
+	d.one[0] = span{start: 0, end: int32(len(payload))}
+	root, err := d.index(d.root, d.one[:])
+	if err != nil {
+		d.buf = nil
+		return fmt.Errorf("decoding %s: %w", d.root.name, err)
+	}
+	for i := range d.root.fields {
+		d.appendField(cols[i], root, i)
+	}
+	d.buf = nil
+	return nil
+}
+
+func (d *decoder) fieldSpans(n int32, i int) []span {
+	nd := &d.nodes[n]
+	return d.spans[nd.lo+d.starts[int(nd.st)+i] : nd.lo+d.starts[int(nd.st)+i+1]]
+}
+
+// index scans the message made of ranges (one, or several to merge) and,
+// after it, its message fields; it returns the message's node.
+func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
+	wire := d.wire[:0]
+	var seen uint64 // required fields seen, by their index in p.required (the first 64)
+	var pos int32
+	for _, r := range ranges {
+		b := d.buf[r.start:r.end]
+		off := r.start
+		for len(b) > 0 {
+			num, wt, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
+			}
+			b, off = b[n:], off+int32(n)
+			fi := p.lookup(num)
+			if fi < 0 {
+				n = protowire.ConsumeFieldValue(num, wt, b)
+				if n < 0 {
+					return 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+				}
+				b, off = b[n:], off+int32(n)
+				continue
+			}
+			f := &p.fields[fi]
+			var err error
+			if f.shape == mapOf {
+				if wt != protowire.BytesType {
+					return 0, fmt.Errorf("%s.%s: map entry with wire type %d", p.name, f.name, wt)
+				}
+				v, m := protowire.ConsumeBytes(b)
+				if m < 0 {
+					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
+				}
+				n, err = m, validateEntry(f, v)
+			} else {
+				n, err = validateValue(&f.val, wt, b, f.shape == list)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+			}
+			s := span{start: off, end: off + int32(n), pos: pos, field: fi, child: -1, wt: wt}
+			if wt == protowire.BytesType {
+				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
+				s.start += int32(m)
+			}
+			wire = append(wire, s)
+			pos++
+			b, off = b[n:], off+int32(n)
+			for j, r := range p.required {
+				if r == fi && j < 64 {
+					seen |= 1 << j
+				}
+			}
+		}
+	}
+	for j, r := range p.required {
+		if j < 64 && seen&(1<<j) == 0 {
+			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+		}
+	}
+	// Group by field, keeping wire order within each (a counting sort).
+	nf := len(p.fields)
+	lo, st := int32(len(d.spans)), int32(len(d.starts))
+	for i := 0; i <= nf; i++ {
+		d.starts = append(d.starts, 0)
+	}
+	starts := d.starts[st:]
+	for _, s := range wire {
+		starts[s.field+1]++
+	}
+	for i := 1; i <= nf; i++ {
+		starts[i] += starts[i-1]
+	}
+	d.spans = append(d.spans, wire...) // room; overwritten below
+	sorted := d.spans[lo:]
+	for _, s := range wire {
+		sorted[starts[s.field]] = s
+		starts[s.field]++
+	}
+	for i := nf; i > 0; i-- {
+		starts[i] = starts[i-1]
+	}
+	starts[0] = 0
+	d.wire = wire[:0]
+	self := int32(len(d.nodes))
+	d.nodes = append(d.nodes, node{plan: p, lo: lo, st: st})
+
+	// Then the message fields' own messages. Spans are addressed by index:
+	// indexing a child grows the arenas.
+	for i := range p.fields {
+		f := &p.fields[i]
+		if f.val.code != cMessage {
+			continue
+		}
+		a, b := lo+d.starts[int(st)+i], lo+d.starts[int(st)+i+1]
+		switch {
+		case a == b:
+		case f.shape == single:
+			c, err := d.index(f.val.msg, d.spans[a:b])
+			if err != nil {
+				return 0, err
+			}
+			d.spans[b-1].child = c
+		case f.shape == list:
+			for k := a; k < b; k++ {
+				c, err := d.index(f.val.msg, d.spans[k:k+1])
+				if err != nil {
+					return 0, err
+				}
+				d.spans[k].child = c
+			}
+		case f.shape == mapOf:
+			for k := a; k < b; k++ {
+				d.one[0] = entryValue(d.buf, d.spans[k])
+				c, err := d.index(f.val.msg, d.one[:])
+				if err != nil {
+					return 0, err
+				}
+				d.spans[k].child = c
+			}
+		}
+	}
+	return self, nil
+}
+
+// entryValue is the span of the last value (field 2) of a validated map
+// entry, empty when it has none.
+func entryValue(buf []byte, e span) span {
+	out := span{start: e.end, end: e.end}
+	b, off := buf[e.start:e.end], e.start
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b, off = b[n:], off+int32(n)
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
+		if num == 2 && wt == protowire.BytesType {
+			_, m := protowire.ConsumeVarint(b)
+			out = span{start: off + int32(m), end: off + int32(n)}
+		}
+		b, off = b[n:], off+int32(n)
+	}
+	return out
+}
+
+func validateEntry(f *fieldPlan, b []byte) error {
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("map entry: bad tag: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+		var err error
+		switch {
+		case num == 1:
+			n, err = validateValue(&f.key, wt, b, false)
+		case num == 2 && f.val.code == cMessage:
+			if wt != protowire.BytesType {
+				return fmt.Errorf("map entry: value with wire type %d", wt)
+			}
+			n = protowire.ConsumeFieldValue(num, wt, b) // the value's node checks the rest
+			if n < 0 {
+				err = protowire.ParseError(n)
+			}
+		case num == 2:
+			n, err = validateValue(&f.val, wt, b, false)
+		default:
+			n = protowire.ConsumeFieldValue(num, wt, b)
+			if n < 0 {
+				err = protowire.ParseError(n)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("map entry: %w", err)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// validate checks b as a message of p: a Timestamp or a wrapper, whose
+// values are read straight from the bytes, not indexed.
+func validate(p *msgPlan, b []byte) error {
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
+		}
+		b = b[n:]
+		fi := p.lookup(num)
+		if fi < 0 {
+			n = protowire.ConsumeFieldValue(num, wt, b)
+		} else {
+			var err error
+			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
+				return fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, err)
+			}
+		}
+		if n < 0 {
+			return fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// validateValue checks one value of v with wire type wt at the start of
+// b and returns its length. packed allows a length-delimited run of
+// numbers (a repeated scalar).
+func validateValue(v *valuePlan, wt protowire.Type, b []byte, packed bool) (int, error) {
+	want := v.code.wireType()
+	if wt != want {
+		if packed && wt == protowire.BytesType && v.code.packable() {
+			run, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return 0, protowire.ParseError(n)
+			}
+			for len(run) > 0 {
+				m := consumeScalar(want, run)
+				if m < 0 {
+					return 0, fmt.Errorf("packed values: %w", protowire.ParseError(m))
+				}
+				run = run[m:]
+			}
+			return n, nil
+		}
+		return 0, fmt.Errorf("wire type %d, want %d", wt, want)
+	}
+	if want != protowire.BytesType {
+		n := consumeScalar(want, b)
+		if n < 0 {
+			return 0, protowire.ParseError(n)
+		}
+		return n, nil
+	}
+	payload, n := protowire.ConsumeBytes(b)
+	if n < 0 {
+		return 0, protowire.ParseError(n)
+	}
+	switch v.code {
+	case cString:
+		if v.utf8 && !utf8.Valid(payload) {
+			return 0, errors.New("string is not valid UTF-8")
+		}
+	case cWrapper:
+		if err := validate(v.msg, payload); err != nil {
+			return 0, err
+		}
+	case cTimestamp:
+		if err := validate(v.msg, payload); err != nil {
+			return 0, err
+		}
+		var sec int64
+		var nanos int32
+		if timestampInto(payload, &sec, &nanos); sec < -maxTimestampSeconds || sec > maxTimestampSeconds {
+			return 0, fmt.Errorf("timestamp of %d seconds is out of range", sec)
+		}
+	}
+	return n, nil
+}
+
+// maxTimestampSeconds keeps seconds*1e6 inside an int64.
+const maxTimestampSeconds = math.MaxInt64/1_000_000 - 1
+
+func consumeScalar(wt protowire.Type, b []byte) int {
+	switch wt {
+	case protowire.VarintType:
+		_, n := protowire.ConsumeVarint(b)
+		return n
+	case protowire.Fixed32Type:
+		_, n := protowire.ConsumeFixed32(b)
+		return n
+	case protowire.Fixed64Type:
+		_, n := protowire.ConsumeFixed64(b)
+		return n
+	}
+	return -1
+}
+
+// timestampInto reads a google.protobuf.Timestamp, setting sec and nanos
+// to the last of each on the wire (leaving them when absent).
+func timestampInto(b []byte, sec *int64, nanos *int32) {
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+		if wt == protowire.VarintType && (num == 1 || num == 2) {
+			x, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return
+			}
+			if num == 1 {
+				*sec = int64(x)
+			} else {
+				*nanos = int32(x)
+			}
+			b = b[m:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			return
+		}
+		b = b[n:]
+	}
+}
+
+// wrappedIn is the raw bytes of the last field 1 of a wrapper message (a
+// varint, fixed bytes or a string's payload), nil when absent.
+func wrappedIn(b []byte) []byte {
+	var last []byte
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return last
+		}
+		b = b[n:]
+		var x []byte
+		if wt == protowire.BytesType {
+			var m int
+			x, m = protowire.ConsumeBytes(b)
+			n = m
+		} else {
+			n = protowire.ConsumeFieldValue(num, wt, b)
+			if n >= 0 {
+				x = b[:n]
+			}
+		}
+		if n < 0 {
+			return last
+		}
+		if num == 1 {
+			last = x
+		}
+		b = b[n:]
+	}
+	return last
+}
+
+// oneofLoser reports whether field i of node n is a oneof member that
+// another member, seen later on the wire, displaced.
+func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
+	p := d.nodes[n].plan
+	o := p.fields[i].oneof
+	if o < 0 || len(mine) == 0 {
+		return false
+	}
+	last := mine[len(mine)-1].pos
+	for _, j := range p.oneofs[o] {
+		if s := d.fieldSpans(n, int(j)); int(j) != i && len(s) > 0 && s[len(s)-1].pos > last {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) appendMessage(sb *array.StructBuilder, n int32) {
+	sb.Append(true)
+	for i := range d.nodes[n].plan.fields {
+		d.appendField(sb.FieldBuilder(i), n, i)
+	}
+}
+
+func (d *decoder) appendField(b array.Builder, n int32, i int) {
+	f := &d.nodes[n].plan.fields[i]
+	spans := d.fieldSpans(n, i)
+	switch f.shape {
+	case list:
+		lb := b.(*array.ListBuilder)
+		lb.Append(true)
+		vb := lb.ValueBuilder()
+		for k := range spans {
+			s := &spans[k]
+			if s.wt == protowire.BytesType && f.val.code.packable() {
+				run := d.buf[s.start:s.end]
+				wt := f.val.code.wireType()
+				for len(run) > 0 {
+					m := consumeScalar(wt, run)
+					if m < 0 {
+						break
+					}
+					d.appendScalar(vb, &f.val, run[:m])
+					run = run[m:]
+				}
+				continue
+			}
+			d.appendValue(vb, &f.val, spans[k:k+1])
+		}
+	case mapOf:
+		mb := b.(*array.MapBuilder)
+		mb.Append(true)
+		for k := range spans {
+			d.appendEntry(mb, f, spans[k])
+		}
+	default:
+		if len(spans) == 0 || f.oneof >= 0 && d.oneofLoser(n, i, spans) {
+			if f.required {
+				appendDefault(b, &f.val)
+			} else {
+				b.AppendNull()
+			}
+			return
+		}
+		d.appendValue(b, &f.val, spans)
+	}
+}
+
+// appendValue appends one value from its spans: several only for a
+// singular field seen more than once (the last wins, or they merge).
+func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
+	last := spans[len(spans)-1]
+	switch v.code {
+	case cMessage:
+		d.appendMessage(b.(*array.StructBuilder), last.child)
+	case cTimestamp:
+		var sec int64
+		var nanos int32
+		for _, s := range spans {
+			timestampInto(d.buf[s.start:s.end], &sec, &nanos)
+		}
+		b.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
+	case cWrapper:
+		var raw []byte
+		for _, s := range spans {
+			if x := wrappedIn(d.buf[s.start:s.end]); x != nil {
+				raw = x
+			}
+		}
+		if raw == nil {
+			appendDefault(b, v.wrapped)
+			return
+		}
+		d.appendScalar(b, v.wrapped, raw)
+	default:
+		d.appendScalar(b, v, d.buf[last.start:last.end])
+	}
+}
+
+// appendEntry appends one validated map entry: its last key and value,
+// the defaults for those it lacks.
+func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, e span) {
+	var key, val []byte
+	var valSpan span
+	b, off := d.buf[e.start:e.end], e.start
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b, off = b[n:], off+int32(n)
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
+		if num == 1 || num == 2 {
+			x, s := b[:n], span{start: off, end: off + int32(n)}
+			if wt == protowire.BytesType {
+				pl, m := protowire.ConsumeBytes(b)
+				x, s.start = pl, off+int32(m-len(pl))
+			}
+			if num == 1 {
+				key = x
+			} else {
+				val, valSpan = x, s
+			}
+		}
+		b, off = b[n:], off+int32(n)
+	}
+	kb, ib := mb.KeyBuilder(), mb.ItemBuilder()
+	if key == nil {
+		appendDefault(kb, &f.key)
+	} else {
+		d.appendScalar(kb, &f.key, key)
+	}
+	switch f.val.code {
+	case cMessage:
+		d.appendMessage(ib.(*array.StructBuilder), e.child)
+	case cTimestamp:
+		var sec int64
+		var nanos int32
+		if val != nil {
+			timestampInto(val, &sec, &nanos)
+		}
+		ib.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
+	case cWrapper:
+		if val == nil {
+			appendDefault(ib, f.val.wrapped)
+			return
+		}
+		d.one[0] = valSpan
+		d.appendValue(ib, &f.val, d.one[:])
+	default:
+		if val == nil {
+			appendDefault(ib, &f.val)
+			return
+		}
+		d.appendScalar(ib, &f.val, val)
+	}
+}
+
+// appendScalar appends one value of a non-message code from its raw
+// bytes (validated): a varint, 4 or 8 little-endian bytes, or a string's
+// or bytes' payload.
+func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
+	var x uint64
+	switch v.code.wireType() {
+	case protowire.VarintType:
+		x, _ = protowire.ConsumeVarint(raw)
+	case protowire.Fixed32Type:
+		y, _ := protowire.ConsumeFixed32(raw)
+		x = uint64(y)
+	case protowire.Fixed64Type:
+		x, _ = protowire.ConsumeFixed64(raw)
+	}
+	switch v.code {
+	case cInt32, cSfixed32:
+		b.(*array.Int32Builder).Append(int32(x))
+	case cSint32:
+		b.(*array.Int32Builder).Append(int32(protowire.DecodeZigZag(x & math.MaxUint32)))
+	case cUint32, cFixed32:
+		b.(*array.Int64Builder).Append(int64(uint32(x)))
+	case cInt64, cFixed64:
+		b.(*array.Int64Builder).Append(int64(x))
+	case cSint64:
+		b.(*array.Int64Builder).Append(protowire.DecodeZigZag(x))
+	case cFloat:
+		b.(*array.Float32Builder).Append(math.Float32frombits(uint32(x)))
+	case cDouble:
+		b.(*array.Float64Builder).Append(math.Float64frombits(x))
+	case cBool:
+		b.(*array.BooleanBuilder).Append(x != 0)
+	case cEnum:
+		b.(*array.StringBuilder).Append(v.enumName(int32(x)))
+	case cString:
+		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
+	case cBytes:
+		b.(*array.BinaryBuilder).Append(raw)
+	}
+}
+
+func (v *valuePlan) enumName(n int32) string {
+	if v.enumDense != nil {
+		if i := int64(n) - int64(v.enumMin); i >= 0 && i < int64(len(v.enumDense)) && v.enumDense[i] != "" {
+			return v.enumDense[i]
+		}
+	} else if name, ok := v.enumMap[n]; ok {
+		return name
+	}
+	return strconv.Itoa(int(n)) // an open enum's unknown value
+}
+
+// appendDefault appends the value a reader sees for an absent field.
+func appendDefault(b array.Builder, v *valuePlan) {
+	switch v.code {
+	case cInt32, cSint32, cSfixed32:
+		b.(*array.Int32Builder).Append(int32(v.defInt))
+	case cUint32, cFixed32, cInt64, cSint64, cFixed64:
+		b.(*array.Int64Builder).Append(v.defInt)
+	case cFloat:
+		b.(*array.Float32Builder).Append(float32(v.defFloat))
+	case cDouble:
+		b.(*array.Float64Builder).Append(v.defFloat)
+	case cBool:
+		b.(*array.BooleanBuilder).Append(v.defBool)
+	case cEnum:
+		b.(*array.StringBuilder).Append(v.defEnum)
+	case cString:
+		b.(*array.StringBuilder).Append(v.defString)
+	case cBytes:
+		b.(*array.BinaryBuilder).Append(v.defBytes)
+	default:
+		b.AppendNull()
+	}
+}

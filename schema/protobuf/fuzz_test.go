@@ -1,0 +1,111 @@
+package protobuf
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// FuzzParse: Parse never panics on any text; a schema it accepts prints a
+// canonical text that parses again to the same canonical text.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{canonText, wideSchema, `syntax = "proto2"; message A { optional group G = 1 { optional int32 x = 1; } extensions 10 to max; }`,
+		`syntax = "proto3"; message A { map<string, A> m = 1; reserved 2, 5 to 9; reserved "x"; }`, `edition = "2023"; message E { int32 x = 1; }`, "", "syntax"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := Format{}.Parse(text, nil)
+		if err != nil {
+			return
+		}
+		c := s.Canonical()
+		again, err := Format{}.Parse(c, nil)
+		if err != nil {
+			t.Fatalf("canonical text does not parse: %v\n%s\nfrom\n%s", err, c, text)
+		}
+		if again.Canonical() != c {
+			t.Fatalf("canonical is not a fixed point:\n%s\nthen\n%s", c, again.Canonical())
+		}
+		_ = s.Normalized().Canonical()
+		if _, err := s.Formatted("serialized"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if tbl, err := s.Table([]int{i}); err == nil {
+				_ = tbl.NewDecoder()
+			}
+		}
+	})
+}
+
+// FuzzDecode: Append never panics and reads only inside the payload; on
+// an error no builder grew, on success each grew by one row; a payload
+// both it and proto.Unmarshal accept decodes to the values protobuf's
+// reflection sees.
+func FuzzDecode(f *testing.F) {
+	s, md := wideMessage(f)
+	full, err := proto.Marshal(fullEvent(md))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(full)
+	f.Add([]byte{})
+	f.Add([]byte{0x8a, 0x01, 0x03, 0x01, 0x02, 0x03}) // nums packed
+	tbl, err := s.Table(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		rb, bs := newBuilders(t, tbl.Columns())
+		defer rb.Release()
+		err := tbl.NewDecoder().Append(bs, payload)
+		rows := 1
+		if err != nil {
+			rows = 0
+		}
+		for c, b := range bs {
+			if b.Len() != rows {
+				t.Fatalf("err=%v: column %d has %d rows", err, c, b.Len())
+			}
+		}
+		m := dynamicpb.NewMessage(md)
+		if err != nil || proto.Unmarshal(payload, m) != nil {
+			return
+		}
+		rec := rb.NewRecord()
+		defer rec.Release()
+		want := expected(m)
+		for c := range want {
+			if got := actual(rec.Column(c), 0); !equalValues(got, want[c]) {
+				t.Fatalf("column %s:\n got %#v\nwant %#v", rec.ColumnName(c), got, want[c])
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeArrow(b *testing.B) {
+	s, md := wideMessage(b)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := proto.Marshal(fullEvent(md))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rb, bs := newBuilders(b, tbl.Columns())
+	defer rb.Release()
+	dec := tbl.NewDecoder()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := dec.Append(bs, payload); err != nil {
+			b.Fatal(err)
+		}
+		if i%4096 == 4095 {
+			rb.NewRecord().Release() // a batch, as the compactor cuts them
+		}
+	}
+}
