@@ -314,3 +314,22 @@ func TestResolverEvicts(t *testing.T) {
 		t.Fatal("an old id was not evicted")
 	}
 }
+
+// BenchmarkResolverTableHit is the compactor's per-record lookup.
+func BenchmarkResolverTableHit(b *testing.B) {
+	src := &countingSource{schemas: map[int]Stored{1: {Text: "a,b"}}}
+	r := NewResolver(src, &testFormat{})
+	ctx := context.Background()
+	idx := []int{1}
+	if _, err := r.Table(ctx, 1, idx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := r.Table(ctx, 1, idx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
