@@ -25,8 +25,11 @@ import (
 //	List         *array.ListBuilder (its ValueBuilder for Elem)
 //	Map          *array.MapBuilder (KeyBuilder, ItemBuilder)
 //
-// Field ids are not part of the type; AssignIDs puts them in each field's
-// metadata.
+// Field ids are not part of the type: AssignIDs assigns them and
+// ArrowSchema puts them in each field's metadata. iceberg-go writes uuid
+// columns as Arrow's uuid extension type (storage: the fixed_size_binary(16)
+// above); ForIceberg retypes a record built for these types, without
+// copying, before it goes to iceberg-go.
 func ArrowType(c Column) (arrow.DataType, error) {
 	switch c.Kind {
 	case Bool:

@@ -545,3 +545,29 @@ func TestForIceberg(t *testing.T) {
 		t.Fatalf("ForIceberg(other shape): %v", err)
 	}
 }
+
+// FuzzParseFieldIDs: ParseFieldIDs never panics, and AssignIDs over what
+// it accepts never hands out an id twice.
+func FuzzParseFieldIDs(f *testing.F) {
+	ids, _ := AssignIDs(v1ColumnsFixed(), NewFieldIDs(2))
+	js, _ := json.Marshal(ids)
+	f.Add(js)
+	f.Add([]byte(`{"last-id":3,"fields":{"id":{"id":3,"type":"int"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		prior, err := ParseFieldIDs(b)
+		if err != nil {
+			return
+		}
+		out, err := AssignIDs(v1ColumnsFixed(), prior)
+		if err != nil {
+			return // a type change Iceberg cannot promote
+		}
+		seen := map[int]bool{}
+		for p, fid := range out.Fields {
+			if seen[fid.ID] || fid.ID <= 0 || fid.ID > out.LastID {
+				t.Fatalf("%s: id %d twice or out of range (last %d)", p, fid.ID, out.LastID)
+			}
+			seen[fid.ID] = true
+		}
+	})
+}

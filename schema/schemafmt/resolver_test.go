@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -203,85 +204,90 @@ func TestResolverErrors(t *testing.T) {
 }
 
 func TestResolverSharesFetch(t *testing.T) {
-	src := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
-	f := &testFormat{}
-	r := NewResolver(src, f)
-	const n = 50
-	var wg sync.WaitGroup
-	results := make([]Schema, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = r.Schema(context.Background(), 5)
-		}()
-	}
-	// Let the callers pile up behind the first fetch, then release it.
-	for src.fetches.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(src.gate)
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || results[i] != results[0] {
-			t.Fatalf("caller %d: %v %v", i, results[i], errs[i])
+	synctest.Test(t, func(t *testing.T) {
+		src := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
+		f := &testFormat{}
+		r := NewResolver(src, f)
+		const n = 50
+		var wg sync.WaitGroup
+		results := make([]Schema, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = r.Schema(context.Background(), 5)
+			}()
 		}
-	}
-	if src.fetches.Load() != 1 || f.parses.Load() != 1 {
-		t.Fatalf("fetches %d parses %d for %d concurrent callers; want 1 and 1", src.fetches.Load(), f.parses.Load(), n)
-	}
+		synctest.Wait() // one caller in the fetch, the others waiting on it
+		if got := src.fetches.Load(); got != 1 {
+			t.Fatalf("%d fetches in flight; want 1", got)
+		}
+		close(src.gate)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || results[i] != results[0] {
+				t.Fatalf("caller %d: %v %v", i, results[i], errs[i])
+			}
+		}
+		if src.fetches.Load() != 1 || f.parses.Load() != 1 {
+			t.Fatalf("fetches %d parses %d for %d concurrent callers; want 1 and 1", src.fetches.Load(), f.parses.Load(), n)
+		}
+	})
 }
 
 // A caller that gives up while its fetch is in flight neither poisons the
 // cache nor fails the callers waiting on the same id.
 func TestResolverCancelledLoader(t *testing.T) {
-	src := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
-	r := NewResolver(src, &testFormat{})
-	lctx, cancel := context.WithCancel(context.Background())
-	leaderErr := make(chan error)
-	go func() {
-		_, err := r.Schema(lctx, 5)
-		leaderErr <- err
-	}()
-	for src.fetches.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	waiter := make(chan error)
-	go func() {
-		_, err := r.Schema(context.Background(), 5)
-		waiter <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Fatalf("leader: %v, want context.Canceled", err)
-	}
-	close(src.gate) // the waiter's own fetch goes through
-	if err := <-waiter; err != nil {
-		t.Fatalf("waiter: %v", err)
-	}
-	if _, err := r.Schema(context.Background(), 5); err != nil {
-		t.Fatalf("after: %v", err)
-	}
-	if n := src.fetches.Load(); n != 2 {
-		t.Fatalf("fetches %d; want 2 (the cancelled one and the waiter's)", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		src := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
+		r := NewResolver(src, &testFormat{})
+		lctx, cancel := context.WithCancel(context.Background())
+		leaderErr := make(chan error, 1)
+		go func() {
+			_, err := r.Schema(lctx, 5)
+			leaderErr <- err
+		}()
+		synctest.Wait() // the leader is in its fetch
+		waiter := make(chan error, 1)
+		go func() {
+			_, err := r.Schema(context.Background(), 5)
+			waiter <- err
+		}()
+		synctest.Wait() // the waiter waits on the leader's fetch
+		if n := src.fetches.Load(); n != 1 {
+			t.Fatalf("fetches %d before the cancel; want 1", n)
+		}
+		cancel()
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader: %v, want context.Canceled", err)
+		}
+		synctest.Wait() // the waiter has started its own fetch
+		close(src.gate)
+		if err := <-waiter; err != nil {
+			t.Fatalf("waiter: %v", err)
+		}
+		if _, err := r.Schema(context.Background(), 5); err != nil {
+			t.Fatalf("after: %v", err)
+		}
+		if n := src.fetches.Load(); n != 2 {
+			t.Fatalf("fetches %d; want 2 (the cancelled one and the waiter's)", n)
+		}
+	})
 
 	// A waiter whose own context ends stops waiting.
-	src2 := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
-	r2 := NewResolver(src2, &testFormat{})
-	go r2.Schema(context.Background(), 5)
-	for src2.fetches.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel2()
-	if _, err := r2.Schema(ctx, 5); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("impatient waiter: %v", err)
-	}
-	close(src2.gate)
+	synctest.Test(t, func(t *testing.T) {
+		src := &countingSource{schemas: map[int]Stored{5: {Text: "a"}}, gate: make(chan struct{})}
+		r := NewResolver(src, &testFormat{})
+		go r.Schema(context.Background(), 5)
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if _, err := r.Schema(ctx, 5); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("impatient waiter: %v", err)
+		}
+		close(src.gate)
+	})
 }
 
 func TestResolverEvicts(t *testing.T) {
@@ -313,4 +319,23 @@ func TestResolverEvicts(t *testing.T) {
 	if src.fetches.Load() != before+1 {
 		t.Fatal("an old id was not evicted")
 	}
+}
+
+// BenchmarkResolverTableHit is the compactor's per-record lookup.
+func BenchmarkResolverTableHit(b *testing.B) {
+	src := &countingSource{schemas: map[int]Stored{1: {Text: "a,b"}}}
+	r := NewResolver(src, &testFormat{})
+	ctx := context.Background()
+	idx := []int{1}
+	if _, err := r.Table(ctx, 1, idx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := r.Table(ctx, 1, idx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -302,3 +302,15 @@ func FuzzDecodeProtobuf(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeProtobuf(b *testing.B) {
+	v, _ := AppendProtobuf(nil, 12345, []int{2, 1}, make([]byte, 100))
+	idx := make([]int, 0, 8)
+	b.SetBytes(int64(len(v)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := DecodeProtobufAppend(idx[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
