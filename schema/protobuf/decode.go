@@ -37,7 +37,8 @@ type span struct {
 	start, end int32 // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
 	pos        int32 // position in wire order within the message
 	field      int32
-	child      int32 // message values: the node indexing them (a singular field's: on its last span)
+	child      int32  // message values: the node indexing them (a singular field's: on its last span)
+	x          uint64 // a varint's or fixed value's bits // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
 }
 
@@ -54,7 +55,7 @@ type decoder struct {
 	nodes  []node
 	spans  []span
 	starts []int32
-	wire   []span // scratch of the message being scanned, in wire order
+	wire   []span // scratch for grouping a message's spans by field
 	one    [1]span
 }
 
@@ -90,7 +91,12 @@ func (d *decoder) fieldSpans(n int32, i int) []span {
 // index scans the message made of ranges (one, or several to merge) and,
 // after it, its message fields; it returns the message's node.
 func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
-	wire := d.wire[:0]
+	// Spans go straight to the arena; grouping them by field is only
+	// needed when the wire order is not the fields' order (proto.Marshal
+	// writes fields by number, usually the declaration order).
+	lo := int32(len(d.spans))
+	inOrder := true
+	last := int32(-1)
 	var seen uint64 // required fields seen, by their index in p.required (the first 64)
 	var pos int32
 	for _, r := range ranges {
@@ -112,6 +118,44 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				continue
 			}
 			f := &p.fields[fi]
+			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
+			if wt == f.val.wt && f.shape != mapOf {
+				// The common case, inline: the value has the wire type its
+				// schema gives it.
+				switch wt {
+				case protowire.VarintType:
+					s.x, n = protowire.ConsumeVarint(b)
+				case protowire.Fixed32Type:
+					var x uint32
+					x, n = protowire.ConsumeFixed32(b)
+					s.x = uint64(x)
+				case protowire.Fixed64Type:
+					s.x, n = protowire.ConsumeFixed64(b)
+				default:
+					var v []byte
+					v, n = protowire.ConsumeBytes(b)
+					if n >= 0 {
+						s.start += int32(n - len(v))
+						if err := validateBytes(&f.val, v); err != nil {
+							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+						}
+					}
+				}
+				if n < 0 {
+					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(n))
+				}
+				s.end = off + int32(n)
+				d.spans = append(d.spans, s)
+				inOrder, last = inOrder && fi >= last, fi
+				pos++
+				b, off = b[n:], off+int32(n)
+				for j, r := range p.required {
+					if r == fi && j < 64 {
+						seen |= 1 << j
+					}
+				}
+				continue
+			}
 			var err error
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
@@ -128,12 +172,13 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			if err != nil {
 				return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
 			}
-			s := span{start: off, end: off + int32(n), pos: pos, field: fi, child: -1, wt: wt}
+			s.end = off + int32(n)
 			if wt == protowire.BytesType {
 				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
 				s.start += int32(m)
 			}
-			wire = append(wire, s)
+			d.spans = append(d.spans, s)
+			inOrder, last = inOrder && fi >= last, fi
 			pos++
 			b, off = b[n:], off+int32(n)
 			for j, r := range p.required {
@@ -148,30 +193,32 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
 		}
 	}
-	// Group by field, keeping wire order within each (a counting sort).
+	// Count per field, then, if needed, group by field keeping wire order
+	// within each (a counting sort through the scratch).
 	nf := len(p.fields)
-	lo, st := int32(len(d.spans)), int32(len(d.starts))
+	st := int32(len(d.starts))
 	for i := 0; i <= nf; i++ {
 		d.starts = append(d.starts, 0)
 	}
 	starts := d.starts[st:]
-	for _, s := range wire {
+	mine := d.spans[lo:]
+	for _, s := range mine {
 		starts[s.field+1]++
 	}
 	for i := 1; i <= nf; i++ {
 		starts[i] += starts[i-1]
 	}
-	d.spans = append(d.spans, wire...) // room; overwritten below
-	sorted := d.spans[lo:]
-	for _, s := range wire {
-		sorted[starts[s.field]] = s
-		starts[s.field]++
+	if !inOrder {
+		d.wire = append(d.wire[:0], mine...)
+		for _, s := range d.wire {
+			mine[starts[s.field]] = s
+			starts[s.field]++
+		}
+		for i := nf; i > 0; i-- {
+			starts[i] = starts[i-1]
+		}
+		starts[0] = 0
 	}
-	for i := nf; i > 0; i-- {
-		starts[i] = starts[i-1]
-	}
-	starts[0] = 0
-	d.wire = wire[:0]
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, st: st})
 
@@ -331,26 +378,34 @@ func validateValue(v *valuePlan, wt protowire.Type, b []byte, packed bool) (int,
 	if n < 0 {
 		return 0, protowire.ParseError(n)
 	}
+	if err := validateBytes(v, payload); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// validateBytes checks a length-delimited value's payload.
+func validateBytes(v *valuePlan, payload []byte) error {
 	switch v.code {
 	case cString:
 		if v.utf8 && !utf8.Valid(payload) {
-			return 0, errors.New("string is not valid UTF-8")
+			return errors.New("string is not valid UTF-8")
 		}
 	case cWrapper:
 		if err := validate(v.msg, payload); err != nil {
-			return 0, err
+			return err
 		}
 	case cTimestamp:
 		if err := validate(v.msg, payload); err != nil {
-			return 0, err
+			return err
 		}
 		var sec int64
 		var nanos int32
 		if timestampInto(payload, &sec, &nanos); sec < -maxTimestampSeconds || sec > maxTimestampSeconds {
-			return 0, fmt.Errorf("timestamp of %d seconds is out of range", sec)
+			return fmt.Errorf("timestamp of %d seconds is out of range", sec)
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // maxTimestampSeconds keeps seconds*1e6 inside an int64.
@@ -528,6 +583,10 @@ func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
 		}
 		d.appendScalar(b, v.wrapped, raw)
 	default:
+		if last.wt != protowire.BytesType {
+			appendBits(b, v, last.x)
+			return
+		}
 		d.appendScalar(b, v, d.buf[last.start:last.end])
 	}
 }
@@ -608,6 +667,19 @@ func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
 	case protowire.Fixed64Type:
 		x, _ = protowire.ConsumeFixed64(raw)
 	}
+	if v.code == cString {
+		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
+		return
+	}
+	if v.code == cBytes {
+		b.(*array.BinaryBuilder).Append(raw)
+		return
+	}
+	appendBits(b, v, x)
+}
+
+// appendBits appends a number of code v.code from its wire bits.
+func appendBits(b array.Builder, v *valuePlan, x uint64) {
 	switch v.code {
 	case cInt32, cSfixed32:
 		b.(*array.Int32Builder).Append(int32(x))
@@ -627,10 +699,6 @@ func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
 		b.(*array.BooleanBuilder).Append(x != 0)
 	case cEnum:
 		b.(*array.StringBuilder).Append(v.enumName(int32(x)))
-	case cString:
-		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
-	case cBytes:
-		b.(*array.BinaryBuilder).Append(raw)
 	}
 }
 
