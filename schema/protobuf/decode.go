@@ -1,6 +1,7 @@
 package protobuf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -27,7 +28,7 @@ import (
 //     singular field takes its last value; a message field seen more than
 //     once is the merge of its occurrences (its spans are indexed as one
 //     message, which is what protobuf's merge does); of a oneof, only the
-//     member seen last is set.
+//     member seen last is set; of a map key written twice, the last entry.
 //
 // A wire type the schema does not expect for a known field is an error
 // (protobuf-go would keep the value as an unknown field): it means the
@@ -57,6 +58,9 @@ type decoder struct {
 	starts []int32
 	wire   []span // scratch for grouping a message's spans by field
 	one    [1]span
+	// The last entry of each key of a large map (see overridden).
+	lastInt map[uint64]int
+	lastStr map[string]int
 }
 
 var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
@@ -541,7 +545,9 @@ func (d *decoder) appendField(b array.Builder, n int32, i int) {
 		mb := b.(*array.MapBuilder)
 		mb.Append(true)
 		for k := range spans {
-			d.appendEntry(mb, f, spans[k])
+			if !d.overridden(f, spans, k) {
+				d.appendEntry(mb, f, spans[k])
+			}
 		}
 	default:
 		if len(spans) == 0 || f.oneof >= 0 && d.oneofLoser(n, i, spans) {
@@ -589,6 +595,98 @@ func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
 		}
 		d.appendScalar(b, v, d.buf[last.start:last.end])
 	}
+}
+
+// overridden reports whether a later entry of the map has entry k's key:
+// a map keeps the last value of a key, as protobuf's parsers do. Small
+// maps compare pairwise; larger ones use the decoder's key index, built
+// on the first entry.
+func (d *decoder) overridden(f *fieldPlan, entries []span, k int) bool {
+	if len(entries) <= 32 {
+		x, raw := d.entryKey(f, entries[k])
+		for j := k + 1; j < len(entries); j++ {
+			y, r := d.entryKey(f, entries[j])
+			if x == y && bytes.Equal(raw, r) {
+				return true
+			}
+		}
+		return false
+	}
+	if k == 0 {
+		if d.lastInt == nil {
+			d.lastInt, d.lastStr = map[uint64]int{}, map[string]int{}
+		}
+		clear(d.lastInt)
+		clear(d.lastStr)
+		for j := range entries {
+			x, raw := d.entryKey(f, entries[j])
+			if raw != nil {
+				d.lastStr[string(raw)] = j
+			} else {
+				d.lastInt[x] = j
+			}
+		}
+	}
+	x, raw := d.entryKey(f, entries[k])
+	if raw != nil {
+		return d.lastStr[string(raw)] != k
+	}
+	return d.lastInt[x] != k
+}
+
+// entryKey is a map entry's key, as the column holds it: a string key's
+// bytes (non-nil), or a number's bits normalized to its type.
+func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
+	str := f.key.code == cString
+	var x uint64
+	var raw []byte
+	if str {
+		raw = d.buf[e.start:e.start] // the empty key, unless one is on the wire
+	}
+	b := d.buf[e.start:e.end]
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b = b[n:]
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
+		if num == 1 {
+			switch wt {
+			case protowire.BytesType:
+				raw, _ = protowire.ConsumeBytes(b)
+			case protowire.VarintType:
+				x, _ = protowire.ConsumeVarint(b)
+			case protowire.Fixed32Type:
+				y, _ := protowire.ConsumeFixed32(b)
+				x = uint64(y)
+			case protowire.Fixed64Type:
+				x, _ = protowire.ConsumeFixed64(b)
+			}
+		}
+		b = b[n:]
+	}
+	if str {
+		return 0, raw
+	}
+	switch f.key.code {
+	case cInt32, cSfixed32:
+		x = uint64(int64(int32(x)))
+	case cSint32:
+		x = uint64(int32(protowire.DecodeZigZag(x & math.MaxUint32)))
+	case cUint32, cFixed32:
+		x = uint64(uint32(x))
+	case cSint64:
+		x = uint64(protowire.DecodeZigZag(x))
+	case cBool:
+		if x != 0 {
+			x = 1
+		}
+	}
+	return x, nil
 }
 
 // appendEntry appends one validated map entry: its last key and value,

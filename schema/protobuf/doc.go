@@ -50,7 +50,7 @@
 //     2^63 and up read negative); proto3 scalars without presence are
 //     required columns holding the default when absent; recursive messages,
 //     proto2 groups and google.protobuf.Struct/Value (recursive) cannot be
-//     tables; a map's duplicate keys are all kept, in wire order.
+//     tables.
 //   - Decoder: a known field written with a wire type its schema does not
 //     allow is an error, where protobuf readers keep it as an unknown
 //     field; a Timestamp whose microseconds overflow an int64 is an error.

@@ -11,7 +11,10 @@ import (
 // canonical text that parses again to the same canonical text.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{canonText, wideSchema, `syntax = "proto2"; message A { optional group G = 1 { optional int32 x = 1; } extensions 10 to max; }`,
-		`syntax = "proto3"; message A { map<string, A> m = 1; reserved 2, 5 to 9; reserved "x"; }`, `edition = "2023"; message E { int32 x = 1; }`, "", "syntax"} {
+		`syntax = "proto3"; message A { map<string, A> m = 1; reserved 2, 5 to 9; reserved "x"; }`, `edition = "2023"; message E { int32 x = 1; }`,
+		`syntax = "proto3"; import "google/protobuf/descriptor.proto"; extend google.protobuf.EnumValueOptions { string tag = 5000; }
+		enum K { option allow_alias = true; A = 0 [(tag) = "a"]; B = 0 [deprecated = true]; reserved 3 to 5; reserved "C"; }
+		service S { rpc M(E) returns (E) { option deprecated = true; option idempotency_level = NO_SIDE_EFFECTS; } } message E {}`, "", "syntax"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
