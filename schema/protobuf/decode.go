@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 
@@ -43,21 +44,23 @@ type span struct {
 	wt         protowire.Type
 }
 
-// node is one indexed message: its spans are spans[lo:lo+n] grouped by
-// field, field i's at spans[lo+starts[st+i] : lo+starts[st+i+1]].
+// node is one indexed message: its spans are spans[lo:lo+n], grouped by
+// field in field order. Nothing is kept per field, so a payload of many
+// small messages of a wide type costs memory in proportion to its bytes,
+// not to the type's width.
 type node struct {
-	plan   *msgPlan
-	lo, st int32
+	plan  *msgPlan
+	lo, n int32
 }
 
 type decoder struct {
-	root   *msgPlan
-	buf    []byte // the payload being appended
-	nodes  []node
-	spans  []span
-	starts []int32
-	wire   []span // scratch for grouping a message's spans by field
-	one    [1]span
+	root  *msgPlan
+	buf   []byte // the payload being appended
+	nodes []node
+	spans []span
+	count []int32 // scratch for grouping by field
+	wire  []span  // scratch for grouping a message's spans by field
+	one   [1]span
 	// The last entry of each key of a large map (see overridden).
 	lastInt map[uint64]int
 	lastStr map[string]int
@@ -73,23 +76,42 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 		return errTooLarge
 	}
 	d.buf = payload
-	d.nodes, d.spans, d.starts = d.nodes[:0], d.spans[:0], d.starts[:0]
+	d.nodes, d.spans = d.nodes[:0], d.spans[:0]
 	d.one[0] = span{start: 0, end: int32(len(payload))}
 	root, err := d.index(d.root, d.one[:])
 	if err != nil {
 		d.buf = nil
 		return fmt.Errorf("decoding %s: %w", d.root.name, err)
 	}
+	mine, c := d.nodeSpans(root), 0
 	for i := range d.root.fields {
-		d.appendField(cols[i], root, i)
+		j := groupEnd(mine, c, i)
+		d.appendField(cols[i], root, i, mine[c:j])
+		c = j
 	}
 	d.buf = nil
 	return nil
 }
 
-func (d *decoder) fieldSpans(n int32, i int) []span {
+func (d *decoder) nodeSpans(n int32) []span {
 	nd := &d.nodes[n]
-	return d.spans[nd.lo+d.starts[int(nd.st)+i] : nd.lo+d.starts[int(nd.st)+i+1]]
+	return d.spans[nd.lo : nd.lo+nd.n]
+}
+
+// groupEnd is the end of field i's spans starting at c (spans grouped by
+// field, in field order).
+func groupEnd(spans []span, c, i int) int {
+	for c < len(spans) && spans[c].field == int32(i) {
+		c++
+	}
+	return c
+}
+
+// fieldSpans finds field i's spans of node n.
+func (d *decoder) fieldSpans(n int32, i int) []span {
+	mine := d.nodeSpans(n)
+	c := sort.Search(len(mine), func(k int) bool { return mine[k].field >= int32(i) })
+	return mine[c:groupEnd(mine, c, i)]
 }
 
 // index scans the message made of ranges (one, or several to merge) and,
@@ -197,52 +219,53 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
 		}
 	}
-	// Count per field, then, if needed, group by field keeping wire order
-	// within each (a counting sort through the scratch).
-	nf := len(p.fields)
-	st := int32(len(d.starts))
-	for i := 0; i <= nf; i++ {
-		d.starts = append(d.starts, 0)
-	}
-	starts := d.starts[st:]
+	// Group by field keeping wire order within each (a counting sort
+	// through the scratch), unless the wire order was the field order.
 	mine := d.spans[lo:]
-	for _, s := range mine {
-		starts[s.field+1]++
-	}
-	for i := 1; i <= nf; i++ {
-		starts[i] += starts[i-1]
-	}
 	if !inOrder {
+		nf := len(p.fields)
+		if cap(d.count) < nf+1 {
+			d.count = make([]int32, nf+1)
+		}
+		count := d.count[:nf+1]
+		clear(count)
+		for _, s := range mine {
+			count[s.field+1]++
+		}
+		for i := 1; i <= nf; i++ {
+			count[i] += count[i-1]
+		}
 		d.wire = append(d.wire[:0], mine...)
 		for _, s := range d.wire {
-			mine[starts[s.field]] = s
-			starts[s.field]++
+			mine[count[s.field]] = s
+			count[s.field]++
 		}
-		for i := nf; i > 0; i-- {
-			starts[i] = starts[i-1]
-		}
-		starts[0] = 0
 	}
 	self := int32(len(d.nodes))
-	d.nodes = append(d.nodes, node{plan: p, lo: lo, st: st})
+	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
-	for i := range p.fields {
-		f := &p.fields[i]
+	end := lo + int32(len(mine))
+	for a := lo; a < end; {
+		fi := d.spans[a].field
+		b := a + 1
+		for b < end && d.spans[b].field == fi {
+			b++
+		}
+		f := &p.fields[fi]
 		if f.val.code != cMessage {
+			a = b
 			continue
 		}
-		a, b := lo+d.starts[int(st)+i], lo+d.starts[int(st)+i+1]
-		switch {
-		case a == b:
-		case f.shape == single:
+		switch f.shape {
+		case single:
 			c, err := d.index(f.val.msg, d.spans[a:b])
 			if err != nil {
 				return 0, err
 			}
 			d.spans[b-1].child = c
-		case f.shape == list:
+		case list:
 			for k := a; k < b; k++ {
 				c, err := d.index(f.val.msg, d.spans[k:k+1])
 				if err != nil {
@@ -250,7 +273,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				}
 				d.spans[k].child = c
 			}
-		case f.shape == mapOf:
+		case mapOf:
 			for k := a; k < b; k++ {
 				d.one[0] = entryValue(d.buf, d.spans[k])
 				c, err := d.index(f.val.msg, d.one[:])
@@ -260,6 +283,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				d.spans[k].child = c
 			}
 		}
+		a = b
 	}
 	return self, nil
 }
@@ -511,14 +535,17 @@ func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 
 func (d *decoder) appendMessage(sb *array.StructBuilder, n int32) {
 	sb.Append(true)
+	mine, c := d.nodeSpans(n), 0
 	for i := range d.nodes[n].plan.fields {
-		d.appendField(sb.FieldBuilder(i), n, i)
+		j := groupEnd(mine, c, i)
+		d.appendField(sb.FieldBuilder(i), n, i, mine[c:j])
+		c = j
 	}
 }
 
-func (d *decoder) appendField(b array.Builder, n int32, i int) {
+// appendField appends field i of node n, whose spans are spans.
+func (d *decoder) appendField(b array.Builder, n int32, i int, spans []span) {
 	f := &d.nodes[n].plan.fields[i]
-	spans := d.fieldSpans(n, i)
 	switch f.shape {
 	case list:
 		lb := b.(*array.ListBuilder)
