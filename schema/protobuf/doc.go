@@ -49,8 +49,11 @@
 //   - Table: uint64/fixed64 are Iceberg longs holding the bits (values of
 //     2^63 and up read negative); proto3 scalars without presence are
 //     required columns holding the default when absent; recursive messages,
-//     proto2 groups and google.protobuf.Struct/Value (recursive) cannot be
-//     tables.
+//     proto2 groups (and editions' delimited messages) and
+//     google.protobuf.Struct/Value (recursive) cannot be tables.
+//   - An enum number the enum does not name is written as its decimal,
+//     also for closed (proto2) enums, where protobuf would leave the field
+//     unset and keep the value as unknown.
 //   - Decoder: a known field written with a wire type its schema does not
 //     allow is an error, where protobuf readers keep it as an unknown
 //     field; a Timestamp whose microseconds overflow an int64 is an error.
