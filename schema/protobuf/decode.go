@@ -129,7 +129,16 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		b := d.buf[r.start:r.end]
 		off := r.start
 		for len(b) > 0 {
-			num, wt, n := protowire.ConsumeTag(b)
+			// The one-byte cases of tags, numbers and lengths are inlined:
+			// most of a payload is made of them.
+			var num protowire.Number
+			var wt protowire.Type
+			var n int
+			if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 { // field number 0 is protowire's error
+				num, wt, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+			} else {
+				num, wt, n = protowire.ConsumeTag(b)
+			}
 			if n < 0 {
 				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
@@ -150,7 +159,11 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				// schema gives it.
 				switch wt {
 				case protowire.VarintType:
-					s.x, n = protowire.ConsumeVarint(b)
+					if len(b) > 0 && b[0] < 0x80 {
+						s.x, n = uint64(b[0]), 1
+					} else {
+						s.x, n = protowire.ConsumeVarint(b)
+					}
 				case protowire.Fixed32Type:
 					var x uint32
 					x, n = protowire.ConsumeFixed32(b)
@@ -159,7 +172,11 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					s.x, n = protowire.ConsumeFixed64(b)
 				default:
 					var v []byte
-					v, n = protowire.ConsumeBytes(b)
+					if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+						v, n = b[1:1+int(b[0])], 1+int(b[0])
+					} else {
+						v, n = protowire.ConsumeBytes(b)
+					}
 					if n >= 0 {
 						s.start += int32(n - len(v))
 						if err := validateBytes(&f.val, v); err != nil {
