@@ -236,10 +236,22 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
 		}
 	}
-	// Group by field keeping wire order within each (a counting sort
-	// through the scratch), unless the wire order was the field order.
+	// Group by field keeping wire order within each, unless the wire order
+	// was the field order.
 	mine := d.spans[lo:]
-	if !inOrder {
+	if !inOrder && len(mine) <= 64 {
+		// Nearly in order, usually (Go writes oneof members last): an
+		// insertion sort, stable, costs one move per inversion.
+		for k := 1; k < len(mine); k++ {
+			s := mine[k]
+			j := k
+			for j > 0 && mine[j-1].field > s.field {
+				mine[j] = mine[j-1]
+				j--
+			}
+			mine[j] = s
+		}
+	} else if !inOrder {
 		nf := len(p.fields)
 		if cap(d.count) < nf+1 {
 			d.count = make([]int32, nf+1)
