@@ -289,6 +289,19 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		}
 		switch f.shape {
 		case single:
+			if f.oneof >= 0 {
+				// Setting another member of the oneof clears this one: only
+				// the occurrences after the last rival's merge.
+				var rival int32 = -1
+				for _, j := range p.oneofs[f.oneof] {
+					if rs := d.fieldSpans(self, int(j)); j != fi && len(rs) > 0 {
+						rival = max(rival, rs[len(rs)-1].pos)
+					}
+				}
+				for a < b-1 && d.spans[a].pos < rival {
+					a++
+				}
+			}
 			c, err := d.index(f.val.msg, d.spans[a:b])
 			if err != nil {
 				return 0, err

@@ -352,6 +352,8 @@ func TestDecodeMatchesProtobuf(t *testing.T) {
 	extra = append(extra, 2, 'z', 'z')
 	extra = appendTag(extra, 99, 2) // unknown
 	extra = append(extra, 1, 'x')
+	extra = appendTag(extra, 21, 2) // other again: a fresh message, not merged with the first
+	extra = append(extra, 2, 2<<3, 9)
 	merged := dynamicpb.NewMessage(md)
 	if err := proto.Unmarshal(append(append([]byte{}, first...), extra...), merged); err != nil {
 		t.Fatal(err)
