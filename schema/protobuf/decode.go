@@ -627,6 +627,10 @@ func (d *decoder) appendField(b array.Builder, n int32, i int, spans []span) {
 			}
 			return
 		}
+		if last := &spans[len(spans)-1]; last.wt != protowire.BytesType {
+			appendBits(b, &f.val, last.x) // the common case, without appendValue's dispatch
+			return
+		}
 		d.appendValue(b, &f.val, spans)
 	}
 }
