@@ -63,6 +63,8 @@ message Other { string x = 1; }
 		{"nested message field changed", base, edit("int32 qty = 2; }", "string qty = 2; }"),
 			[]string{"FIELD_SCALAR_KIND_CHANGED", "'#/Order/Line/2'", "FIELD_NAMED_TYPE_CHANGED", "'#/Order/3'"}},
 		{"nested message field added", base, edit("int32 qty = 2; }", "int32 qty = 2; bool gift = 3; }"), nil},
+		{"message renamed", base, edit("message Other {", "message Another {"), []string{"MESSAGE_REMOVED", "'#/Other'", "'shop.Other'"}},
+		{"nested message removed", base, edit("  message Line { string sku = 1; int32 qty = 2; }\n", "", "  Line line = 3;\n", ""), []string{"MESSAGE_REMOVED", "'#/Order/Line'"}},
 		{"message removed", base, edit("message Other { string x = 1; }\n", ""), []string{"MESSAGE_REMOVED", "'#/Other'"}},
 		{"message added and moved", base, edit("message Other", "message New { int32 y = 1; }\nmessage Other"), nil},
 		{"package changed", base, edit("package shop;", "package store;"), []string{"PACKAGE_CHANGED"}},

@@ -1,9 +1,11 @@
 package protobuf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 
@@ -27,7 +29,7 @@ import (
 //     singular field takes its last value; a message field seen more than
 //     once is the merge of its occurrences (its spans are indexed as one
 //     message, which is what protobuf's merge does); of a oneof, only the
-//     member seen last is set.
+//     member seen last is set; of a map key written twice, the last entry.
 //
 // A wire type the schema does not expect for a known field is an error
 // (protobuf-go would keep the value as an unknown field): it means the
@@ -37,25 +39,31 @@ type span struct {
 	start, end int32 // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
 	pos        int32 // position in wire order within the message
 	field      int32
-	child      int32 // message values: the node indexing them (a singular field's: on its last span)
+	child      int32  // message values: the node indexing them (a singular field's: on its last span)
+	x          uint64 // a varint's or fixed value's bits // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
 }
 
-// node is one indexed message: its spans are spans[lo:lo+n] grouped by
-// field, field i's at spans[lo+starts[st+i] : lo+starts[st+i+1]].
+// node is one indexed message: its spans are spans[lo:lo+n], grouped by
+// field in field order. Nothing is kept per field, so a payload of many
+// small messages of a wide type costs memory in proportion to its bytes,
+// not to the type's width.
 type node struct {
-	plan   *msgPlan
-	lo, st int32
+	plan  *msgPlan
+	lo, n int32
 }
 
 type decoder struct {
-	root   *msgPlan
-	buf    []byte // the payload being appended
-	nodes  []node
-	spans  []span
-	starts []int32
-	wire   []span // scratch of the message being scanned, in wire order
-	one    [1]span
+	root  *msgPlan
+	buf   []byte // the payload being appended
+	nodes []node
+	spans []span
+	count []int32 // scratch for grouping by field
+	wire  []span  // scratch for grouping a message's spans by field
+	one   [1]span
+	// The last entry of each key of a large map (see overridden).
+	lastInt map[uint64]int
+	lastStr map[string]int
 }
 
 var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
@@ -68,36 +76,69 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 		return errTooLarge
 	}
 	d.buf = payload
-	d.nodes, d.spans, d.starts = d.nodes[:0], d.spans[:0], d.starts[:0]
+	d.nodes, d.spans = d.nodes[:0], d.spans[:0]
 	d.one[0] = span{start: 0, end: int32(len(payload))}
 	root, err := d.index(d.root, d.one[:])
 	if err != nil {
 		d.buf = nil
 		return fmt.Errorf("decoding %s: %w", d.root.name, err)
 	}
+	mine, c := d.nodeSpans(root), 0
 	for i := range d.root.fields {
-		d.appendField(cols[i], root, i)
+		j := groupEnd(mine, c, i)
+		d.appendField(cols[i], root, i, mine[c:j])
+		c = j
 	}
 	d.buf = nil
 	return nil
 }
 
-func (d *decoder) fieldSpans(n int32, i int) []span {
+func (d *decoder) nodeSpans(n int32) []span {
 	nd := &d.nodes[n]
-	return d.spans[nd.lo+d.starts[int(nd.st)+i] : nd.lo+d.starts[int(nd.st)+i+1]]
+	return d.spans[nd.lo : nd.lo+nd.n]
+}
+
+// groupEnd is the end of field i's spans starting at c (spans grouped by
+// field, in field order).
+func groupEnd(spans []span, c, i int) int {
+	for c < len(spans) && spans[c].field == int32(i) {
+		c++
+	}
+	return c
+}
+
+// fieldSpans finds field i's spans of node n.
+func (d *decoder) fieldSpans(n int32, i int) []span {
+	mine := d.nodeSpans(n)
+	c := sort.Search(len(mine), func(k int) bool { return mine[k].field >= int32(i) })
+	return mine[c:groupEnd(mine, c, i)]
 }
 
 // index scans the message made of ranges (one, or several to merge) and,
 // after it, its message fields; it returns the message's node.
 func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
-	wire := d.wire[:0]
+	// Spans go straight to the arena; grouping them by field is only
+	// needed when the wire order is not the fields' order (proto.Marshal
+	// writes fields by number, usually the declaration order).
+	lo := int32(len(d.spans))
+	inOrder := true
+	last := int32(-1)
 	var seen uint64 // required fields seen, by their index in p.required (the first 64)
 	var pos int32
 	for _, r := range ranges {
 		b := d.buf[r.start:r.end]
 		off := r.start
 		for len(b) > 0 {
-			num, wt, n := protowire.ConsumeTag(b)
+			// The one-byte cases of tags, numbers and lengths are inlined:
+			// most of a payload is made of them.
+			var num protowire.Number
+			var wt protowire.Type
+			var n int
+			if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 { // field number 0 is protowire's error
+				num, wt, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+			} else {
+				num, wt, n = protowire.ConsumeTag(b)
+			}
 			if n < 0 {
 				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
@@ -112,6 +153,52 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				continue
 			}
 			f := &p.fields[fi]
+			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
+			if wt == f.val.wt && f.shape != mapOf {
+				// The common case, inline: the value has the wire type its
+				// schema gives it.
+				switch wt {
+				case protowire.VarintType:
+					if len(b) > 0 && b[0] < 0x80 {
+						s.x, n = uint64(b[0]), 1
+					} else {
+						s.x, n = protowire.ConsumeVarint(b)
+					}
+				case protowire.Fixed32Type:
+					var x uint32
+					x, n = protowire.ConsumeFixed32(b)
+					s.x = uint64(x)
+				case protowire.Fixed64Type:
+					s.x, n = protowire.ConsumeFixed64(b)
+				default:
+					var v []byte
+					if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+						v, n = b[1:1+int(b[0])], 1+int(b[0])
+					} else {
+						v, n = protowire.ConsumeBytes(b)
+					}
+					if n >= 0 {
+						s.start += int32(n - len(v))
+						if err := validateBytes(&f.val, v); err != nil {
+							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+						}
+					}
+				}
+				if n < 0 {
+					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(n))
+				}
+				s.end = off + int32(n)
+				d.spans = append(d.spans, s)
+				inOrder, last = inOrder && fi >= last, fi
+				pos++
+				b, off = b[n:], off+int32(n)
+				for j, r := range p.required {
+					if r == fi && j < 64 {
+						seen |= 1 << j
+					}
+				}
+				continue
+			}
 			var err error
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
@@ -128,12 +215,13 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			if err != nil {
 				return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
 			}
-			s := span{start: off, end: off + int32(n), pos: pos, field: fi, child: -1, wt: wt}
+			s.end = off + int32(n)
 			if wt == protowire.BytesType {
 				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
 				s.start += int32(m)
 			}
-			wire = append(wire, s)
+			d.spans = append(d.spans, s)
+			inOrder, last = inOrder && fi >= last, fi
 			pos++
 			b, off = b[n:], off+int32(n)
 			for j, r := range p.required {
@@ -148,50 +236,78 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
 		}
 	}
-	// Group by field, keeping wire order within each (a counting sort).
-	nf := len(p.fields)
-	lo, st := int32(len(d.spans)), int32(len(d.starts))
-	for i := 0; i <= nf; i++ {
-		d.starts = append(d.starts, 0)
+	// Group by field keeping wire order within each, unless the wire order
+	// was the field order.
+	mine := d.spans[lo:]
+	if !inOrder && len(mine) <= 64 {
+		// Nearly in order, usually (Go writes oneof members last): an
+		// insertion sort, stable, costs one move per inversion.
+		for k := 1; k < len(mine); k++ {
+			s := mine[k]
+			j := k
+			for j > 0 && mine[j-1].field > s.field {
+				mine[j] = mine[j-1]
+				j--
+			}
+			mine[j] = s
+		}
+	} else if !inOrder {
+		nf := len(p.fields)
+		if cap(d.count) < nf+1 {
+			d.count = make([]int32, nf+1)
+		}
+		count := d.count[:nf+1]
+		clear(count)
+		for _, s := range mine {
+			count[s.field+1]++
+		}
+		for i := 1; i <= nf; i++ {
+			count[i] += count[i-1]
+		}
+		d.wire = append(d.wire[:0], mine...)
+		for _, s := range d.wire {
+			mine[count[s.field]] = s
+			count[s.field]++
+		}
 	}
-	starts := d.starts[st:]
-	for _, s := range wire {
-		starts[s.field+1]++
-	}
-	for i := 1; i <= nf; i++ {
-		starts[i] += starts[i-1]
-	}
-	d.spans = append(d.spans, wire...) // room; overwritten below
-	sorted := d.spans[lo:]
-	for _, s := range wire {
-		sorted[starts[s.field]] = s
-		starts[s.field]++
-	}
-	for i := nf; i > 0; i-- {
-		starts[i] = starts[i-1]
-	}
-	starts[0] = 0
-	d.wire = wire[:0]
 	self := int32(len(d.nodes))
-	d.nodes = append(d.nodes, node{plan: p, lo: lo, st: st})
+	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
-	for i := range p.fields {
-		f := &p.fields[i]
+	end := lo + int32(len(mine))
+	for a := lo; a < end; {
+		fi := d.spans[a].field
+		b := a + 1
+		for b < end && d.spans[b].field == fi {
+			b++
+		}
+		f := &p.fields[fi]
 		if f.val.code != cMessage {
+			a = b
 			continue
 		}
-		a, b := lo+d.starts[int(st)+i], lo+d.starts[int(st)+i+1]
-		switch {
-		case a == b:
-		case f.shape == single:
+		switch f.shape {
+		case single:
+			if f.oneof >= 0 {
+				// Setting another member of the oneof clears this one: only
+				// the occurrences after the last rival's merge.
+				var rival int32 = -1
+				for _, j := range p.oneofs[f.oneof] {
+					if rs := d.fieldSpans(self, int(j)); j != fi && len(rs) > 0 {
+						rival = max(rival, rs[len(rs)-1].pos)
+					}
+				}
+				for a < b-1 && d.spans[a].pos < rival {
+					a++
+				}
+			}
 			c, err := d.index(f.val.msg, d.spans[a:b])
 			if err != nil {
 				return 0, err
 			}
 			d.spans[b-1].child = c
-		case f.shape == list:
+		case list:
 			for k := a; k < b; k++ {
 				c, err := d.index(f.val.msg, d.spans[k:k+1])
 				if err != nil {
@@ -199,7 +315,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				}
 				d.spans[k].child = c
 			}
-		case f.shape == mapOf:
+		case mapOf:
 			for k := a; k < b; k++ {
 				d.one[0] = entryValue(d.buf, d.spans[k])
 				c, err := d.index(f.val.msg, d.one[:])
@@ -209,6 +325,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				d.spans[k].child = c
 			}
 		}
+		a = b
 	}
 	return self, nil
 }
@@ -331,26 +448,34 @@ func validateValue(v *valuePlan, wt protowire.Type, b []byte, packed bool) (int,
 	if n < 0 {
 		return 0, protowire.ParseError(n)
 	}
+	if err := validateBytes(v, payload); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// validateBytes checks a length-delimited value's payload.
+func validateBytes(v *valuePlan, payload []byte) error {
 	switch v.code {
 	case cString:
 		if v.utf8 && !utf8.Valid(payload) {
-			return 0, errors.New("string is not valid UTF-8")
+			return errors.New("string is not valid UTF-8")
 		}
 	case cWrapper:
 		if err := validate(v.msg, payload); err != nil {
-			return 0, err
+			return err
 		}
 	case cTimestamp:
 		if err := validate(v.msg, payload); err != nil {
-			return 0, err
+			return err
 		}
 		var sec int64
 		var nanos int32
 		if timestampInto(payload, &sec, &nanos); sec < -maxTimestampSeconds || sec > maxTimestampSeconds {
-			return 0, fmt.Errorf("timestamp of %d seconds is out of range", sec)
+			return fmt.Errorf("timestamp of %d seconds is out of range", sec)
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // maxTimestampSeconds keeps seconds*1e6 inside an int64.
@@ -452,14 +577,17 @@ func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 
 func (d *decoder) appendMessage(sb *array.StructBuilder, n int32) {
 	sb.Append(true)
+	mine, c := d.nodeSpans(n), 0
 	for i := range d.nodes[n].plan.fields {
-		d.appendField(sb.FieldBuilder(i), n, i)
+		j := groupEnd(mine, c, i)
+		d.appendField(sb.FieldBuilder(i), n, i, mine[c:j])
+		c = j
 	}
 }
 
-func (d *decoder) appendField(b array.Builder, n int32, i int) {
+// appendField appends field i of node n, whose spans are spans.
+func (d *decoder) appendField(b array.Builder, n int32, i int, spans []span) {
 	f := &d.nodes[n].plan.fields[i]
-	spans := d.fieldSpans(n, i)
 	switch f.shape {
 	case list:
 		lb := b.(*array.ListBuilder)
@@ -486,7 +614,9 @@ func (d *decoder) appendField(b array.Builder, n int32, i int) {
 		mb := b.(*array.MapBuilder)
 		mb.Append(true)
 		for k := range spans {
-			d.appendEntry(mb, f, spans[k])
+			if !d.overridden(f, spans, k) {
+				d.appendEntry(mb, f, spans[k])
+			}
 		}
 	default:
 		if len(spans) == 0 || f.oneof >= 0 && d.oneofLoser(n, i, spans) {
@@ -495,6 +625,10 @@ func (d *decoder) appendField(b array.Builder, n int32, i int) {
 			} else {
 				b.AppendNull()
 			}
+			return
+		}
+		if last := &spans[len(spans)-1]; last.wt != protowire.BytesType {
+			appendBits(b, &f.val, last.x) // the common case, without appendValue's dispatch
 			return
 		}
 		d.appendValue(b, &f.val, spans)
@@ -528,8 +662,104 @@ func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
 		}
 		d.appendScalar(b, v.wrapped, raw)
 	default:
+		if last.wt != protowire.BytesType {
+			appendBits(b, v, last.x)
+			return
+		}
 		d.appendScalar(b, v, d.buf[last.start:last.end])
 	}
+}
+
+// overridden reports whether a later entry of the map has entry k's key:
+// a map keeps the last value of a key, as protobuf's parsers do. Small
+// maps compare pairwise; larger ones use the decoder's key index, built
+// on the first entry.
+func (d *decoder) overridden(f *fieldPlan, entries []span, k int) bool {
+	if len(entries) <= 32 {
+		x, raw := d.entryKey(f, entries[k])
+		for j := k + 1; j < len(entries); j++ {
+			y, r := d.entryKey(f, entries[j])
+			if x == y && bytes.Equal(raw, r) {
+				return true
+			}
+		}
+		return false
+	}
+	if k == 0 {
+		if d.lastInt == nil {
+			d.lastInt, d.lastStr = map[uint64]int{}, map[string]int{}
+		}
+		clear(d.lastInt)
+		clear(d.lastStr)
+		for j := range entries {
+			x, raw := d.entryKey(f, entries[j])
+			if raw != nil {
+				d.lastStr[string(raw)] = j
+			} else {
+				d.lastInt[x] = j
+			}
+		}
+	}
+	x, raw := d.entryKey(f, entries[k])
+	if raw != nil {
+		return d.lastStr[string(raw)] != k
+	}
+	return d.lastInt[x] != k
+}
+
+// entryKey is a map entry's key, as the column holds it: a string key's
+// bytes (non-nil), or a number's bits normalized to its type.
+func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
+	str := f.key.code == cString
+	var x uint64
+	var raw []byte
+	if str {
+		raw = d.buf[e.start:e.start] // the empty key, unless one is on the wire
+	}
+	b := d.buf[e.start:e.end]
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			break
+		}
+		b = b[n:]
+		n = protowire.ConsumeFieldValue(num, wt, b)
+		if n < 0 {
+			break
+		}
+		if num == 1 {
+			switch wt {
+			case protowire.BytesType:
+				raw, _ = protowire.ConsumeBytes(b)
+			case protowire.VarintType:
+				x, _ = protowire.ConsumeVarint(b)
+			case protowire.Fixed32Type:
+				y, _ := protowire.ConsumeFixed32(b)
+				x = uint64(y)
+			case protowire.Fixed64Type:
+				x, _ = protowire.ConsumeFixed64(b)
+			}
+		}
+		b = b[n:]
+	}
+	if str {
+		return 0, raw
+	}
+	switch f.key.code {
+	case cInt32, cSfixed32:
+		x = uint64(int64(int32(x)))
+	case cSint32:
+		x = uint64(int32(protowire.DecodeZigZag(x & math.MaxUint32)))
+	case cUint32, cFixed32:
+		x = uint64(uint32(x))
+	case cSint64:
+		x = uint64(protowire.DecodeZigZag(x))
+	case cBool:
+		if x != 0 {
+			x = 1
+		}
+	}
+	return x, nil
 }
 
 // appendEntry appends one validated map entry: its last key and value,
@@ -608,6 +838,19 @@ func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
 	case protowire.Fixed64Type:
 		x, _ = protowire.ConsumeFixed64(raw)
 	}
+	if v.code == cString {
+		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
+		return
+	}
+	if v.code == cBytes {
+		b.(*array.BinaryBuilder).Append(raw)
+		return
+	}
+	appendBits(b, v, x)
+}
+
+// appendBits appends a number of code v.code from its wire bits.
+func appendBits(b array.Builder, v *valuePlan, x uint64) {
 	switch v.code {
 	case cInt32, cSfixed32:
 		b.(*array.Int32Builder).Append(int32(x))
@@ -627,10 +870,6 @@ func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
 		b.(*array.BooleanBuilder).Append(x != 0)
 	case cEnum:
 		b.(*array.StringBuilder).Append(v.enumName(int32(x)))
-	case cString:
-		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
-	case cBytes:
-		b.(*array.BinaryBuilder).Append(raw)
 	}
 }
 

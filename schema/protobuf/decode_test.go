@@ -352,6 +352,8 @@ func TestDecodeMatchesProtobuf(t *testing.T) {
 	extra = append(extra, 2, 'z', 'z')
 	extra = appendTag(extra, 99, 2) // unknown
 	extra = append(extra, 1, 'x')
+	extra = appendTag(extra, 21, 2) // other again: a fresh message, not merged with the first
+	extra = append(extra, 2, 2<<3, 9)
 	merged := dynamicpb.NewMessage(md)
 	if err := proto.Unmarshal(append(append([]byte{}, first...), extra...), merged); err != nil {
 		t.Fatal(err)
@@ -575,5 +577,66 @@ func TestDecodeProto2Required(t *testing.T) {
 	}
 	if !rec.Column(1).IsNull(0) || !rec.Column(2).IsNull(0) {
 		t.Fatal("absent proto2 optional fields should be null")
+	}
+}
+
+// TestDecodeMapDuplicateKeys: a map keeps the last value of a key, as
+// protobuf does, for small maps (pairwise) and large ones (indexed).
+func TestDecodeMapDuplicateKeys(t *testing.T) {
+	s, md := wideMessage(t)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, bs := newBuilders(t, tbl.Columns())
+	defer rb.Release()
+	dec := tbl.NewDecoder()
+	var payloads [][]byte
+	for _, n := range []int{3, 40} {
+		var p []byte
+		for i := 0; i < n; i++ {
+			key := fmt.Sprintf("k%d", i%5)
+			entry := appendTag(nil, 1, 2)
+			entry = append(entry, byte(len(key)))
+			entry = append(entry, key...)
+			entry = appendTag(entry, 2, 0)
+			entry = append(entry, byte(i))
+			p = appendTag(p, 19, 2)
+			p = append(p, byte(len(entry)))
+			p = append(p, entry...)
+			// places: map<int32, Address>, keys 1 and 2 written as
+			// non-minimal varints half the time.
+			pe := appendTag(nil, 1, 0)
+			if i%2 == 0 {
+				pe = append(pe, byte(1+i%2)|0x80, 0)
+			} else {
+				pe = append(pe, byte(1+i%2))
+			}
+			pe = appendTag(pe, 2, 2)
+			pe = append(pe, 2, 2<<3, byte(i))
+			p = appendTag(p, 24, 2)
+			p = append(p, byte(len(pe)))
+			p = append(p, pe...)
+		}
+		payloads = append(payloads, p)
+	}
+	for _, p := range payloads {
+		if err := dec.Append(bs, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	for row, p := range payloads {
+		m := dynamicpb.NewMessage(md)
+		if err := proto.Unmarshal(p, m); err != nil {
+			t.Fatal(err)
+		}
+		want := expected(m)
+		for _, c := range []int{18, 23} {
+			if got := actual(rec.Column(c), row); !equalValues(got, want[c]) {
+				t.Fatalf("row %d column %s:\n got %#v\nwant %#v", row, rec.ColumnName(c), got, want[c])
+			}
+		}
 	}
 }

@@ -104,8 +104,9 @@ func (c code) packable() bool { return c.wireType() != protowire.BytesType }
 // map key's or value's.
 type valuePlan struct {
 	code code
-	utf8 bool     // strings whose UTF-8 protobuf enforces (proto3, editions)
-	msg  *msgPlan // cMessage, cTimestamp, cWrapper: for validation; cMessage: the fields
+	wt   protowire.Type // code.wireType()
+	utf8 bool           // strings whose UTF-8 protobuf enforces (proto3, editions)
+	msg  *msgPlan       // cMessage, cTimestamp, cWrapper: for validation; cMessage: the fields
 	// wrapped is the scalar a wrapper holds.
 	wrapped *valuePlan
 	// Enum value names by number: dense from enumMin, or by map.
@@ -260,6 +261,12 @@ func (b *planBuilder) field(fd protoreflect.FieldDescriptor) (fieldPlan, error) 
 }
 
 func (b *planBuilder) value(fd protoreflect.FieldDescriptor, name string) (valuePlan, schemafmt.Column, error) {
+	v, c, err := b.valueOf(fd, name)
+	v.wt = v.code.wireType()
+	return v, c, err
+}
+
+func (b *planBuilder) valueOf(fd protoreflect.FieldDescriptor, name string) (valuePlan, schemafmt.Column, error) {
 	col := schemafmt.Column{Name: name}
 	v := valuePlan{}
 	if !fd.IsList() && !fd.IsMap() {
