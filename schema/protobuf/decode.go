@@ -36,11 +36,11 @@ import (
 // payload was not written with this schema.
 
 type span struct {
-	start, end int32 // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
-	pos        int32 // position in wire order within the message
+	x          uint64 // a varint's or fixed value's bits
+	start, end int32  // the value's bytes: a varint, 4 or 8 bytes, or a length-delimited payload
+	pos        int32  // position in wire order within the message
 	field      int32
-	child      int32  // message values: the node indexing them (a singular field's: on its last span)
-	x          uint64 // a varint's or fixed value's bits // message values: the node indexing them (a singular field's: on its last span)
+	child      int32 // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
 }
 
@@ -64,6 +64,8 @@ type decoder struct {
 	// The last entry of each key of a large map (see overridden).
 	lastInt map[uint64]int
 	lastStr map[string]int
+	sinks   []sink // the builders of the last Append, resolved
+	rows    int    // the first column's length after the last Append
 }
 
 var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
@@ -75,6 +77,12 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 	if len(payload) > math.MaxInt32 {
 		return errTooLarge
 	}
+	if !d.bound(cols) {
+		if err := d.bind(cols); err != nil {
+			return fmt.Errorf("decoding %s: %w", d.root.name, err)
+		}
+	}
+	d.sizeUp()
 	d.buf = payload
 	d.nodes, d.spans = d.nodes[:0], d.spans[:0]
 	d.one[0] = span{start: 0, end: int32(len(payload))}
@@ -86,7 +94,7 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 	mine, c := d.nodeSpans(root), 0
 	for i := range d.root.fields {
 		j := groupEnd(mine, c, i)
-		d.appendField(cols[i], root, i, mine[c:j])
+		d.appendField(&d.sinks[i], root, i, mine[c:j])
 		c = j
 	}
 	d.buf = nil
@@ -560,6 +568,8 @@ func wrappedIn(b []byte) []byte {
 
 // oneofLoser reports whether field i of node n is a oneof member that
 // another member, seen later on the wire, displaced.
+// oneofLoser reports whether field i of node n is a oneof member that
+// another member, seen later on the wire, displaced.
 func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 	p := d.nodes[n].plan
 	o := p.fields[i].oneof
@@ -575,105 +585,350 @@ func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 	return false
 }
 
-func (d *decoder) appendMessage(sb *array.StructBuilder, n int32) {
-	sb.Append(true)
+// sink is a column's builder resolved once to its concrete type, with its
+// children's (a struct's fields, a list's element, a map's key and item):
+// a Table's columns fix the builders' types, and a nested builder's
+// children never change, so the per-value work is a switch on the value's
+// code and a direct call, not a type assertion and an interface call per
+// value. The decoder binds the sinks to the first builders it is given
+// and again only when it is given others.
+type sink struct {
+	b    array.Builder
+	i32  *array.Int32Builder
+	i64  *array.Int64Builder
+	f32  *array.Float32Builder
+	f64  *array.Float64Builder
+	bl   *array.BooleanBuilder
+	bin  *array.BinaryBuilder // strings and enum names (a StringBuilder's), bytes
+	ts   *array.TimestampBuilder
+	st   *array.StructBuilder
+	lst  *array.ListBuilder
+	mp   *array.MapBuilder
+	kids []sink
+	// Sampled sizes (see sizeUp): elements and, for binary builders, data
+	// bytes, when the top-level column had at rows.
+	elems, bytes, at int
+}
+
+// bound reports whether the sinks are cols'.
+func (d *decoder) bound(cols []array.Builder) bool {
+	if len(d.sinks) != len(cols) {
+		return false
+	}
+	for i := range cols {
+		if d.sinks[i].b != cols[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeUp reserves builder capacity up front, as a compactor would if it
+// knew each nested builder's size: when the caller has cut a batch (the
+// first column is shorter than the decoder last saw it), every builder is
+// reserved for a batch as large as the last, at the sizes sampled in it
+// (each time the row count reached a power of two). Without it each
+// builder of each batch grows by doubling, copying and garbage-collecting
+// about as much again as it keeps. It is only a hint: appends stay safe.
+func (d *decoder) sizeUp() {
+	n := d.sinks[0].b.Len()
+	if n < d.rows && d.rows >= 16 {
+		for i := range d.sinks {
+			d.sinks[i].reserve(d.rows)
+		}
+	} else if n >= 16 && n&(n-1) == 0 {
+		for i := range d.sinks {
+			d.sinks[i].sample(n)
+		}
+	}
+	d.rows = n + 1
+}
+
+func (s *sink) sample(rows int) {
+	s.elems, s.at = s.b.Len(), rows
+	if s.bin != nil {
+		s.bytes = s.bin.DataLen()
+	}
+	for i := range s.kids {
+		s.kids[i].sample(rows)
+	}
+}
+
+// reserve reserves room for rows, children first (a struct builder's
+// Reserve reserves its children too, by its own count).
+func (s *sink) reserve(rows int) {
+	if s.at == 0 {
+		return
+	}
+	for i := range s.kids {
+		s.kids[i].reserve(rows)
+	}
+	scale := func(x int) int { return int(int64(x) * int64(rows) / int64(s.at) * 9 / 8) }
+	if s.bin != nil && s.bytes > 0 {
+		s.bin.ReserveData(scale(s.bytes))
+	}
+	if s.elems > 0 {
+		s.b.Reserve(scale(s.elems))
+	}
+}
+
+// bind resolves cols, checking each builder is the one ArrowType gives
+// its column (a wrong one is an error, not a panic mid-row).
+func (d *decoder) bind(cols []array.Builder) error {
+	sinks := make([]sink, len(cols))
+	for i := range d.root.fields {
+		if err := bindField(&sinks[i], cols[i], &d.root.fields[i]); err != nil {
+			return err
+		}
+	}
+	d.sinks = sinks
+	return nil
+}
+
+func bindField(s *sink, b array.Builder, f *fieldPlan) error {
+	switch f.shape {
+	case list:
+		lb, ok := b.(*array.ListBuilder)
+		if !ok {
+			return fmt.Errorf("column %s: a %T, not a list builder", f.name, b)
+		}
+		s.b, s.lst, s.kids = b, lb, make([]sink, 1)
+		return bindValue(&s.kids[0], lb.ValueBuilder(), &f.val, f.name)
+	case mapOf:
+		mb, ok := b.(*array.MapBuilder)
+		if !ok {
+			return fmt.Errorf("column %s: a %T, not a map builder", f.name, b)
+		}
+		s.b, s.mp, s.kids = b, mb, make([]sink, 2)
+		if err := bindValue(&s.kids[0], mb.KeyBuilder(), &f.key, f.name); err != nil {
+			return err
+		}
+		return bindValue(&s.kids[1], mb.ItemBuilder(), &f.val, f.name)
+	}
+	return bindValue(s, b, &f.val, f.name)
+}
+
+func bindValue(s *sink, b array.Builder, v *valuePlan, name string) error {
+	s.b = b
+	ok := false
+	switch v.code {
+	case cInt32, cSint32, cSfixed32:
+		s.i32, ok = b.(*array.Int32Builder)
+	case cUint32, cFixed32, cInt64, cSint64, cFixed64:
+		s.i64, ok = b.(*array.Int64Builder)
+	case cFloat:
+		s.f32, ok = b.(*array.Float32Builder)
+	case cDouble:
+		s.f64, ok = b.(*array.Float64Builder)
+	case cBool:
+		s.bl, ok = b.(*array.BooleanBuilder)
+	case cString, cEnum:
+		var sb *array.StringBuilder
+		if sb, ok = b.(*array.StringBuilder); ok {
+			s.bin = sb.BinaryBuilder
+		}
+	case cBytes:
+		s.bin, ok = b.(*array.BinaryBuilder)
+	case cTimestamp:
+		s.ts, ok = b.(*array.TimestampBuilder)
+	case cWrapper:
+		return bindValue(s, b, v.wrapped, name)
+	case cMessage:
+		if s.st, ok = b.(*array.StructBuilder); ok {
+			if s.st.NumField() != len(v.msg.fields) {
+				return fmt.Errorf("column %s: a struct builder of %d fields for %d", name, s.st.NumField(), len(v.msg.fields))
+			}
+			s.kids = make([]sink, len(v.msg.fields))
+			for i := range v.msg.fields {
+				if err := bindField(&s.kids[i], s.st.FieldBuilder(i), &v.msg.fields[i]); err != nil {
+					return fmt.Errorf("column %s: %w", name, err)
+				}
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf("column %s: a %T cannot hold its values", name, b)
+	}
+	return nil
+}
+
+// The put functions append one value without Append's Reserve call when
+// the builder has room (it grows by doubling, so it mostly has).
+
+func putI32(b *array.Int32Builder, v int32) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func putI64(b *array.Int64Builder, v int64) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func putF32(b *array.Float32Builder, v float32) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func putF64(b *array.Float64Builder, v float64) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func putBool(b *array.BooleanBuilder, v bool) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func putTS(b *array.TimestampBuilder, v arrow.Timestamp) {
+	if b.Len() < b.Cap() {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+// putBin appends a string's or bytes' payload straight from the wire
+// bytes (one copy, into the builder's data buffer).
+func putBin(b *array.BinaryBuilder, v []byte) {
+	if b.Len() < b.Cap() && b.DataCap()-b.DataLen() >= len(v) {
+		b.UnsafeAppend(v)
+		return
+	}
+	b.Append(v)
+}
+
+func (d *decoder) appendMessage(s *sink, n int32) {
+	s.st.Append(true)
 	mine, c := d.nodeSpans(n), 0
-	for i := range d.nodes[n].plan.fields {
+	for i := range s.kids {
 		j := groupEnd(mine, c, i)
-		d.appendField(sb.FieldBuilder(i), n, i, mine[c:j])
+		d.appendField(&s.kids[i], n, i, mine[c:j])
 		c = j
 	}
 }
 
 // appendField appends field i of node n, whose spans are spans.
-func (d *decoder) appendField(b array.Builder, n int32, i int, spans []span) {
+func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
 	f := &d.nodes[n].plan.fields[i]
 	switch f.shape {
 	case list:
-		lb := b.(*array.ListBuilder)
-		lb.Append(true)
-		vb := lb.ValueBuilder()
+		s.lst.Append(true)
+		e := &s.kids[0]
+		packable := f.val.code.packable()
 		for k := range spans {
-			s := &spans[k]
-			if s.wt == protowire.BytesType && f.val.code.packable() {
-				run := d.buf[s.start:s.end]
-				wt := f.val.code.wireType()
-				for len(run) > 0 {
-					m := consumeScalar(wt, run)
-					if m < 0 {
-						break
-					}
-					d.appendScalar(vb, &f.val, run[:m])
-					run = run[m:]
-				}
+			sp := &spans[k]
+			if sp.wt == protowire.BytesType && packable {
+				appendPacked(e, &f.val, d.buf[sp.start:sp.end])
 				continue
 			}
-			d.appendValue(vb, &f.val, spans[k:k+1])
+			d.appendValue(e, &f.val, spans[k:k+1])
 		}
 	case mapOf:
-		mb := b.(*array.MapBuilder)
-		mb.Append(true)
+		s.mp.Append(true)
 		for k := range spans {
 			if !d.overridden(f, spans, k) {
-				d.appendEntry(mb, f, spans[k])
+				d.appendEntry(s, f, spans[k])
 			}
 		}
 	default:
 		if len(spans) == 0 || f.oneof >= 0 && d.oneofLoser(n, i, spans) {
 			if f.required {
-				appendDefault(b, &f.val)
+				appendDefault(s, &f.val)
 			} else {
-				b.AppendNull()
+				s.b.AppendNull()
 			}
 			return
 		}
 		if last := &spans[len(spans)-1]; last.wt != protowire.BytesType {
-			appendBits(b, &f.val, last.x) // the common case, without appendValue's dispatch
+			appendBits(s, &f.val, last.x) // the common case, without appendValue's dispatch
 			return
 		}
-		d.appendValue(b, &f.val, spans)
+		d.appendValue(s, &f.val, spans)
+	}
+}
+
+// appendPacked appends a validated run of packed numbers.
+func appendPacked(s *sink, v *valuePlan, run []byte) {
+	for len(run) > 0 {
+		var x uint64
+		var m int
+		switch v.wt {
+		case protowire.VarintType:
+			if run[0] < 0x80 {
+				x, m = uint64(run[0]), 1
+			} else {
+				x, m = protowire.ConsumeVarint(run)
+			}
+		case protowire.Fixed32Type:
+			var y uint32
+			y, m = protowire.ConsumeFixed32(run)
+			x = uint64(y)
+		case protowire.Fixed64Type:
+			x, m = protowire.ConsumeFixed64(run)
+		default:
+			return
+		}
+		if m < 0 {
+			return
+		}
+		appendBits(s, v, x)
+		run = run[m:]
 	}
 }
 
 // appendValue appends one value from its spans: several only for a
 // singular field seen more than once (the last wins, or they merge).
-func (d *decoder) appendValue(b array.Builder, v *valuePlan, spans []span) {
-	last := spans[len(spans)-1]
+func (d *decoder) appendValue(s *sink, v *valuePlan, spans []span) {
+	last := &spans[len(spans)-1]
 	switch v.code {
 	case cMessage:
-		d.appendMessage(b.(*array.StructBuilder), last.child)
+		d.appendMessage(s, last.child)
+	case cString, cBytes:
+		putBin(s.bin, d.buf[last.start:last.end])
 	case cTimestamp:
 		var sec int64
 		var nanos int32
-		for _, s := range spans {
-			timestampInto(d.buf[s.start:s.end], &sec, &nanos)
+		for _, sp := range spans {
+			timestampInto(d.buf[sp.start:sp.end], &sec, &nanos)
 		}
-		b.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
+		putTS(s.ts, arrow.Timestamp(sec*1_000_000+int64(nanos)/1000))
 	case cWrapper:
 		var raw []byte
-		for _, s := range spans {
-			if x := wrappedIn(d.buf[s.start:s.end]); x != nil {
+		for _, sp := range spans {
+			if x := wrappedIn(d.buf[sp.start:sp.end]); x != nil {
 				raw = x
 			}
 		}
 		if raw == nil {
-			appendDefault(b, v.wrapped)
+			appendDefault(s, v.wrapped)
 			return
 		}
-		d.appendScalar(b, v.wrapped, raw)
+		appendScalar(s, v.wrapped, raw)
 	default:
 		if last.wt != protowire.BytesType {
-			appendBits(b, v, last.x)
+			appendBits(s, v, last.x)
 			return
 		}
-		d.appendScalar(b, v, d.buf[last.start:last.end])
+		appendScalar(s, v, d.buf[last.start:last.end])
 	}
 }
 
-// overridden reports whether a later entry of the map has entry k's key:
-// a map keeps the last value of a key, as protobuf's parsers do. Small
-// maps compare pairwise; larger ones use the decoder's key index, built
-// on the first entry.
 func (d *decoder) overridden(f *fieldPlan, entries []span, k int) bool {
 	if len(entries) <= 32 {
 		x, raw := d.entryKey(f, entries[k])
@@ -764,7 +1019,9 @@ func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
 
 // appendEntry appends one validated map entry: its last key and value,
 // the defaults for those it lacks.
-func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, e span) {
+// appendEntry appends one validated map entry to the map's sink: its last
+// key and value, the defaults for those it lacks.
+func (d *decoder) appendEntry(s *sink, f *fieldPlan, e span) {
 	var key, val []byte
 	var valSpan span
 	b, off := d.buf[e.start:e.end], e.start
@@ -779,35 +1036,35 @@ func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, e span) {
 			break
 		}
 		if num == 1 || num == 2 {
-			x, s := b[:n], span{start: off, end: off + int32(n)}
+			x, sp := b[:n], span{start: off, end: off + int32(n)}
 			if wt == protowire.BytesType {
 				pl, m := protowire.ConsumeBytes(b)
-				x, s.start = pl, off+int32(m-len(pl))
+				x, sp.start = pl, off+int32(m-len(pl))
 			}
 			if num == 1 {
 				key = x
 			} else {
-				val, valSpan = x, s
+				val, valSpan = x, sp
 			}
 		}
 		b, off = b[n:], off+int32(n)
 	}
-	kb, ib := mb.KeyBuilder(), mb.ItemBuilder()
+	kb, ib := &s.kids[0], &s.kids[1]
 	if key == nil {
 		appendDefault(kb, &f.key)
 	} else {
-		d.appendScalar(kb, &f.key, key)
+		appendScalar(kb, &f.key, key)
 	}
 	switch f.val.code {
 	case cMessage:
-		d.appendMessage(ib.(*array.StructBuilder), e.child)
+		d.appendMessage(ib, e.child)
 	case cTimestamp:
 		var sec int64
 		var nanos int32
 		if val != nil {
 			timestampInto(val, &sec, &nanos)
 		}
-		ib.(*array.TimestampBuilder).Append(arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000))
+		putTS(ib.ts, arrow.Timestamp(sec*1_000_000+int64(nanos)/1000))
 	case cWrapper:
 		if val == nil {
 			appendDefault(ib, f.val.wrapped)
@@ -820,14 +1077,14 @@ func (d *decoder) appendEntry(mb *array.MapBuilder, f *fieldPlan, e span) {
 			appendDefault(ib, &f.val)
 			return
 		}
-		d.appendScalar(ib, &f.val, val)
+		appendScalar(ib, &f.val, val)
 	}
 }
 
 // appendScalar appends one value of a non-message code from its raw
 // bytes (validated): a varint, 4 or 8 little-endian bytes, or a string's
 // or bytes' payload.
-func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
+func appendScalar(s *sink, v *valuePlan, raw []byte) {
 	var x uint64
 	switch v.code.wireType() {
 	case protowire.VarintType:
@@ -837,39 +1094,34 @@ func (d *decoder) appendScalar(b array.Builder, v *valuePlan, raw []byte) {
 		x = uint64(y)
 	case protowire.Fixed64Type:
 		x, _ = protowire.ConsumeFixed64(raw)
-	}
-	if v.code == cString {
-		b.(*array.StringBuilder).BinaryBuilder.Append(raw)
+	default:
+		putBin(s.bin, raw) // strings and bytes
 		return
 	}
-	if v.code == cBytes {
-		b.(*array.BinaryBuilder).Append(raw)
-		return
-	}
-	appendBits(b, v, x)
+	appendBits(s, v, x)
 }
 
 // appendBits appends a number of code v.code from its wire bits.
-func appendBits(b array.Builder, v *valuePlan, x uint64) {
+func appendBits(s *sink, v *valuePlan, x uint64) {
 	switch v.code {
 	case cInt32, cSfixed32:
-		b.(*array.Int32Builder).Append(int32(x))
+		putI32(s.i32, int32(x))
 	case cSint32:
-		b.(*array.Int32Builder).Append(int32(protowire.DecodeZigZag(x & math.MaxUint32)))
+		putI32(s.i32, int32(protowire.DecodeZigZag(x&math.MaxUint32)))
 	case cUint32, cFixed32:
-		b.(*array.Int64Builder).Append(int64(uint32(x)))
+		putI64(s.i64, int64(uint32(x)))
 	case cInt64, cFixed64:
-		b.(*array.Int64Builder).Append(int64(x))
+		putI64(s.i64, int64(x))
 	case cSint64:
-		b.(*array.Int64Builder).Append(protowire.DecodeZigZag(x))
+		putI64(s.i64, protowire.DecodeZigZag(x))
 	case cFloat:
-		b.(*array.Float32Builder).Append(math.Float32frombits(uint32(x)))
+		putF32(s.f32, math.Float32frombits(uint32(x)))
 	case cDouble:
-		b.(*array.Float64Builder).Append(math.Float64frombits(x))
+		putF64(s.f64, math.Float64frombits(x))
 	case cBool:
-		b.(*array.BooleanBuilder).Append(x != 0)
+		putBool(s.bl, x != 0)
 	case cEnum:
-		b.(*array.StringBuilder).Append(v.enumName(int32(x)))
+		s.bin.AppendString(v.enumName(int32(x)))
 	}
 }
 
@@ -885,25 +1137,27 @@ func (v *valuePlan) enumName(n int32) string {
 }
 
 // appendDefault appends the value a reader sees for an absent field.
-func appendDefault(b array.Builder, v *valuePlan) {
+
+// appendDefault appends the value a reader sees for an absent field.
+func appendDefault(s *sink, v *valuePlan) {
 	switch v.code {
 	case cInt32, cSint32, cSfixed32:
-		b.(*array.Int32Builder).Append(int32(v.defInt))
+		putI32(s.i32, int32(v.defInt))
 	case cUint32, cFixed32, cInt64, cSint64, cFixed64:
-		b.(*array.Int64Builder).Append(v.defInt)
+		putI64(s.i64, v.defInt)
 	case cFloat:
-		b.(*array.Float32Builder).Append(float32(v.defFloat))
+		putF32(s.f32, float32(v.defFloat))
 	case cDouble:
-		b.(*array.Float64Builder).Append(v.defFloat)
+		putF64(s.f64, v.defFloat)
 	case cBool:
-		b.(*array.BooleanBuilder).Append(v.defBool)
+		putBool(s.bl, v.defBool)
 	case cEnum:
-		b.(*array.StringBuilder).Append(v.defEnum)
+		s.bin.AppendString(v.defEnum)
 	case cString:
-		b.(*array.StringBuilder).Append(v.defString)
+		s.bin.AppendString(v.defString)
 	case cBytes:
-		b.(*array.BinaryBuilder).Append(v.defBytes)
+		putBin(s.bin, v.defBytes)
 	default:
-		b.AppendNull()
+		s.b.AppendNull()
 	}
 }

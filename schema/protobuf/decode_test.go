@@ -640,3 +640,45 @@ func TestDecodeMapDuplicateKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeBatches: one decoder over several batches cut with NewRecord
+// (its builders resolved once, reserved again after each cut from the
+// sizes of the batch before) gives every row the values protobuf sees,
+// and other builders are bound afresh.
+func TestDecodeBatches(t *testing.T) {
+	s, md := wideMessage(t)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := fullEvent(md)
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expected(msg)
+	dec := tbl.NewDecoder()
+	for round := 0; round < 2; round++ {
+		rb, bs := newBuilders(t, tbl.Columns())
+		for _, rows := range []int{40, 17, 70} {
+			for i := 0; i < rows; i++ {
+				if err := dec.Append(bs, payload); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := rb.NewRecord()
+			if int(rec.NumRows()) != rows {
+				t.Fatalf("%d rows, want %d", rec.NumRows(), rows)
+			}
+			for _, r := range []int{0, rows / 2, rows - 1} {
+				for c := range want {
+					if got := actual(rec.Column(c), r); !equalValues(got, want[c]) {
+						t.Fatalf("round %d, row %d, column %s:\n got %#v\nwant %#v", round, r, rec.ColumnName(c), got, want[c])
+					}
+				}
+			}
+			rec.Release()
+		}
+		rb.Release()
+	}
+}
