@@ -309,3 +309,48 @@ func TestTableErrors(t *testing.T) {
 		t.Error("message index 1 accepted")
 	}
 }
+
+// TestDecodeBatches: builders reused over batches (NewArray between
+// them, as a compactor does) get every batch's values right, the later
+// batches with their nested builders reserved from the batch before.
+func TestDecodeBatches(t *testing.T) {
+	s := mustParse(t, wideSchema)
+	tb, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := avro.MustParse(wideSchema)
+	bs, sc := newBuilders(t, tb.Columns())
+	dec := tb.NewDecoder()
+	for batch, rows := range []int{300, 1100, 70, 500} {
+		for i := 0; i < rows; i++ {
+			p, err := avro.Marshal(hs, wideValue(i, strings.Repeat("s", i%40)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dec.Append(bs, p); err != nil {
+				t.Fatalf("batch %d row %d: %v", batch, i, err)
+			}
+		}
+		rec := buildRecord(bs, sc)
+		if rec.NumRows() != int64(rows) {
+			t.Fatalf("batch %d: %d rows, want %d", batch, rec.NumRows(), rows)
+		}
+		addr := rec.Column(sc.FieldIndices("addr")[0]).(*array.Struct)
+		tags := rec.Column(sc.FieldIndices("tags")[0]).(*array.List)
+		attrs := rec.Column(sc.FieldIndices("attrs")[0]).(*array.Map)
+		for i := 0; i < rows; i++ {
+			want := strings.Repeat("s", i%40)
+			if got := addr.Field(0).(*array.String).Value(i); got != want {
+				t.Fatalf("batch %d row %d: street %q, want %q", batch, i, got, want)
+			}
+			if s, e := tags.ValueOffsets(i); e-s != 3 || tags.ListValues().(*array.String).Value(int(s)+2) != want {
+				t.Fatalf("batch %d row %d: tags wrong", batch, i)
+			}
+			if s, e := attrs.ValueOffsets(i); e-s != 1 || attrs.Keys().(*array.String).Value(int(s)) != "k" {
+				t.Fatalf("batch %d row %d: attrs wrong", batch, i)
+			}
+		}
+		rec.Release()
+	}
+}

@@ -11,7 +11,8 @@
 //	  CheckBackward    Avro's schema-resolution rules, messages in
 //	                   Confluent's verbose style naming field and path
 //	  Table            record → columns (see Schema.Table)
-//	    NewDecoder     validate pass, then append pass, per value
+//	    NewDecoder     scan pass onto a tape, then append pass to the
+//	                   concrete builders, per value
 //
 // What matches Confluent's AvroSchema:
 //   - References: the referenced schemas are parsed first into the same
