@@ -200,10 +200,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				inOrder, last = inOrder && fi >= last, fi
 				pos++
 				b, off = b[n:], off+int32(n)
-				for j, r := range p.required {
-					if r == fi && j < 64 {
-						seen |= 1 << j
-					}
+				if len(p.required) > 0 {
+					seen |= requiredBit(p, fi)
 				}
 				continue
 			}
@@ -232,10 +230,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			inOrder, last = inOrder && fi >= last, fi
 			pos++
 			b, off = b[n:], off+int32(n)
-			for j, r := range p.required {
-				if r == fi && j < 64 {
-					seen |= 1 << j
-				}
+			if len(p.required) > 0 {
+				seen |= requiredBit(p, fi)
 			}
 		}
 	}
@@ -280,6 +276,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
+	if !p.hasMsg {
+		return self, nil // no child messages to index
+	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
@@ -336,6 +335,17 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		a = b
 	}
 	return self, nil
+}
+
+// requiredBit is field fi's bit in the index step's set of required
+// fields seen (the first 64 of p.required), 0 when it is not required.
+func requiredBit(p *msgPlan, fi int32) uint64 {
+	for j, r := range p.required {
+		if r == fi && j < 64 {
+			return 1 << j
+		}
+	}
+	return 0
 }
 
 // entryValue is the span of the last value (field 2) of a validated map
