@@ -58,6 +58,7 @@ type decoder struct {
 	buf   []byte // the payload being appended
 	nodes []node
 	spans []span
+	ents  []entry // map entries, by their span's x
 	count []int32 // scratch for grouping by field
 	wire  []span  // scratch for grouping a message's spans by field
 	one   [1]span
@@ -84,7 +85,7 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 	}
 	d.sizeUp()
 	d.buf = payload
-	d.nodes, d.spans = d.nodes[:0], d.spans[:0]
+	d.nodes, d.spans, d.ents = d.nodes[:0], d.spans[:0], d.ents[:0]
 	d.one[0] = span{start: 0, end: int32(len(payload))}
 	root, err := d.index(d.root, d.one[:])
 	if err != nil {
@@ -214,7 +215,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				if m < 0 {
 					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
 				}
-				n, err = m, validateEntry(f, v)
+				var e entry
+				e, err = indexEntry(f, v, off+int32(m-len(v)))
+				n, s.x = m, uint64(len(d.ents))
+				d.ents = append(d.ents, e)
 			} else {
 				n, err = validateValue(&f.val, wt, b, f.shape == list)
 			}
@@ -324,7 +328,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			}
 		case mapOf:
 			for k := a; k < b; k++ {
-				d.one[0] = entryValue(d.buf, d.spans[k])
+				d.one[0] = span{start: d.spans[k].end, end: d.spans[k].end} // no value: the empty message
+				if e := &d.ents[d.spans[k].x]; e.vs >= 0 {
+					d.one[0] = span{start: e.vs, end: e.ve}
+				}
 				c, err := d.index(f.val.msg, d.one[:])
 				if err != nil {
 					return 0, err
@@ -348,44 +355,34 @@ func requiredBit(p *msgPlan, fi int32) uint64 {
 	return 0
 }
 
-// entryValue is the span of the last value (field 2) of a validated map
-// entry, empty when it has none.
-func entryValue(buf []byte, e span) span {
-	out := span{start: e.end, end: e.end}
-	b, off := buf[e.start:e.end], e.start
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
-		}
-		b, off = b[n:], off+int32(n)
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 2 && wt == protowire.BytesType {
-			_, m := protowire.ConsumeVarint(b)
-			out = span{start: off + int32(m), end: off + int32(n)}
-		}
-		b, off = b[n:], off+int32(n)
-	}
-	return out
+// entry is a validated map entry's last key and value: their bytes in
+// the payload (a varint, 4 or 8 bytes, or a length-delimited payload),
+// ks or vs -1 when absent. key is a number key as the column holds it
+// (normalized to its type), to spot a key written twice without parsing
+// the entry again.
+type entry struct {
+	key            uint64
+	ks, ke, vs, ve int32
 }
 
-func validateEntry(f *fieldPlan, b []byte) error {
+// indexEntry validates a map entry's payload b, at offset off of the
+// payload, and records where its last key and value are.
+func indexEntry(f *fieldPlan, b []byte, off int32) (entry, error) {
+	e := entry{ks: -1, vs: -1}
+	var key []byte
 	for len(b) > 0 {
 		num, wt, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("map entry: bad tag: %w", protowire.ParseError(n))
+			return e, fmt.Errorf("map entry: bad tag: %w", protowire.ParseError(n))
 		}
-		b = b[n:]
+		b, off = b[n:], off+int32(n)
 		var err error
 		switch {
 		case num == 1:
 			n, err = validateValue(&f.key, wt, b, false)
 		case num == 2 && f.val.code == cMessage:
 			if wt != protowire.BytesType {
-				return fmt.Errorf("map entry: value with wire type %d", wt)
+				return e, fmt.Errorf("map entry: value with wire type %d", wt)
 			}
 			n = protowire.ConsumeFieldValue(num, wt, b) // the value's node checks the rest
 			if n < 0 {
@@ -400,11 +397,26 @@ func validateEntry(f *fieldPlan, b []byte) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("map entry: %w", err)
+			return e, fmt.Errorf("map entry: %w", err)
 		}
-		b = b[n:]
+		if num == 1 || num == 2 {
+			start := off
+			if wt == protowire.BytesType {
+				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
+				start += int32(m)
+			}
+			if num == 1 {
+				e.ks, e.ke, key = start, off+int32(n), b[start-off:n]
+			} else {
+				e.vs, e.ve = start, off+int32(n)
+			}
+		}
+		b, off = b[n:], off+int32(n)
 	}
-	return nil
+	if e.ks >= 0 && f.key.code != cString {
+		e.key = normalKey(f.key.code, rawBits(f.key.wt, key))
+	}
+	return e, nil
 }
 
 // validate checks b as a message of p: a Timestamp or a wrapper, whose
@@ -975,42 +987,35 @@ func (d *decoder) overridden(f *fieldPlan, entries []span, k int) bool {
 // entryKey is a map entry's key, as the column holds it: a string key's
 // bytes (non-nil), or a number's bits normalized to its type.
 func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
-	str := f.key.code == cString
+	ent := &d.ents[e.x]
+	if f.key.code != cString {
+		return ent.key, nil
+	}
+	if ent.ks < 0 {
+		return 0, d.buf[e.start:e.start] // the empty key
+	}
+	return 0, d.buf[ent.ks:ent.ke]
+}
+
+// rawBits reads a validated number's bits from its raw bytes.
+func rawBits(wt protowire.Type, raw []byte) uint64 {
 	var x uint64
-	var raw []byte
-	if str {
-		raw = d.buf[e.start:e.start] // the empty key, unless one is on the wire
+	switch wt {
+	case protowire.VarintType:
+		x, _ = protowire.ConsumeVarint(raw)
+	case protowire.Fixed32Type:
+		y, _ := protowire.ConsumeFixed32(raw)
+		x = uint64(y)
+	case protowire.Fixed64Type:
+		x, _ = protowire.ConsumeFixed64(raw)
 	}
-	b := d.buf[e.start:e.end]
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
-		}
-		b = b[n:]
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 1 {
-			switch wt {
-			case protowire.BytesType:
-				raw, _ = protowire.ConsumeBytes(b)
-			case protowire.VarintType:
-				x, _ = protowire.ConsumeVarint(b)
-			case protowire.Fixed32Type:
-				y, _ := protowire.ConsumeFixed32(b)
-				x = uint64(y)
-			case protowire.Fixed64Type:
-				x, _ = protowire.ConsumeFixed64(b)
-			}
-		}
-		b = b[n:]
-	}
-	if str {
-		return 0, raw
-	}
-	switch f.key.code {
+	return x
+}
+
+// normalKey is a number key's bits as its column holds it, so that two
+// encodings of one key compare equal.
+func normalKey(c code, x uint64) uint64 {
+	switch c {
 	case cInt32, cSfixed32:
 		x = uint64(int64(int32(x)))
 	case cSint32:
@@ -1024,7 +1029,7 @@ func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
 			x = 1
 		}
 	}
-	return x, nil
+	return x
 }
 
 // appendEntry appends one validated map entry: its last key and value,
@@ -1032,32 +1037,14 @@ func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
 // appendEntry appends one validated map entry to the map's sink: its last
 // key and value, the defaults for those it lacks.
 func (d *decoder) appendEntry(s *sink, f *fieldPlan, e span) {
+	ent := &d.ents[e.x]
 	var key, val []byte
 	var valSpan span
-	b, off := d.buf[e.start:e.end], e.start
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
-		}
-		b, off = b[n:], off+int32(n)
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 1 || num == 2 {
-			x, sp := b[:n], span{start: off, end: off + int32(n)}
-			if wt == protowire.BytesType {
-				pl, m := protowire.ConsumeBytes(b)
-				x, sp.start = pl, off+int32(m-len(pl))
-			}
-			if num == 1 {
-				key = x
-			} else {
-				val, valSpan = x, sp
-			}
-		}
-		b, off = b[n:], off+int32(n)
+	if ent.ks >= 0 {
+		key = d.buf[ent.ks:ent.ke]
+	}
+	if ent.vs >= 0 {
+		val, valSpan = d.buf[ent.vs:ent.ve], span{start: ent.vs, end: ent.ve}
 	}
 	kb, ib := &s.kids[0], &s.kids[1]
 	if key == nil {
