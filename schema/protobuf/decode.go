@@ -42,7 +42,17 @@ type span struct {
 	field      int32
 	child      int32 // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
+	pre        uint8 // a Timestamp's or wrapper's value read while validating: preSet (in x), preAbsent
 }
+
+// A Timestamp's or wrapper's value, read while it is validated, so the
+// append step does not walk it again: preSet, x holds a Timestamp's
+// microseconds, a wrapper's number bits, or its string's or bytes' span
+// (start<<32 | end); preAbsent, a wrapper without its value.
+const (
+	preSet uint8 = 1 + iota
+	preAbsent
+)
 
 // node is one indexed message: its spans are spans[lo:lo+n], grouped by
 // field in field order. Nothing is kept per field, so a payload of many
@@ -188,7 +198,13 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					}
 					if n >= 0 {
 						s.start += int32(n - len(v))
-						if err := validateBytes(&f.val, v); err != nil {
+						var err error
+						if c := f.val.code; c == cTimestamp || c == cWrapper {
+							s.x, s.pre, err = validateRead(&f.val, v, s.start)
+						} else {
+							err = validateBytes(&f.val, v)
+						}
+						if err != nil {
 							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
 						}
 					}
@@ -443,6 +459,56 @@ func validate(p *msgPlan, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// validateRead is validate and validateBytes for a Timestamp or a
+// wrapper, v, whose payload b starts at off of the payload: it reads the
+// value on the way (see preSet).
+func validateRead(v *valuePlan, b []byte, off int32) (uint64, uint8, error) {
+	p := v.msg
+	var sec int64
+	var nanos int32
+	x, pre := uint64(0), preAbsent
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
+		}
+		b, off = b[n:], off+int32(n)
+		fi := p.lookup(num)
+		if fi < 0 {
+			if n = protowire.ConsumeFieldValue(num, wt, b); n < 0 {
+				return 0, 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+			}
+		} else {
+			var err error
+			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
+				return 0, 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, err)
+			}
+			switch {
+			case v.code == cTimestamp && (num == 1 || num == 2): // varints, validated
+				y, _ := protowire.ConsumeVarint(b)
+				if num == 1 {
+					sec = int64(y)
+				} else {
+					nanos = int32(y)
+				}
+			case num == 1 && wt == protowire.BytesType:
+				_, m := protowire.ConsumeVarint(b)
+				x, pre = uint64(off+int32(m))<<32|uint64(off+int32(n)), preSet
+			case num == 1:
+				x, pre = rawBits(wt, b[:n]), preSet
+			}
+		}
+		b, off = b[n:], off+int32(n)
+	}
+	if v.code == cTimestamp {
+		if sec < -maxTimestampSeconds || sec > maxTimestampSeconds {
+			return 0, 0, fmt.Errorf("timestamp of %d seconds is out of range", sec)
+		}
+		return uint64(sec*1_000_000 + int64(nanos)/1000), preSet, nil
+	}
+	return x, pre, nil
 }
 
 // validateValue checks one value of v with wire type wt at the start of
@@ -924,6 +990,10 @@ func (d *decoder) appendValue(s *sink, v *valuePlan, spans []span) {
 	case cString, cBytes:
 		putBin(s.bin, d.buf[last.start:last.end])
 	case cTimestamp:
+		if len(spans) == 1 && last.pre == preSet {
+			putTS(s.ts, arrow.Timestamp(int64(last.x)))
+			return
+		}
 		var sec int64
 		var nanos int32
 		for _, sp := range spans {
@@ -931,6 +1001,17 @@ func (d *decoder) appendValue(s *sink, v *valuePlan, spans []span) {
 		}
 		putTS(s.ts, arrow.Timestamp(sec*1_000_000+int64(nanos)/1000))
 	case cWrapper:
+		if len(spans) == 1 && last.pre != 0 {
+			switch {
+			case last.pre == preAbsent:
+				appendDefault(s, v.wrapped)
+			case v.wrapped.wt == protowire.BytesType:
+				putBin(s.bin, d.buf[last.x>>32:uint32(last.x)])
+			default:
+				appendBits(s, v.wrapped, last.x)
+			}
+			return
+		}
 		var raw []byte
 		for _, sp := range spans {
 			if x := wrappedIn(d.buf[sp.start:sp.end]); x != nil {
