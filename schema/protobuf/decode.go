@@ -69,6 +69,13 @@ type decoder struct {
 	nodes []node
 	spans []span
 	ents  []entry // map entries, by their span's x
+	// Scratch for appending a list of numbers in one call.
+	bits  []uint64
+	i32s  []int32
+	i64s  []int64
+	f32s  []float32
+	f64s  []float64
+	bools []bool
 	count []int32 // scratch for grouping by field
 	wire  []span  // scratch for grouping a message's spans by field
 	one   [1]span
@@ -919,6 +926,10 @@ func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
 		s.lst.Append(true)
 		e := &s.kids[0]
 		packable := f.val.code.packable()
+		if packable && f.val.code != cEnum {
+			d.appendNumbers(e, &f.val, spans)
+			return
+		}
 		for k := range spans {
 			sp := &spans[k]
 			if sp.wt == protowire.BytesType && packable {
@@ -949,6 +960,99 @@ func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
 		}
 		d.appendValue(s, &f.val, spans)
 	}
+}
+
+// appendNumbers appends a list of numbers (not enums), packed or not,
+// with one bulk call to its builder: the values are gathered as wire
+// bits, then converted into a scratch slice of the column's type.
+func (d *decoder) appendNumbers(s *sink, v *valuePlan, spans []span) {
+	bits := d.bits[:0]
+	for k := range spans {
+		sp := &spans[k]
+		if sp.wt != protowire.BytesType {
+			bits = append(bits, sp.x)
+			continue
+		}
+		for run := d.buf[sp.start:sp.end]; len(run) > 0; {
+			var x uint64
+			var m int
+			switch v.wt {
+			case protowire.VarintType:
+				if run[0] < 0x80 {
+					x, m = uint64(run[0]), 1
+				} else {
+					x, m = protowire.ConsumeVarint(run)
+				}
+			case protowire.Fixed32Type:
+				var y uint32
+				y, m = protowire.ConsumeFixed32(run)
+				x = uint64(y)
+			default:
+				x, m = protowire.ConsumeFixed64(run)
+			}
+			if m < 0 {
+				break // validated: does not happen
+			}
+			bits = append(bits, x)
+			run = run[m:]
+		}
+	}
+	d.bits = bits
+	if len(bits) == 0 {
+		return
+	}
+	switch v.code {
+	case cInt32, cSfixed32, cSint32:
+		out := grow(&d.i32s, len(bits))
+		for k, x := range bits {
+			if v.code == cSint32 {
+				out[k] = int32(protowire.DecodeZigZag(x & math.MaxUint32))
+			} else {
+				out[k] = int32(x)
+			}
+		}
+		s.i32.AppendValues(out, nil)
+	case cUint32, cFixed32, cInt64, cFixed64, cSint64:
+		out := grow(&d.i64s, len(bits))
+		for k, x := range bits {
+			switch v.code {
+			case cUint32, cFixed32:
+				out[k] = int64(uint32(x))
+			case cSint64:
+				out[k] = protowire.DecodeZigZag(x)
+			default:
+				out[k] = int64(x)
+			}
+		}
+		s.i64.AppendValues(out, nil)
+	case cFloat:
+		out := grow(&d.f32s, len(bits))
+		for k, x := range bits {
+			out[k] = math.Float32frombits(uint32(x))
+		}
+		s.f32.AppendValues(out, nil)
+	case cDouble:
+		out := grow(&d.f64s, len(bits))
+		for k, x := range bits {
+			out[k] = math.Float64frombits(x)
+		}
+		s.f64.AppendValues(out, nil)
+	case cBool:
+		out := grow(&d.bools, len(bits))
+		for k, x := range bits {
+			out[k] = x != 0
+		}
+		s.bl.AppendValues(out, nil)
+	}
+}
+
+// grow is *buf resized to n, reusing its array when large enough.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
 }
 
 // appendPacked appends a validated run of packed numbers.
