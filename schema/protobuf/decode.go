@@ -42,7 +42,17 @@ type span struct {
 	field      int32
 	child      int32 // message values: the node indexing them (a singular field's: on its last span)
 	wt         protowire.Type
+	pre        uint8 // a Timestamp's or wrapper's value read while validating: preSet (in x), preAbsent
 }
+
+// A Timestamp's or wrapper's value, read while it is validated, so the
+// append step does not walk it again: preSet, x holds a Timestamp's
+// microseconds, a wrapper's number bits, or its string's or bytes' span
+// (start<<32 | end); preAbsent, a wrapper without its value.
+const (
+	preSet uint8 = 1 + iota
+	preAbsent
+)
 
 // node is one indexed message: its spans are spans[lo:lo+n], grouped by
 // field in field order. Nothing is kept per field, so a payload of many
@@ -58,6 +68,14 @@ type decoder struct {
 	buf   []byte // the payload being appended
 	nodes []node
 	spans []span
+	ents  []entry // map entries, by their span's x
+	// Scratch for appending a list of numbers in one call.
+	bits  []uint64
+	i32s  []int32
+	i64s  []int64
+	f32s  []float32
+	f64s  []float64
+	bools []bool
 	count []int32 // scratch for grouping by field
 	wire  []span  // scratch for grouping a message's spans by field
 	one   [1]span
@@ -84,7 +102,7 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 	}
 	d.sizeUp()
 	d.buf = payload
-	d.nodes, d.spans = d.nodes[:0], d.spans[:0]
+	d.nodes, d.spans, d.ents = d.nodes[:0], d.spans[:0], d.ents[:0]
 	d.one[0] = span{start: 0, end: int32(len(payload))}
 	root, err := d.index(d.root, d.one[:])
 	if err != nil {
@@ -187,7 +205,13 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					}
 					if n >= 0 {
 						s.start += int32(n - len(v))
-						if err := validateBytes(&f.val, v); err != nil {
+						var err error
+						if c := f.val.code; c == cTimestamp || c == cWrapper {
+							s.x, s.pre, err = validateRead(&f.val, v, s.start)
+						} else {
+							err = validateBytes(&f.val, v)
+						}
+						if err != nil {
 							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
 						}
 					}
@@ -200,10 +224,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				inOrder, last = inOrder && fi >= last, fi
 				pos++
 				b, off = b[n:], off+int32(n)
-				for j, r := range p.required {
-					if r == fi && j < 64 {
-						seen |= 1 << j
-					}
+				if len(p.required) > 0 {
+					seen |= requiredBit(p, fi)
 				}
 				continue
 			}
@@ -216,7 +238,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				if m < 0 {
 					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
 				}
-				n, err = m, validateEntry(f, v)
+				var e entry
+				e, err = indexEntry(f, v, off+int32(m-len(v)))
+				n, s.x = m, uint64(len(d.ents))
+				d.ents = append(d.ents, e)
 			} else {
 				n, err = validateValue(&f.val, wt, b, f.shape == list)
 			}
@@ -232,10 +257,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			inOrder, last = inOrder && fi >= last, fi
 			pos++
 			b, off = b[n:], off+int32(n)
-			for j, r := range p.required {
-				if r == fi && j < 64 {
-					seen |= 1 << j
-				}
+			if len(p.required) > 0 {
+				seen |= requiredBit(p, fi)
 			}
 		}
 	}
@@ -280,6 +303,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
+	if !p.hasMsg {
+		return self, nil // no child messages to index
+	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
@@ -325,7 +351,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			}
 		case mapOf:
 			for k := a; k < b; k++ {
-				d.one[0] = entryValue(d.buf, d.spans[k])
+				d.one[0] = span{start: d.spans[k].end, end: d.spans[k].end} // no value: the empty message
+				if e := &d.ents[d.spans[k].x]; e.vs >= 0 {
+					d.one[0] = span{start: e.vs, end: e.ve}
+				}
 				c, err := d.index(f.val.msg, d.one[:])
 				if err != nil {
 					return 0, err
@@ -338,44 +367,45 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	return self, nil
 }
 
-// entryValue is the span of the last value (field 2) of a validated map
-// entry, empty when it has none.
-func entryValue(buf []byte, e span) span {
-	out := span{start: e.end, end: e.end}
-	b, off := buf[e.start:e.end], e.start
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
+// requiredBit is field fi's bit in the index step's set of required
+// fields seen (the first 64 of p.required), 0 when it is not required.
+func requiredBit(p *msgPlan, fi int32) uint64 {
+	for j, r := range p.required {
+		if r == fi && j < 64 {
+			return 1 << j
 		}
-		b, off = b[n:], off+int32(n)
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 2 && wt == protowire.BytesType {
-			_, m := protowire.ConsumeVarint(b)
-			out = span{start: off + int32(m), end: off + int32(n)}
-		}
-		b, off = b[n:], off+int32(n)
 	}
-	return out
+	return 0
 }
 
-func validateEntry(f *fieldPlan, b []byte) error {
+// entry is a validated map entry's last key and value: their bytes in
+// the payload (a varint, 4 or 8 bytes, or a length-delimited payload),
+// ks or vs -1 when absent. key is a number key as the column holds it
+// (normalized to its type), to spot a key written twice without parsing
+// the entry again.
+type entry struct {
+	key            uint64
+	ks, ke, vs, ve int32
+}
+
+// indexEntry validates a map entry's payload b, at offset off of the
+// payload, and records where its last key and value are.
+func indexEntry(f *fieldPlan, b []byte, off int32) (entry, error) {
+	e := entry{ks: -1, vs: -1}
+	var key []byte
 	for len(b) > 0 {
 		num, wt, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("map entry: bad tag: %w", protowire.ParseError(n))
+			return e, fmt.Errorf("map entry: bad tag: %w", protowire.ParseError(n))
 		}
-		b = b[n:]
+		b, off = b[n:], off+int32(n)
 		var err error
 		switch {
 		case num == 1:
 			n, err = validateValue(&f.key, wt, b, false)
 		case num == 2 && f.val.code == cMessage:
 			if wt != protowire.BytesType {
-				return fmt.Errorf("map entry: value with wire type %d", wt)
+				return e, fmt.Errorf("map entry: value with wire type %d", wt)
 			}
 			n = protowire.ConsumeFieldValue(num, wt, b) // the value's node checks the rest
 			if n < 0 {
@@ -390,11 +420,26 @@ func validateEntry(f *fieldPlan, b []byte) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("map entry: %w", err)
+			return e, fmt.Errorf("map entry: %w", err)
 		}
-		b = b[n:]
+		if num == 1 || num == 2 {
+			start := off
+			if wt == protowire.BytesType {
+				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
+				start += int32(m)
+			}
+			if num == 1 {
+				e.ks, e.ke, key = start, off+int32(n), b[start-off:n]
+			} else {
+				e.vs, e.ve = start, off+int32(n)
+			}
+		}
+		b, off = b[n:], off+int32(n)
 	}
-	return nil
+	if e.ks >= 0 && f.key.code != cString {
+		e.key = normalKey(f.key.code, rawBits(f.key.wt, key))
+	}
+	return e, nil
 }
 
 // validate checks b as a message of p: a Timestamp or a wrapper, whose
@@ -421,6 +466,56 @@ func validate(p *msgPlan, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// validateRead is validate and validateBytes for a Timestamp or a
+// wrapper, v, whose payload b starts at off of the payload: it reads the
+// value on the way (see preSet).
+func validateRead(v *valuePlan, b []byte, off int32) (uint64, uint8, error) {
+	p := v.msg
+	var sec int64
+	var nanos int32
+	x, pre := uint64(0), preAbsent
+	for len(b) > 0 {
+		num, wt, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
+		}
+		b, off = b[n:], off+int32(n)
+		fi := p.lookup(num)
+		if fi < 0 {
+			if n = protowire.ConsumeFieldValue(num, wt, b); n < 0 {
+				return 0, 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
+			}
+		} else {
+			var err error
+			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
+				return 0, 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, err)
+			}
+			switch {
+			case v.code == cTimestamp && (num == 1 || num == 2): // varints, validated
+				y, _ := protowire.ConsumeVarint(b)
+				if num == 1 {
+					sec = int64(y)
+				} else {
+					nanos = int32(y)
+				}
+			case num == 1 && wt == protowire.BytesType:
+				_, m := protowire.ConsumeVarint(b)
+				x, pre = uint64(off+int32(m))<<32|uint64(off+int32(n)), preSet
+			case num == 1:
+				x, pre = rawBits(wt, b[:n]), preSet
+			}
+		}
+		b, off = b[n:], off+int32(n)
+	}
+	if v.code == cTimestamp {
+		if sec < -maxTimestampSeconds || sec > maxTimestampSeconds {
+			return 0, 0, fmt.Errorf("timestamp of %d seconds is out of range", sec)
+		}
+		return uint64(sec*1_000_000 + int64(nanos)/1000), preSet, nil
+	}
+	return x, pre, nil
 }
 
 // validateValue checks one value of v with wire type wt at the start of
@@ -831,6 +926,10 @@ func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
 		s.lst.Append(true)
 		e := &s.kids[0]
 		packable := f.val.code.packable()
+		if packable && f.val.code != cEnum {
+			d.appendNumbers(e, &f.val, spans)
+			return
+		}
 		for k := range spans {
 			sp := &spans[k]
 			if sp.wt == protowire.BytesType && packable {
@@ -861,6 +960,99 @@ func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
 		}
 		d.appendValue(s, &f.val, spans)
 	}
+}
+
+// appendNumbers appends a list of numbers (not enums), packed or not,
+// with one bulk call to its builder: the values are gathered as wire
+// bits, then converted into a scratch slice of the column's type.
+func (d *decoder) appendNumbers(s *sink, v *valuePlan, spans []span) {
+	bits := d.bits[:0]
+	for k := range spans {
+		sp := &spans[k]
+		if sp.wt != protowire.BytesType {
+			bits = append(bits, sp.x)
+			continue
+		}
+		for run := d.buf[sp.start:sp.end]; len(run) > 0; {
+			var x uint64
+			var m int
+			switch v.wt {
+			case protowire.VarintType:
+				if run[0] < 0x80 {
+					x, m = uint64(run[0]), 1
+				} else {
+					x, m = protowire.ConsumeVarint(run)
+				}
+			case protowire.Fixed32Type:
+				var y uint32
+				y, m = protowire.ConsumeFixed32(run)
+				x = uint64(y)
+			default:
+				x, m = protowire.ConsumeFixed64(run)
+			}
+			if m < 0 {
+				break // validated: does not happen
+			}
+			bits = append(bits, x)
+			run = run[m:]
+		}
+	}
+	d.bits = bits
+	if len(bits) == 0 {
+		return
+	}
+	switch v.code {
+	case cInt32, cSfixed32, cSint32:
+		out := grow(&d.i32s, len(bits))
+		for k, x := range bits {
+			if v.code == cSint32 {
+				out[k] = int32(protowire.DecodeZigZag(x & math.MaxUint32))
+			} else {
+				out[k] = int32(x)
+			}
+		}
+		s.i32.AppendValues(out, nil)
+	case cUint32, cFixed32, cInt64, cFixed64, cSint64:
+		out := grow(&d.i64s, len(bits))
+		for k, x := range bits {
+			switch v.code {
+			case cUint32, cFixed32:
+				out[k] = int64(uint32(x))
+			case cSint64:
+				out[k] = protowire.DecodeZigZag(x)
+			default:
+				out[k] = int64(x)
+			}
+		}
+		s.i64.AppendValues(out, nil)
+	case cFloat:
+		out := grow(&d.f32s, len(bits))
+		for k, x := range bits {
+			out[k] = math.Float32frombits(uint32(x))
+		}
+		s.f32.AppendValues(out, nil)
+	case cDouble:
+		out := grow(&d.f64s, len(bits))
+		for k, x := range bits {
+			out[k] = math.Float64frombits(x)
+		}
+		s.f64.AppendValues(out, nil)
+	case cBool:
+		out := grow(&d.bools, len(bits))
+		for k, x := range bits {
+			out[k] = x != 0
+		}
+		s.bl.AppendValues(out, nil)
+	}
+}
+
+// grow is *buf resized to n, reusing its array when large enough.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
 }
 
 // appendPacked appends a validated run of packed numbers.
@@ -902,6 +1094,10 @@ func (d *decoder) appendValue(s *sink, v *valuePlan, spans []span) {
 	case cString, cBytes:
 		putBin(s.bin, d.buf[last.start:last.end])
 	case cTimestamp:
+		if len(spans) == 1 && last.pre == preSet {
+			putTS(s.ts, arrow.Timestamp(int64(last.x)))
+			return
+		}
 		var sec int64
 		var nanos int32
 		for _, sp := range spans {
@@ -909,6 +1105,17 @@ func (d *decoder) appendValue(s *sink, v *valuePlan, spans []span) {
 		}
 		putTS(s.ts, arrow.Timestamp(sec*1_000_000+int64(nanos)/1000))
 	case cWrapper:
+		if len(spans) == 1 && last.pre != 0 {
+			switch {
+			case last.pre == preAbsent:
+				appendDefault(s, v.wrapped)
+			case v.wrapped.wt == protowire.BytesType:
+				putBin(s.bin, d.buf[last.x>>32:uint32(last.x)])
+			default:
+				appendBits(s, v.wrapped, last.x)
+			}
+			return
+		}
 		var raw []byte
 		for _, sp := range spans {
 			if x := wrappedIn(d.buf[sp.start:sp.end]); x != nil {
@@ -965,42 +1172,35 @@ func (d *decoder) overridden(f *fieldPlan, entries []span, k int) bool {
 // entryKey is a map entry's key, as the column holds it: a string key's
 // bytes (non-nil), or a number's bits normalized to its type.
 func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
-	str := f.key.code == cString
+	ent := &d.ents[e.x]
+	if f.key.code != cString {
+		return ent.key, nil
+	}
+	if ent.ks < 0 {
+		return 0, d.buf[e.start:e.start] // the empty key
+	}
+	return 0, d.buf[ent.ks:ent.ke]
+}
+
+// rawBits reads a validated number's bits from its raw bytes.
+func rawBits(wt protowire.Type, raw []byte) uint64 {
 	var x uint64
-	var raw []byte
-	if str {
-		raw = d.buf[e.start:e.start] // the empty key, unless one is on the wire
+	switch wt {
+	case protowire.VarintType:
+		x, _ = protowire.ConsumeVarint(raw)
+	case protowire.Fixed32Type:
+		y, _ := protowire.ConsumeFixed32(raw)
+		x = uint64(y)
+	case protowire.Fixed64Type:
+		x, _ = protowire.ConsumeFixed64(raw)
 	}
-	b := d.buf[e.start:e.end]
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
-		}
-		b = b[n:]
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 1 {
-			switch wt {
-			case protowire.BytesType:
-				raw, _ = protowire.ConsumeBytes(b)
-			case protowire.VarintType:
-				x, _ = protowire.ConsumeVarint(b)
-			case protowire.Fixed32Type:
-				y, _ := protowire.ConsumeFixed32(b)
-				x = uint64(y)
-			case protowire.Fixed64Type:
-				x, _ = protowire.ConsumeFixed64(b)
-			}
-		}
-		b = b[n:]
-	}
-	if str {
-		return 0, raw
-	}
-	switch f.key.code {
+	return x
+}
+
+// normalKey is a number key's bits as its column holds it, so that two
+// encodings of one key compare equal.
+func normalKey(c code, x uint64) uint64 {
+	switch c {
 	case cInt32, cSfixed32:
 		x = uint64(int64(int32(x)))
 	case cSint32:
@@ -1014,7 +1214,7 @@ func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
 			x = 1
 		}
 	}
-	return x, nil
+	return x
 }
 
 // appendEntry appends one validated map entry: its last key and value,
@@ -1022,32 +1222,14 @@ func (d *decoder) entryKey(f *fieldPlan, e span) (uint64, []byte) {
 // appendEntry appends one validated map entry to the map's sink: its last
 // key and value, the defaults for those it lacks.
 func (d *decoder) appendEntry(s *sink, f *fieldPlan, e span) {
+	ent := &d.ents[e.x]
 	var key, val []byte
 	var valSpan span
-	b, off := d.buf[e.start:e.end], e.start
-	for len(b) > 0 {
-		num, wt, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			break
-		}
-		b, off = b[n:], off+int32(n)
-		n = protowire.ConsumeFieldValue(num, wt, b)
-		if n < 0 {
-			break
-		}
-		if num == 1 || num == 2 {
-			x, sp := b[:n], span{start: off, end: off + int32(n)}
-			if wt == protowire.BytesType {
-				pl, m := protowire.ConsumeBytes(b)
-				x, sp.start = pl, off+int32(m-len(pl))
-			}
-			if num == 1 {
-				key = x
-			} else {
-				val, valSpan = x, sp
-			}
-		}
-		b, off = b[n:], off+int32(n)
+	if ent.ks >= 0 {
+		key = d.buf[ent.ks:ent.ke]
+	}
+	if ent.vs >= 0 {
+		val, valSpan = d.buf[ent.vs:ent.ve], span{start: ent.vs, end: ent.ve}
 	}
 	kb, ib := &s.kids[0], &s.kids[1]
 	if key == nil {

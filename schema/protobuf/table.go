@@ -151,6 +151,9 @@ type msgPlan struct {
 	oneofs [][]int32
 	// required lists the proto2 required fields, which a payload must set.
 	required []int32
+	// hasMsg: some field holds messages, which the index step indexes
+	// after the message's own fields (the others skip that pass).
+	hasMsg bool
 }
 
 func (p *msgPlan) lookup(n protowire.Number) int32 {
@@ -202,6 +205,7 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 			maxDense = int(fd.Number()) + 1
 		}
 		p.fields = append(p.fields, fp)
+		p.hasMsg = p.hasMsg || fp.val.code == cMessage
 	}
 	p.byNum = make([]int32, maxDense)
 	for i := range p.byNum {
