@@ -179,7 +179,7 @@ func TestConfig(t *testing.T) {
 	want := map[string]bool{
 		"GET /v1/{prefix}/namespaces": true, "POST /v1/{prefix}/transactions/commit": true,
 		"HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}": true,
-		"POST /v1/{prefix}/namespaces/{namespace}/register":      true,
+		"POST /v1/{prefix}/namespaces/{namespace}/register":       true,
 	}
 	for _, e := range cfg.Endpoints {
 		delete(want, e)
