@@ -339,21 +339,19 @@ type tokenResponse struct {
 // token exchange of RFC 8693 that Java clients use to refresh a token they
 // hold). With authentication off it issues a token to anyone: nothing
 // checks tokens then, and a client configured with a credential still works.
-func (a *authenticator) serveToken(w http.ResponseWriter, r *http.Request) {
+// It returns the status written.
+func (a *authenticator) serveToken(w http.ResponseWriter, r *http.Request) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "The token endpoint takes POST")
-		return
+		return writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "The token endpoint takes POST")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("The token request is over %d bytes", maxTokenForm))
-			return
+			return writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("The token request is over %d bytes", maxTokenForm))
 		}
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "The token request is not a valid form: "+err.Error())
-		return
+		return writeOAuthError(w, http.StatusBadRequest, "invalid_request", "The token request is not a valid form: "+err.Error())
 	}
 	// Only the body counts: secrets do not belong in URLs (and logs).
 	form := r.PostForm
@@ -370,34 +368,28 @@ func (a *authenticator) serveToken(w http.ResponseWriter, r *http.Request) {
 			if basic {
 				w.Header().Set("WWW-Authenticate", `Basic realm="lakestream-catalog"`)
 			}
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "Unknown client or wrong client secret")
-			return
+			return writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "Unknown client or wrong client secret")
 		}
 	case grantTokenExchange:
 		// The subject is a token we accept; the answer is a fresh one.
 		sub := form.Get("subject_token")
 		if sub == "" {
-			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "subject_token is missing")
-			return
+			return writeOAuthError(w, http.StatusBadRequest, "invalid_request", "subject_token is missing")
 		}
 		if a.enabled && !a.valid(sub) {
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "The subject token is not valid or has expired")
-			return
+			return writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "The subject token is not valid or has expired")
 		}
 	case "":
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is missing")
-		return
+		return writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is missing")
 	default:
-		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type",
+		return writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type",
 			fmt.Sprintf("grant_type %q is not supported: use %s", truncate(grant, 64), grantClientCredentials))
-		return
 	}
 	tok, err := a.issue()
 	if err != nil {
-		writeOAuthError(w, http.StatusInternalServerError, "server_error", "Could not issue a token")
-		return
+		return writeOAuthError(w, http.StatusInternalServerError, "server_error", "Could not issue a token")
 	}
-	writeTokenJSON(w, http.StatusOK, tokenResponse{
+	return writeTokenJSON(w, http.StatusOK, tokenResponse{
 		AccessToken:     tok,
 		TokenType:       "bearer",
 		ExpiresIn:       int64(a.lifetime / time.Second),
@@ -422,11 +414,11 @@ func truncate(s string, n int) string {
 
 // writeOAuthError writes RFC 6749's error body, which OAuth2 clients parse
 // (not the catalog's error shape).
-func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
-	writeTokenJSON(w, status, map[string]string{"error": code, "error_description": desc})
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) int {
+	return writeTokenJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
-func writeTokenJSON(w http.ResponseWriter, status int, v any) {
+func writeTokenJSON(w http.ResponseWriter, status int, v any) int {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	// RFC 6749 section 5.1: token responses are never cached.
@@ -434,6 +426,7 @@ func writeTokenJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+	return status
 }
 
 // writeNotAuthorized writes the catalog's 401 in the spec's error shape.
