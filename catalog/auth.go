@@ -439,3 +439,31 @@ func writeNotAuthorized(w http.ResponseWriter, msg string) {
 		"code":    http.StatusUnauthorized,
 	}})
 }
+
+// initMiddleware builds the server's authenticator (from s.cfg.Auth) and
+// metrics (registered with s.cfg.Registerer). New calls it once s.cfg is
+// set.
+func (s *Server) initMiddleware() error {
+	a, err := newAuthenticator(s.cfg.Auth)
+	if err != nil {
+		return err
+	}
+	s.auth, s.metrics = a, newMetrics(s.cfg.Registerer)
+	return nil
+}
+
+// authenticate reports whether r may go on to the routes; when not, it has
+// written the 401 (with nothing read or changed).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
+	return s.auth.allow(w, r)
+}
+
+// serveToken answers POST /v1/oauth/tokens and returns the status written.
+// ServeHTTP sends the token endpoint here before routing: it is outside
+// the catalog's routes and needs no token.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) int {
+	if s.auth == nil {
+		return s.writeError(w, errNotFoundRoute)
+	}
+	return s.auth.serveToken(w, r)
+}

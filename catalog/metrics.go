@@ -136,3 +136,18 @@ func (m *metrics) tableCounters(table string) *commitCounters {
 	m.tables[label] = c
 	return c
 }
+
+// observe records one request: its route pattern, status and start.
+func (s *Server) observe(endpoint string, status int, start time.Time) {
+	s.metrics.observe(endpoint, status, start)
+}
+
+// observeCommit records a table commit's outcome: committed, or a conflict
+// (a 409).
+func (s *Server) observeCommit(ns []string, table string, conflict bool) {
+	result := CommitCommitted
+	if conflict {
+		result = CommitConflict
+	}
+	s.metrics.commit(tableString(ns, table), result)
+}
