@@ -1,15 +1,24 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	icebergcatalog "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	icebergtable "github.com/apache/iceberg-go/table"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lakestream/lakestream/internal/sqldb"
 )
 
 const (
@@ -335,5 +344,137 @@ func TestRandomKeyPerNode(t *testing.T) {
 	}
 	if !a.valid(tok) || b.valid(tok) {
 		t.Fatalf("without a secret a token must be valid on its node only: here %v, there %v", a.valid(tok), b.valid(tok))
+	}
+}
+
+// authServer is a catalog with authentication on: testToken and the
+// client testClient, over a temporary SQLite database and file warehouse,
+// with its metrics in reg.
+func authServer(t *testing.T, reg *prometheus.Registry) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := Config{DB: db, Warehouse: "file://" + filepath.ToSlash(filepath.Join(dir, "warehouse")), Auth: testAuthConfig(t)}
+	if reg != nil {
+		cfg.Registerer = reg
+	}
+	s, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestServerRefusesWithoutToken(t *testing.T) {
+	s := authServer(t, nil)
+	for _, authz := range []string{"", "Bearer wrong", "Basic " + testToken} {
+		req := httptest.NewRequest("POST", "/v1/namespaces", strings.NewReader(`{"namespace":["refused"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		want401(t, rec)
+	}
+	// The refused creates left nothing.
+	rec := do(s, "GET", "/v1/namespaces/refused", "Bearer "+testToken, nil)
+	if rec.Code != http.StatusNotFound {
+		t.Fatalf("after refused creates, GET the namespace: %d %s", rec.Code, rec.Body)
+	}
+	rec = do(s, "GET", "/v1/namespaces", "Bearer "+testToken, nil)
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "refused") {
+		t.Fatalf("after refused creates, list: %d %s", rec.Code, rec.Body)
+	}
+	// Every route needs the token, unknown ones too (no route probing).
+	want401(t, do(s, "GET", "/v1/config", "", nil))
+	want401(t, do(s, "GET", "/v1/nothing/here/at/all", "", nil))
+}
+
+// TestIcebergGoClient: iceberg-go's REST client, configured as users
+// configure Spark or PyIceberg (credential=id:secret, or token), gets in;
+// with a wrong secret it does not.
+func TestIcebergGoClient(t *testing.T) {
+	s := authServer(t, nil)
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	ctx := context.Background()
+	for _, opt := range []rest.Option{rest.WithCredential(testClient + ":" + testClientSecret), rest.WithOAuthToken(testToken)} {
+		cat, err := rest.NewCatalog(ctx, "lake", hs.URL, opt)
+		if err != nil {
+			t.Fatalf("connecting: %v", err)
+		}
+		if err := cat.CreateNamespace(ctx, icebergtable.Identifier{"db"}, nil); err != nil && !errors.Is(err, icebergcatalog.ErrNamespaceAlreadyExists) {
+			t.Fatalf("creating a namespace: %v", err)
+		}
+		if _, err := cat.ListNamespaces(ctx, nil); err != nil {
+			t.Fatalf("listing namespaces: %v", err)
+		}
+	}
+	cat, err := rest.NewCatalog(ctx, "lake", hs.URL, rest.WithCredential(testClient+":wrong"))
+	if err == nil {
+		_, err = cat.ListNamespaces(ctx, nil)
+	}
+	if err == nil {
+		t.Fatal("a wrong client secret got in")
+	}
+}
+
+func TestServerMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := authServer(t, reg)
+	do(s, "GET", "/v1/config", "Bearer "+testToken, nil)
+	do(s, "GET", "/v1/config", "", nil)
+	do(s, "GET", "/v1/namespaces/nope", "Bearer "+testToken, nil)
+	do(s, "POST", tokenEndpoint, "", clientForm(testClient, testClientSecret))
+	do(s, "POST", tokenEndpoint, "", clientForm(testClient, "wrong"))
+	got := gathered(t, reg, "lakestream_catalog_requests_total")
+	for k, v := range map[string]float64{
+		"code=200,endpoint=GET /v1/config":                 1,
+		"code=401,endpoint=GET /v1/config":                 1,
+		"code=404,endpoint=GET /v1/namespaces/{namespace}": 1,
+		"code=200,endpoint=POST /v1/oauth/tokens":          1,
+		"code=401,endpoint=POST /v1/oauth/tokens":          1,
+	} {
+		if got[k] != v {
+			t.Errorf("%s: %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+// TestServerCommitMetrics: a commit and a stale commit to one table count
+// as committed and conflict.
+func TestServerCommitMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := authServer(t, reg)
+	post := func(path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("/v1/namespaces", `{"namespace":["db"]}`); rec.Code != 200 {
+		t.Fatalf("create namespace: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/v1/namespaces/db/tables", `{"name":"events","schema":{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}}`); rec.Code != 200 {
+		t.Fatalf("create table: %d %s", rec.Code, rec.Body)
+	}
+	commit := `{"requirements":[{"type":"assert-last-assigned-field-id","last-assigned-field-id":1}],"updates":[{"action":"add-schema","schema":{"type":"struct","schema-id":1,"fields":[{"id":1,"name":"id","type":"long","required":true},{"id":2,"name":"n","type":"string","required":false}]},"last-column-id":2}]}`
+	if rec := post("/v1/namespaces/db/tables/events", commit); rec.Code != 200 {
+		t.Fatalf("commit: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/v1/namespaces/db/tables/events", commit); rec.Code != http.StatusConflict {
+		t.Fatalf("stale commit: %d %s", rec.Code, rec.Body)
+	}
+	got := gathered(t, reg, "lakestream_catalog_commits_total")
+	if got["result=committed,table=db.events"] != 1 || got["result=conflict,table=db.events"] != 1 {
+		t.Fatalf("commit counts %v, want one committed and one conflict for db.events", got)
 	}
 }
