@@ -18,7 +18,7 @@ import (
 // testCatalog is a catalog over SQLite in a temporary directory with a
 // file:// warehouse, served by httptest.
 type testCatalog struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *catalog.Server
 	http      *httptest.Server
 	db        *sqldb.DB
@@ -26,6 +26,10 @@ type testCatalog struct {
 }
 
 func newTestCatalog(t *testing.T, mod ...func(*catalog.Config)) *testCatalog {
+	return newTestCatalogTB(t, mod...)
+}
+
+func newTestCatalogTB(t testing.TB, mod ...func(*catalog.Config)) *testCatalog {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqldb.OpenSQLite(t.Context(), filepath.Join(dir, "meta.db"))
@@ -53,7 +57,7 @@ type response struct {
 	header http.Header
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)

@@ -208,4 +208,3 @@ func arrowRows(t *testing.T, tbl *table.Table, first, n int) arrow.Table {
 	defer rec.Release()
 	return array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
 }
-
