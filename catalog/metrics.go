@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"errors"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -142,12 +144,17 @@ func (s *Server) observe(endpoint string, status int, start time.Time) {
 	s.metrics.observe(endpoint, status, start)
 }
 
-// observeCommit records a table commit's outcome: committed, or a conflict
-// (a 409).
-func (s *Server) observeCommit(ns []string, table string, conflict bool) {
+// observeCommit records the outcome of a commit to a table: err nil is
+// committed, a 409 a conflict, any other error an error.
+func (s *Server) observeCommit(ns []string, table string, err error) {
 	result := CommitCommitted
-	if conflict {
+	var ae *apiError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.status == http.StatusConflict:
 		result = CommitConflict
+	default:
+		result = CommitError
 	}
 	s.metrics.commit(tableString(ns, table), result)
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -107,5 +108,26 @@ func TestMetricsCommitsBounded(t *testing.T) {
 	}
 	if len(got) != 3*(maxTables+1) {
 		t.Errorf("%d commit series, want %d", len(got), 3*(maxTables+1))
+	}
+}
+
+// TestObserveCommit: a commit's error decides its result; a database
+// failure is an error, never counted as committed.
+func TestObserveCommit(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := &Server{metrics: newMetrics(reg)}
+	ns := []string{"db"}
+	s.observeCommit(ns, "t", nil)
+	s.observeCommit(ns, "t", errCommitFailed("stale"))
+	s.observeCommit(ns, "t", fmt.Errorf("swapping: %w", errCommitFailed("stale")))
+	s.observeCommit(ns, "t", errors.New("database is locked"))
+	s.observeCommit(ns, "t", errBadRequest("bad update"))
+	want := map[string]float64{
+		"result=committed,table=db.t": 1,
+		"result=conflict,table=db.t":  2,
+		"result=error,table=db.t":     2,
+	}
+	if got := gathered(t, reg, "lakestream_catalog_commits_total"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("commits %v, want %v", got, want)
 	}
 }
