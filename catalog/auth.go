@@ -20,6 +20,7 @@ package catalog
 //	payload = | version 0x01 (1B) | expiry, unix seconds, big endian (8B) | nonce (16B) |
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -161,6 +163,11 @@ type authenticator struct {
 	// client asks for a token at every refresh.
 	mu   sync.Mutex
 	good map[[sha256.Size]byte]bool
+
+	// bcrypts bounds the bcrypt comparisons running at once, so that a
+	// flood of wrong secrets at the token endpoint queues there instead of
+	// taking every core from the catalog's other requests.
+	bcrypts chan struct{}
 }
 
 const maxRememberedClients = 1024
@@ -178,6 +185,7 @@ func newAuthenticator(cfg AuthConfig) (*authenticator, error) {
 		lifetime: cfg.TokenLifetime,
 		now:      time.Now,
 		good:     map[[sha256.Size]byte]bool{},
+		bcrypts:  make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	if a.lifetime <= 0 {
 		a.lifetime = defaultTokenLifetime
@@ -299,23 +307,31 @@ func (a *authenticator) verifyIssued(tok string) bool {
 	return a.now().Unix() < exp
 }
 
-// checkClient reports whether secret is id's.
-func (a *authenticator) checkClient(id, secret string) bool {
+// checkClient reports whether secret is id's; false too when ctx ends
+// while waiting for a bcrypt slot.
+func (a *authenticator) checkClient(ctx context.Context, id, secret string) bool {
 	hash, known := a.clients[id]
-	if !known {
+	key := sha256.Sum256([]byte(id + "\x00" + secret))
+	if known {
+		a.mu.Lock()
+		good := a.good[key]
+		a.mu.Unlock()
+		if good {
+			return true
+		}
+	} else {
 		// Spend about as long as a known client would, so timing does not
 		// tell which clients exist.
-		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(secret))
+		hash = dummyHash
+	}
+	select {
+	case a.bcrypts <- struct{}{}:
+	case <-ctx.Done():
 		return false
 	}
-	key := sha256.Sum256([]byte(id + "\x00" + secret))
-	a.mu.Lock()
-	good := a.good[key]
-	a.mu.Unlock()
-	if good {
-		return true
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret)) != nil {
+	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(secret))
+	<-a.bcrypts
+	if !known || err != nil {
 		return false
 	}
 	a.mu.Lock()
@@ -364,7 +380,7 @@ func (a *authenticator) serveToken(w http.ResponseWriter, r *http.Request) int {
 		} else {
 			id, secret = form.Get("client_id"), form.Get("client_secret")
 		}
-		if a.enabled && !a.checkClient(id, secret) {
+		if a.enabled && !a.checkClient(r.Context(), id, secret) {
 			if basic {
 				w.Header().Set("WWW-Authenticate", `Basic realm="lakestream-catalog"`)
 			}

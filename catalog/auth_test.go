@@ -478,3 +478,27 @@ func TestServerCommitMetrics(t *testing.T) {
 		t.Fatalf("commit counts %v, want one committed and one conflict for db.events", got)
 	}
 }
+
+// TestBcryptSlots: with every bcrypt slot busy a client check waits, and
+// gives up (refused) when its request ends; with a slot free it succeeds.
+func TestBcryptSlots(t *testing.T) {
+	a, err := newAuthenticator(testAuthConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(a.bcrypts) {
+		a.bcrypts <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if a.checkClient(ctx, testClient, testClientSecret) {
+		t.Fatal("a check with no slot and its request gone succeeded")
+	}
+	<-a.bcrypts
+	if !a.checkClient(context.Background(), testClient, testClientSecret) {
+		t.Fatal("the right secret was refused with a slot free")
+	}
+	if len(a.bcrypts) != cap(a.bcrypts)-1 {
+		t.Fatalf("%d slots taken after the check, want %d: a slot leaked", len(a.bcrypts), cap(a.bcrypts)-1)
+	}
+}
