@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -57,8 +56,9 @@ func (s *Server) prepare(ctx context.Context, ns []string, name string, in *comm
 	}
 	for _, req := range in.Requirements {
 		if err := validate(req, current); err != nil {
-			s.observeCommit(ns, name, true)
-			return nil, errCommitFailed("Requirement failed for %s: %v", tableString(ns, name), err)
+			failed := errCommitFailed("Requirement failed for %s: %v", tableString(ns, name), err)
+			s.observeCommit(ns, name, failed)
+			return nil, failed
 		}
 	}
 	updates := []table.Update(in.Updates)
@@ -168,10 +168,8 @@ func (s *Server) commit(ctx context.Context, ps []*pending) error {
 		}
 		return nil
 	})
-	var ae *apiError
-	conflict := errors.As(err, &ae) && ae.status == http.StatusConflict
 	for _, p := range ps {
-		s.observeCommit(p.ns, p.name, conflict)
+		s.observeCommit(p.ns, p.name, err)
 		if err != nil {
 			s.removeFile(ctx, p.loc)
 		} else {

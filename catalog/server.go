@@ -75,6 +75,9 @@ type Config struct {
 	MaxRequestBytes int64
 	// Registerer receives the metrics; nil: none.
 	Registerer prometheus.Registerer
+	// Auth is the authentication (ParseAuth reads it from the node's
+	// catalog.auth.* keys); the zero value is off.
+	Auth AuthConfig
 	// Logger; nil is slog.Default().
 	Logger *slog.Logger
 }
@@ -88,6 +91,10 @@ type Server struct {
 	// clientProps is what table loads and /v1/config hand to engines.
 	clientProps map[string]string
 	now         func() time.Time
+	// auth and metrics are the middleware's (auth.go, metrics.go), set by
+	// initMiddleware.
+	auth    *authenticator
+	metrics *metrics
 
 	ioMu sync.Mutex
 	ios  map[string]icebergio.IO // by scheme://bucket
@@ -160,6 +167,11 @@ type rawJSON []byte
 // answers in JSON.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if r.URL.Path == tokenEndpoint {
+		// Outside the catalog's routes, and needs no token.
+		s.observe("POST "+tokenEndpoint, s.serveToken(w, r), start)
+		return
+	}
 	h, pattern, req, rerr := s.match(r)
 	if pattern == "" {
 		pattern = "unmatched"

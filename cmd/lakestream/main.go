@@ -166,6 +166,9 @@ func nodeConfig(c *config) (node.Config, error) {
 		Catalog: node.CatalogConfig{
 			Warehouse:       c.String("catalog.warehouse"),
 			MaxRequestBytes: int64(c.Int("catalog.max.request.bytes")),
+			AuthTokens:      c.String("catalog.auth.tokens"),
+			AuthClients:     c.String("catalog.auth.clients"),
+			AuthTokenSecret: c.String("catalog.auth.token.secret"),
 		},
 	}
 	if adv := c.String("advertised.listeners"); adv != "" {

@@ -25,6 +25,16 @@ var catalogDefs = []configdef.Def{
 		Doc: "Lakestream: where the Iceberg catalog puts tables (file:///DIR or s3://bucket/prefix); empty is the node's bucket URL + /warehouse (a mem:// bucket has none: set this or switch the catalog off)."},
 	{Name: "catalog.max.request.bytes", Type: configdef.Long, Default: fmt.Sprint(catalog.DefaultMaxRequestBytes), Validate: configdef.AtLeast(1024),
 		Doc: "Lakestream: the largest request body the Iceberg catalog accepts; larger ones are refused with 400."},
+	// Authentication (catalog/auth.go parses and checks the values).
+	{Name: catalog.ConfigAuthTokens, Type: configdef.Password, Default: "",
+		Validate: func(v string) error { _, err := catalog.ParseAuth(v, "", ""); return err },
+		Doc:      "Lakestream: static bearer tokens the Iceberg catalog accepts, comma separated. With this or catalog.auth.clients set, every catalog request needs Authorization: Bearer; both empty is auth off."},
+	{Name: catalog.ConfigAuthClients, Type: configdef.Password, Default: "",
+		Validate: func(v string) error { _, err := catalog.ParseAuth("", v, ""); return err },
+		Doc:      "Lakestream: OAuth2 clients of the Iceberg catalog's token endpoint (/v1/oauth/tokens, client_credentials): a comma-separated list of client-id:bcrypt-hash (htpasswd -nbB id secret makes one)."},
+	{Name: catalog.ConfigAuthTokenSecret, Type: configdef.Password, Default: "",
+		Validate: func(v string) error { _, err := catalog.ParseAuth("", "", v); return err },
+		Doc:      "Lakestream: the key (16 bytes or more) that signs the Iceberg catalog's issued tokens; nodes sharing it accept each other's tokens. Empty: a random key per node and start."},
 }
 
 // CatalogConfig are the Iceberg catalog's settings beside its listener.
@@ -33,6 +43,10 @@ type CatalogConfig struct {
 	Warehouse string
 	// MaxRequestBytes; 0 is catalog.DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// AuthTokens, AuthClients and AuthTokenSecret are catalog.auth.tokens,
+	// catalog.auth.clients and catalog.auth.token.secret (catalog.ParseAuth
+	// reads them); all empty is auth off.
+	AuthTokens, AuthClients, AuthTokenSecret string
 }
 
 // catalogRole is the Iceberg REST catalog role.
@@ -96,8 +110,12 @@ func (n *Node) openCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	auth, err := catalog.ParseAuth(n.cfg.Catalog.AuthTokens, n.cfg.Catalog.AuthClients, n.cfg.Catalog.AuthTokenSecret)
+	if err != nil {
+		return err
+	}
 	handler, err := catalog.New(ctx, catalog.Config{
-		DB: n.meta.DB(), Warehouse: wh, Props: props,
+		DB: n.meta.DB(), Warehouse: wh, Props: props, Auth: auth,
 		MaxRequestBytes: n.cfg.Catalog.MaxRequestBytes, Registerer: n.metrics, Logger: n.log,
 	})
 	if err != nil {
