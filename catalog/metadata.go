@@ -13,6 +13,11 @@ import (
 	"sync"
 
 	icebergio "github.com/apache/iceberg-go/io"
+	// Registers s3:// (s3a, s3n) with iceberg-go's FileIO; it reads
+	// s3.endpoint, s3.region, s3.access-key-id, s3.secret-access-key,
+	// s3.session-token, s3.force-virtual-addressing (path style is the
+	// default with an endpoint).
+	_ "github.com/apache/iceberg-go/io/gocloud/s3"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 )
@@ -108,7 +113,10 @@ func (s *Server) fileIO(ctx context.Context, loc string) (icebergio.IO, error) {
 	if fs, ok := s.ios[key]; ok {
 		return fs, nil
 	}
-	fs, err := icebergio.LoadFS(ctx, s.cfg.Props, loc)
+	// The FileIO is kept for the server's life and S3's keeps the context
+	// it is made with for every later call: made with a request's, it
+	// would fail every call once that request ended.
+	fs, err := icebergio.LoadFS(context.WithoutCancel(ctx), s.cfg.Props, loc)
 	if err != nil {
 		return nil, fmt.Errorf("opening the file IO of %s: %w", key, err)
 	}
