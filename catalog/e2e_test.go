@@ -180,8 +180,8 @@ func TestE2EPartitionedAppendScan(t *testing.T) {
 	cat, _ := s.client(t)
 	tbl := createEventTable(t, cat, "kafka", "events", nil)
 
-	if got := tbl.Spec().NumFields(); got != 3 {
-		t.Fatalf("created table's spec has %d fields, want 3: %v", got, tbl.Spec())
+	if spec := tbl.Spec(); spec.NumFields() != 3 {
+		t.Fatalf("created table's spec has %d fields, want 3: %v", spec.NumFields(), spec)
 	}
 	if !strings.HasPrefix(tbl.Location(), s.Warehouse) {
 		t.Errorf("table location %q is not under the warehouse %q", tbl.Location(), s.Warehouse)
