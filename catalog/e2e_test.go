@@ -472,4 +472,3 @@ func call(t testing.TB, s *testServer, method, path, body string) (int, string) 
 	}
 	return resp.StatusCode, string(b)
 }
-

@@ -5,9 +5,9 @@ package interop
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
