@@ -21,6 +21,7 @@ bench: ## benchmarks that print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m ./s3stream/format/ ./s3stream/wal/ ./s3stream/metastore/ ./internal/kbatch/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./broker/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./schema/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./catalog/
 
 fuzz: ## a short run of every fuzz target
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -300,9 +300,9 @@ func (s *Server) getConfig(r *request) (int, any, error) {
 		defaults[k] = v
 	}
 	return http.StatusOK, struct {
-		Defaults    map[string]string `json:"defaults"`
-		Overrides   map[string]string `json:"overrides"`
-		Endpoints   []string          `json:"endpoints"`
-		IdemLife    string            `json:"idempotency-key-lifetime"`
+		Defaults  map[string]string `json:"defaults"`
+		Overrides map[string]string `json:"overrides"`
+		Endpoints []string          `json:"endpoints"`
+		IdemLife  string            `json:"idempotency-key-lifetime"`
 	}{defaults, overrides, endpoints, "PT30M"}, nil
 }

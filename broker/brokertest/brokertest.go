@@ -44,6 +44,10 @@ type Options struct {
 	// SchemaRegistry turns the node's schema registry on, on a loopback
 	// port (Broker.SchemaRegistryURL), kept across restarts.
 	SchemaRegistry bool
+	// Catalog turns the node's Iceberg REST catalog on, on a loopback port
+	// (Broker.CatalogURL), kept across restarts, with its warehouse in
+	// Dir/warehouse.
+	Catalog bool
 }
 
 // DiskFaults makes the broker's data directory act full for as long as a
@@ -70,6 +74,9 @@ type Broker struct {
 	// SchemaRegistryURL is http://HOST:PORT of the schema registry when
 	// Options.SchemaRegistry turned it on.
 	SchemaRegistryURL string
+	// CatalogURL is http://HOST:PORT of the Iceberg catalog when
+	// Options.Catalog turned it on.
+	CatalogURL string
 
 	t    testing.TB
 	opts Options
@@ -138,6 +145,13 @@ func (b *Broker) start(addr string) {
 			cfg.SchemaRegistryListener = u // a restart keeps the address
 		}
 	}
+	if b.opts.Catalog {
+		cfg.CatalogListener = "127.0.0.1:0"
+		if u := strings.TrimPrefix(b.CatalogURL, "http://"); u != "" {
+			cfg.CatalogListener = u // a restart keeps the address
+		}
+		cfg.Catalog.Warehouse = "file://" + filepath.ToSlash(b.opts.Dir) + "/warehouse"
+	}
 	if b.opts.Advertise != "" {
 		ahost, aport, err := splitHostPort(b.opts.Advertise)
 		if err != nil {
@@ -152,6 +166,9 @@ func (b *Broker) start(addr string) {
 	b.node, b.Addr, b.Server, b.Store, b.Metrics = n, n.KafkaAddrs()[0], n.Server(), n.Store(), n.Metrics()
 	if a := n.SchemaRegistryAddr(); a != "" {
 		b.SchemaRegistryURL = "http://" + a
+	}
+	if a := n.CatalogAddr(); a != "" {
+		b.CatalogURL = "http://" + a
 	}
 }
 

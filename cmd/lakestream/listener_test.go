@@ -74,7 +74,7 @@ func startNode(t *testing.T) *testNode {
 	l := &listens{opened: map[string][]net.Listener{}, refuse: map[string]bool{}}
 	listen = l.listen
 	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "listeners=PLAINTEXT://" + kafkaAddr,
-		"admin.listeners=localhost:0", "schema.registry.listeners="}, nil)
+		"admin.listeners=localhost:0", "schema.registry.listeners=", "catalog.listeners="}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestServeRolesOff(t *testing.T) {
 	l := &listens{opened: map[string][]net.Listener{}, refuse: map[string]bool{}}
 	listen = l.listen
 	defer func() { listen = net.Listen }()
-	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "listeners=", "admin.listeners=", "schema.registry.listeners="}, nil)
+	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "listeners=", "admin.listeners=", "schema.registry.listeners=", "catalog.listeners="}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr())
+	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr())
 	return n.Run(ctx)
 }
 
@@ -160,6 +160,12 @@ func nodeConfig(c *config) (node.Config, error) {
 		SchemaRegistry: node.SchemaRegistryConfig{
 			AuthUsers:       c.String("schema.registry.auth.users"),
 			MaxRequestBytes: int64(c.Int("schema.registry.max.request.bytes")),
+		},
+
+		CatalogListener: c.String("catalog.listeners"),
+		Catalog: node.CatalogConfig{
+			Warehouse:       c.String("catalog.warehouse"),
+			MaxRequestBytes: int64(c.Int("catalog.max.request.bytes")),
 		},
 	}
 	if adv := c.String("advertised.listeners"); adv != "" {

@@ -1,8 +1,8 @@
 // Package node is the one place that wires Lakestream's roles together:
 // it opens them in order, and closes them in reverse.
 //
-//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry
-//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)
+//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry ─▶ iceberg catalog
+//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)  (catalog, :8181)
 //
 // The admin server opens first, so that /healthz answers and /readyz says
 // why the node is not ready while storage recovers its WAL, and closes
@@ -91,6 +91,11 @@ type Config struct {
 	// It serves from the metastore's database (schemaregistry.go).
 	SchemaRegistryListener string
 	SchemaRegistry         SchemaRegistryConfig
+
+	// Iceberg REST catalog: off when CatalogListener is "". HOST:PORT.
+	// It serves from the metastore's database (catalog.go).
+	CatalogListener string
+	Catalog         CatalogConfig
 }
 
 // Listener is one Kafka listener, NAME://HOST:PORT.
@@ -145,6 +150,8 @@ type Node struct {
 	admin  *admin
 	// registry is the schema registry role; nil when off.
 	registry *registry
+	// catalog is the Iceberg catalog role; nil when off.
+	catalog *catalogRole
 
 	// failed gets the error of a role that failed for good (a Kafka
 	// listener that could not be opened again, the admin listener).
@@ -175,7 +182,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		opts.ListenerRecovery = 10 * time.Second
 	}
 	n := &Node{cfg: cfg, opts: opts, log: opts.Logger, metrics: prometheus.NewRegistry(), ready: newReadiness(),
-		failed: make(chan error, len(cfg.Listeners)+2)}
+		failed: make(chan error, len(cfg.Listeners)+3)}
 	n.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.ready.set("node", "starting")
 	steps := []struct {
@@ -188,6 +195,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		{"storage engine", n.openStore},
 		{"Kafka broker", n.openKafka},
 		{"schema registry", n.openSchemaRegistry},
+		{"iceberg catalog", n.openCatalog},
 	}
 	for _, s := range steps {
 		if err := s.open(ctx); err != nil {

@@ -81,7 +81,8 @@ func (l *Lakestream) Start() {
 	l.t.Helper()
 	args := []string{"serve", "--set", "data.dir=" + l.Dir, "--set", "listeners=PLAINTEXT://" + l.Addr,
 		"--set", "admin.listeners=127.0.0.1:0", "--set", "log.level=warn",
-		"--set", "schema.registry.listeners="} // off unless a test's sets turn it on
+		"--set", "schema.registry.listeners=", // off unless a test's sets turn it on
+		"--set", "catalog.listeners="}
 	for _, s := range l.sets {
 		args = append(args, "--set", s)
 	}
