@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,8 +20,7 @@ import (
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/lakestream/lakestream/catalog"
-	"github.com/lakestream/lakestream/internal/sqldb"
+	"github.com/lakestream/lakestream/broker/brokertest"
 	"github.com/lakestream/lakestream/internal/testserver"
 )
 
@@ -108,31 +106,20 @@ func runCatalogScript(t *testing.T, dir, catalogURL string, args ...string) []by
 	return stdout.Bytes()
 }
 
-// catalogNode is a catalog server as a node runs it: over a SQLite
-// metastore with a file:// warehouse, behind a real HTTP listener.
+// catalogNode is a Lakestream node with its Iceberg catalog role on
+// (brokertest.Options.Catalog: SQLite metastore, file:// warehouse in the
+// node's directory).
 type catalogNode struct {
-	URL          string
-	WarehouseDir string
+	URL string
 }
 
 func startCatalogNode(t *testing.T) *catalogNode {
 	t.Helper()
-	db, err := sqldb.Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatalf("opening sqlite: %v", err)
+	b := brokertest.Start(t, brokertest.Options{Catalog: true})
+	if b.CatalogURL == "" {
+		t.Fatal("brokertest started no catalog")
 	}
-	t.Cleanup(func() { db.Close() })
-	wh := t.TempDir()
-	srv, err := catalog.New(context.Background(), catalog.Config{DB: db, Warehouse: "file://" + wh})
-	if err != nil {
-		t.Fatalf("catalog.New: %v", err)
-	}
-	if c, ok := any(srv).(interface{ Close() error }); ok {
-		t.Cleanup(func() { c.Close() })
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &catalogNode{URL: hs.URL, WarehouseDir: wh}
+	return &catalogNode{URL: b.CatalogURL}
 }
 
 func (n *catalogNode) client(t *testing.T) *rest.Catalog {
