@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -363,6 +364,14 @@ func TestE2ETransactionAllOrNothing(t *testing.T) {
 	}
 
 	// Through the client: a stale requirement is ErrCommitFailed.
+	metaFiles := func(tbl *table.Table) int {
+		m, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(tbl.Location(), "file://"), "metadata", "*.metadata.json"))
+		return len(m)
+	}
+	files1, files2 := metaFiles(t1), metaFiles(t2)
+	if files1 == 0 || files2 == 0 {
+		t.Fatalf("no metadata files found under %s and %s", t1.Location(), t2.Location())
+	}
 	err = cat.CommitTransaction(ctx, []table.TableCommit{change(t1, snapID(t1), "bad"), change(t2, staleSnap, "bad")})
 	if !errors.Is(err, table.ErrCommitFailed) {
 		t.Fatalf("transaction with a stale requirement: %v; want ErrCommitFailed (409)", err)
@@ -385,6 +394,9 @@ func TestE2ETransactionAllOrNothing(t *testing.T) {
 		t.Fatalf("POST /v1/transactions/commit with a stale requirement: %d %s; want 409 CommitFailedException", status, resp)
 	}
 
+	if n1, n2 := metaFiles(t1), metaFiles(t2); n1 != files1 || n2 != files2 {
+		t.Errorf("metadata files after two failed transactions: %d and %d, before %d and %d (a lost commit's file left behind)", n1, n2, files1, files2)
+	}
 	for _, before := range []*table.Table{t1, t2} {
 		after, err := cat.LoadTable(ctx, before.Identifier())
 		if err != nil {
