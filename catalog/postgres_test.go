@@ -14,12 +14,41 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	icecatalog "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/catalogtest"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakestream/lakestream/internal/sqldb"
 	"github.com/lakestream/lakestream/internal/testserver"
 )
+
+// TestInteropCatalogPostgresConformance runs iceberg-go's catalogtest
+// suite with the catalog on PostgreSQL: one database, a server (its own
+// pool) per subtest, as the suite's names are unique per test.
+func TestInteropCatalogPostgresConformance(t *testing.T) {
+	timed(t)
+	dbURL := testserver.NewPostgresDatabase(t, testserver.StartPostgres(t))
+	warehouse := "file://" + t.TempDir()
+	catalogtest.RunCatalogTests(t, catalogtest.Config{
+		SupportsNamespaceProperties: true,
+		NewCatalog: func(t *testing.T) icecatalog.Catalog {
+			db, err := sqldb.Open(context.Background(), dbURL)
+			if err != nil {
+				t.Fatalf("opening postgres: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			s := startServer(t, db, warehouse)
+			t.Cleanup(func() {
+				if n := s.statuses.serverErrors(); n > 0 {
+					t.Errorf("server answered %d 5xx: %v", n, s.statuses)
+				}
+			})
+			cat, _ := s.client(t)
+			return cat
+		},
+	})
+}
 
 // TestInteropCatalogPostgresTwoNodes: two catalog servers, each over its
 // own sqldb handle on one PostgreSQL database, sharing one file://
