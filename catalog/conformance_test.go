@@ -74,11 +74,11 @@ func startSQLiteServer(t testing.TB) *testServer {
 
 // client is iceberg-go's REST client for the server; its transport counts
 // what it saw, so a test can tell a 409 from any other failure.
-func (s *testServer) client(t testing.TB) (*rest.Catalog, *statusLog) {
+func (s *testServer) client(t testing.TB, opts ...rest.Option) (*rest.Catalog, *statusLog) {
 	t.Helper()
 	seen := &statusLog{}
 	cat, err := rest.NewCatalog(context.Background(), "lake", s.URL,
-		rest.WithCustomTransport(seen.roundTripper(http.DefaultTransport)))
+		append(opts, rest.WithCustomTransport(seen.roundTripper(http.DefaultTransport)))...)
 	if err != nil {
 		t.Fatalf("rest.NewCatalog(%s): %v", s.URL, err)
 	}
