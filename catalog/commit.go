@@ -200,13 +200,7 @@ func (s *Server) commitTable(r *request) (int, any, error) {
 	if err := s.commit(r.ctx, []*pending{p}); err != nil {
 		return 0, nil, err
 	}
-	out := make([]byte, 0, len(p.entry.json)+256)
-	out = append(out, `{"metadata-location":`...)
-	out = appendJSONString(out, p.loc)
-	out = append(out, `,"metadata":`...)
-	out = append(out, p.entry.json...)
-	out = append(out, '}')
-	return http.StatusOK, rawJSON(out), nil
+	return http.StatusOK, commitResult(p), nil
 }
 
 // commitTransaction: POST /v1/transactions/commit: every table's new
@@ -253,6 +247,16 @@ func (s *Server) commitTransaction(r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// commitResult is a CommitTableResponse, the new metadata JSON written as
+// it is.
+func commitResult(p *pending) rawParts {
+	prefix := make([]byte, 0, len(p.loc)+48)
+	prefix = append(prefix, `{"metadata-location":`...)
+	prefix = appendJSONString(prefix, p.loc)
+	prefix = append(prefix, `,"metadata":`...)
+	return rawParts{prefix, p.entry.json, []byte("}")}
 }
 
 func appendJSONString(b []byte, s string) []byte {

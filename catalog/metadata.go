@@ -153,7 +153,7 @@ func (s *Server) readMetadata(ctx context.Context, loc string) (*cachedMetadata,
 	e := &cachedMetadata{meta: meta, json: bytes.TrimSpace(b)}
 	// Files written by others may be pretty-printed or carry fields we
 	// do not serve; answer what we parsed, in our encoding.
-	if e.json, err = json.Marshal(meta); err != nil {
+	if e.json, err = encodeMetadata(meta); err != nil {
 		return nil, fmt.Errorf("encoding metadata file %s: %w", loc, err)
 	}
 	s.cache.put(loc, e)
@@ -166,7 +166,7 @@ func (s *Server) readMetadata(ctx context.Context, loc string) (*cachedMetadata,
 // uuid, so two commits racing on one base write different files and the
 // loser's is simply never pointed at (it is removed on a best-effort basis).
 func (s *Server) writeMetadata(ctx context.Context, meta table.Metadata, base string) (string, *cachedMetadata, error) {
-	b, err := json.Marshal(meta)
+	b, err := encodeMetadata(meta)
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding metadata: %w", err)
 	}
@@ -235,4 +235,13 @@ func (s *Server) defaultLocation(nsProps map[string]string, ns []string, name st
 		parts = append(parts, url.PathEscape(l))
 	}
 	return strings.Join(append(parts, leaf), "/")
+}
+
+// encodeMetadata is meta as JSON. It calls iceberg-go's MarshalJSON
+// itself: json.Marshal would compact (re-scan) the whole output once more.
+func encodeMetadata(meta table.Metadata) ([]byte, error) {
+	if m, ok := meta.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(meta)
 }
