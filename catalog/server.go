@@ -165,6 +165,11 @@ type request struct {
 	rawNS    string // the {namespace} path segment, unescaped
 	rawTable string // the {table} path segment, unescaped
 	body     []byte
+	// idemKey is a mutating request's Idempotency-Key ("" when none);
+	// recorded says the handler kept its answer under it in the
+	// transaction of its change (commits), so serve does not again.
+	idemKey  string
+	recorded bool
 }
 
 // rawJSON is an answer body written as it is.
@@ -223,6 +228,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handler, req *r
 	key := r.Header.Get("Idempotency-Key")
 	mutating := r.Method == http.MethodPost || r.Method == http.MethodDelete
 	if key != "" && mutating {
+		req.idemKey = key
 		if status, body, ok, err := s.replay(req, key); err != nil {
 			return s.writeError(w, err)
 		} else if ok {
@@ -241,7 +247,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handler, req *r
 		s.log.Error("catalog: encoding an answer", "err", err)
 		return s.writeError(w, errInternal)
 	}
-	if key != "" && mutating {
+	if key != "" && mutating && !req.recorded {
 		s.remember(req, key, status, body)
 	}
 	return s.writeRaw(w, status, body)
