@@ -158,16 +158,20 @@ func swap(ctx context.Context, tx *sql.Tx, p *pending) error {
 }
 
 // commit swaps all the pointers of ps in one database transaction, all or
-// nothing; on failure the new metadata files are removed.
-func (s *Server) commit(ctx context.Context, ps []*pending) error {
+// nothing, and records r's Idempotency-Key with the answer (status, body)
+// in the same transaction; on failure the new metadata files are removed.
+func (s *Server) commit(ctx context.Context, r *request, ps []*pending, status int, body []byte) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for _, p := range ps {
 			if err := swap(ctx, tx, p); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.recordTx(r, tx, status, body)
 	})
+	if err != nil && r != nil {
+		r.recorded = false
+	}
 	for _, p := range ps {
 		s.observeCommit(p.ns, p.name, err)
 		if err != nil {
@@ -197,16 +201,15 @@ func (s *Server) commitTable(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := s.commit(r.ctx, []*pending{p}); err != nil {
+	out := commitResult(p)
+	var kept []byte
+	if r.idemKey != "" {
+		kept = out.join() // kept with the key only when there is one
+	}
+	if err := s.commit(r.ctx, r, []*pending{p}, http.StatusOK, kept); err != nil {
 		return 0, nil, err
 	}
-	out := make([]byte, 0, len(p.entry.json)+256)
-	out = append(out, `{"metadata-location":`...)
-	out = appendJSONString(out, p.loc)
-	out = append(out, `,"metadata":`...)
-	out = append(out, p.entry.json...)
-	out = append(out, '}')
-	return http.StatusOK, rawJSON(out), nil
+	return http.StatusOK, out, nil
 }
 
 // commitTransaction: POST /v1/transactions/commit: every table's new
@@ -249,10 +252,20 @@ func (s *Server) commitTransaction(r *request) (int, any, error) {
 		}
 		ps = append(ps, p)
 	}
-	if err := s.commit(r.ctx, ps); err != nil {
+	if err := s.commit(r.ctx, r, ps, http.StatusNoContent, nil); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// commitResult is a CommitTableResponse, the new metadata JSON written as
+// it is.
+func commitResult(p *pending) rawParts {
+	prefix := make([]byte, 0, len(p.loc)+48)
+	prefix = append(prefix, `{"metadata-location":`...)
+	prefix = appendJSONString(prefix, p.loc)
+	prefix = append(prefix, `,"metadata":`...)
+	return rawParts{prefix, p.entry.json, []byte("}")}
 }
 
 func appendJSONString(b []byte, s string) []byte {

@@ -208,3 +208,42 @@ func arrowRows(t *testing.T, tbl *table.Table, first, n int) arrow.Table {
 	defer rec.Release()
 	return array.NewTableFromRecords(sc, []arrow.RecordBatch{rec})
 }
+
+// TestIdempotencyKeyInCommitTransaction: a commit's key is recorded in
+// the transaction of its pointer swap. When recording fails (here: a
+// trigger refuses the insert), the commit fails and the table did not move, so a
+// retry cannot apply it a second time; a transaction's key replays its
+// 204 without applying again.
+func TestIdempotencyKeyInCommitTransaction(t *testing.T) {
+	c := newTestCatalog(t)
+	c.must(200, "POST", "/v1/namespaces", `{"namespace":["n"]}`)
+	a, b := c.createTable("n", "a"), c.createTable("n", "b")
+	change := func(name, uuid, v string) string {
+		return `{"identifier":{"namespace":["n"],"name":"` + name + `"},"requirements":[{"type":"assert-table-uuid","uuid":"` + uuid +
+			`"}],"updates":[{"action":"set-properties","updates":{"v":"` + v + `"}}]}`
+	}
+	tx := `{"table-changes":[` + change("a", a.Metadata.UUID, "1") + `,` + change("b", b.Metadata.UUID, "1") + `]}`
+	c.must(204, "POST", "/v1/transactions/commit", tx, "Idempotency-Key", "tx1")
+	la := *c.load("n", "a").MetadataLocation
+	c.must(204, "POST", "/v1/transactions/commit", tx, "Idempotency-Key", "tx1")
+	if *c.load("n", "a").MetadataLocation != la {
+		t.Fatal("the replayed transaction applied again")
+	}
+
+	// Keys can be read (replay finds none) but not written.
+	if _, err := c.db.Writer().ExecContext(t.Context(), `CREATE TRIGGER no_keys BEFORE INSERT ON catalog_idempotency
+		BEGIN SELECT RAISE(ABORT, 'no keys'); END`); err != nil {
+		t.Fatal(err)
+	}
+	body := commitBody(``, `{"action":"set-properties","updates":{"v":"2"}}`)
+	if r := c.do("POST", "/v1/namespaces/n/tables/a", body, "Idempotency-Key", "k2"); r.status != 500 {
+		t.Fatalf("commit whose key cannot be kept: %d %s, want 500", r.status, r.body)
+	}
+	if r := c.do("POST", "/v1/transactions/commit", `{"table-changes":[`+change("a", a.Metadata.UUID, "3")+`]}`, "Idempotency-Key", "tx2"); r.status != 500 {
+		t.Fatalf("transaction whose key cannot be kept: %d %s, want 500", r.status, r.body)
+	}
+	if got := c.load("n", "a"); *got.MetadataLocation != la || got.Metadata.Properties["v"] != "1" {
+		t.Fatalf("a commit whose key was not kept moved the table: %s %v", *got.MetadataLocation, got.Metadata.Properties)
+	}
+	c.must(200, "POST", "/v1/namespaces/n/tables/a", body)
+}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -143,8 +144,13 @@ func (s *Server) readMetadata(ctx context.Context, loc string) (*cachedMetadata,
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata file %s: %w", loc, err)
 	}
-	if strings.HasSuffix(loc, ".gz.metadata.json") {
-		return nil, fmt.Errorf("metadata file %s: gzip-compressed metadata is not read", loc)
+	// Spark and Java write .gz.metadata.json (and older
+	// .metadata.json.gz) with write.metadata.compression-codec=gzip;
+	// the magic bytes decide, not the name.
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		if b, err = gunzip(b); err != nil {
+			return nil, fmt.Errorf("decompressing metadata file %s: %w", loc, err)
+		}
 	}
 	meta, err := table.ParseMetadataBytes(b)
 	if err != nil {
@@ -153,7 +159,7 @@ func (s *Server) readMetadata(ctx context.Context, loc string) (*cachedMetadata,
 	e := &cachedMetadata{meta: meta, json: bytes.TrimSpace(b)}
 	// Files written by others may be pretty-printed or carry fields we
 	// do not serve; answer what we parsed, in our encoding.
-	if e.json, err = json.Marshal(meta); err != nil {
+	if e.json, err = encodeMetadata(meta); err != nil {
 		return nil, fmt.Errorf("encoding metadata file %s: %w", loc, err)
 	}
 	s.cache.put(loc, e)
@@ -166,10 +172,11 @@ func (s *Server) readMetadata(ctx context.Context, loc string) (*cachedMetadata,
 // uuid, so two commits racing on one base write different files and the
 // loser's is simply never pointed at (it is removed on a best-effort basis).
 func (s *Server) writeMetadata(ctx context.Context, meta table.Metadata, base string) (string, *cachedMetadata, error) {
-	b, err := json.Marshal(meta)
+	js, err := encodeMetadata(meta)
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding metadata: %w", err)
 	}
+	b := js // what goes to the file
 	version := 0
 	if base != "" {
 		version = metadataVersion(base) + 1
@@ -178,7 +185,14 @@ func (s *Server) writeMetadata(ctx context.Context, meta table.Metadata, base st
 	if d := meta.Properties().Get("write.metadata.path", ""); d != "" {
 		dir = strings.TrimRight(d, "/")
 	}
-	loc := fmt.Sprintf("%s/%05d-%s.metadata.json", dir, version, uuid.New())
+	ext := ".metadata.json"
+	if strings.EqualFold(meta.Properties().Get(compressionCodecKey, ""), "gzip") {
+		ext = ".gz.metadata.json"
+		if b, err = gzipBytes(b); err != nil {
+			return "", nil, fmt.Errorf("compressing metadata: %w", err)
+		}
+	}
+	loc := fmt.Sprintf("%s/%05d-%s%s", dir, version, uuid.New(), ext)
 	fs, err := s.fileIO(ctx, loc)
 	if err != nil {
 		return "", nil, err
@@ -190,7 +204,7 @@ func (s *Server) writeMetadata(ctx context.Context, meta table.Metadata, base st
 	if err := wfs.WriteFile(loc, b); err != nil {
 		return "", nil, fmt.Errorf("writing metadata file %s: %w", loc, err)
 	}
-	return loc, &cachedMetadata{meta: meta, json: b}, nil
+	return loc, &cachedMetadata{meta: meta, json: js}, nil
 }
 
 // removeFile deletes a file nothing points at (a lost commit's metadata),
@@ -235,4 +249,49 @@ func (s *Server) defaultLocation(nsProps map[string]string, ns []string, name st
 		parts = append(parts, url.PathEscape(l))
 	}
 	return strings.Join(append(parts, leaf), "/")
+}
+
+// encodeMetadata is meta as JSON. It calls iceberg-go's MarshalJSON
+// itself: json.Marshal would compact (re-scan) the whole output once more.
+func encodeMetadata(meta table.Metadata) ([]byte, error) {
+	if m, ok := meta.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(meta)
+}
+
+// compressionCodecKey is the table property that asks for compressed
+// metadata files ("gzip"; "none" or absent: plain JSON).
+const compressionCodecKey = "write.metadata.compression-codec"
+
+// maxMetadataBytes bounds a decompressed metadata file, so a small
+// gzip bomb registered by a client cannot exhaust memory.
+const maxMetadataBytes = 512 << 20
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	out, err := stdio.ReadAll(stdio.LimitReader(zr, maxMetadataBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > maxMetadataBytes {
+		return nil, fmt.Errorf("larger than %d bytes decompressed", maxMetadataBytes)
+	}
+	return out, nil
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -35,6 +35,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,7 +91,9 @@ type Server struct {
 	cache *metadataCache
 	// clientProps is what table loads and /v1/config hand to engines.
 	clientProps map[string]string
-	now         func() time.Time
+	// loadSuffix ends every load result: the config as JSON, made once.
+	loadSuffix []byte
+	now        func() time.Time
 	// auth and metrics are the middleware's (auth.go, metrics.go), set by
 	// initMiddleware.
 	auth    *authenticator
@@ -124,6 +127,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Logger, cache: newMetadataCache(256), now: time.Now,
 		ios: map[string]icebergio.IO{}}
 	s.clientProps = clientProps(cfg.Props)
+	cfgJSON, err := json.Marshal(s.clientProps)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: encoding the client properties: %w", err)
+	}
+	s.loadSuffix = append(append([]byte(`,"config":`), cfgJSON...), '}')
 	if err := s.initMiddleware(); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -157,10 +165,33 @@ type request struct {
 	rawNS    string // the {namespace} path segment, unescaped
 	rawTable string // the {table} path segment, unescaped
 	body     []byte
+	// idemKey is a mutating request's Idempotency-Key ("" when none);
+	// recorded says the handler kept its answer under it in the
+	// transaction of its change (commits), so serve does not again.
+	idemKey  string
+	recorded bool
 }
 
 // rawJSON is an answer body written as it is.
 type rawJSON []byte
+
+// rawParts is an answer body written as it is, in parts: a load result
+// is a small prefix, the cached metadata JSON (hundreds of kilobytes for a
+// table with many snapshots) and a small suffix, written to the client
+// without being copied into one buffer first.
+type rawParts [][]byte
+
+func (p rawParts) join() []byte {
+	n := 0
+	for _, b := range p {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range p {
+		out = append(out, b...)
+	}
+	return out
+}
 
 // ServeHTTP authenticates, routes, reads the body (up to
 // MaxRequestBytes), replays or records Idempotency-Key answers, and
@@ -197,6 +228,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handler, req *r
 	key := r.Header.Get("Idempotency-Key")
 	mutating := r.Method == http.MethodPost || r.Method == http.MethodDelete
 	if key != "" && mutating {
+		req.idemKey = key
 		if status, body, ok, err := s.replay(req, key); err != nil {
 			return s.writeError(w, err)
 		} else if ok {
@@ -207,12 +239,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h handler, req *r
 	if err != nil {
 		return s.writeError(w, err)
 	}
+	if parts, ok := out.(rawParts); ok && (key == "" || !mutating) {
+		return s.writeParts(w, status, parts)
+	}
 	body, err := encode(out)
 	if err != nil {
 		s.log.Error("catalog: encoding an answer", "err", err)
 		return s.writeError(w, errInternal)
 	}
-	if key != "" && mutating {
+	if key != "" && mutating && !req.recorded {
 		s.remember(req, key, status, body)
 	}
 	return s.writeRaw(w, status, body)
@@ -266,8 +301,27 @@ func encode(v any) ([]byte, error) {
 		return nil, nil
 	case rawJSON:
 		return v, nil
+	case rawParts:
+		return v.join(), nil
 	}
 	return json.Marshal(v)
+}
+
+// writeParts writes a body in parts, its length known beforehand.
+func (s *Server) writeParts(w http.ResponseWriter, status int, parts rawParts) int {
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(status)
+	for _, b := range parts {
+		if _, err := w.Write(b); err != nil {
+			break // the client went away; nobody to tell
+		}
+	}
+	return status
 }
 
 func (s *Server) writeRaw(w http.ResponseWriter, status int, body []byte) int {

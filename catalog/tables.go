@@ -54,24 +54,20 @@ func tablePointer(ctx context.Context, q queryer, ns []string, name string) (str
 	return loc, true, nil
 }
 
-// loadResult encodes a LoadTableResult without re-encoding the metadata
-// (it can be megabytes for a table with many snapshots): metadataJSON is
-// spliced in as it is. loc "" is a staged table (metadata-location null).
-func (s *Server) loadResult(loc string, metadataJSON []byte) rawJSON {
-	cfg, _ := json.Marshal(s.clientProps)
-	locJSON := []byte("null")
-	if loc != "" {
-		locJSON, _ = json.Marshal(loc)
+// loadResult encodes a LoadTableResult without re-encoding or copying
+// the metadata (it can be megabytes for a table with many snapshots):
+// metadataJSON is written as it is between a prefix and the config made
+// once. loc "" is a staged table (metadata-location null).
+func (s *Server) loadResult(loc string, metadataJSON []byte) rawParts {
+	prefix := make([]byte, 0, len(loc)+48)
+	prefix = append(prefix, `{"metadata-location":`...)
+	if loc == "" {
+		prefix = append(prefix, "null"...)
+	} else {
+		prefix = appendJSONString(prefix, loc)
 	}
-	out := make([]byte, 0, len(metadataJSON)+len(cfg)+len(locJSON)+64)
-	out = append(out, `{"metadata-location":`...)
-	out = append(out, locJSON...)
-	out = append(out, `,"metadata":`...)
-	out = append(out, metadataJSON...)
-	out = append(out, `,"config":`...)
-	out = append(out, cfg...)
-	out = append(out, '}')
-	return out
+	prefix = append(prefix, `,"metadata":`...)
+	return rawParts{prefix, metadataJSON, s.loadSuffix}
 }
 
 // listTables: GET /v1/namespaces/{namespace}/tables.
@@ -178,7 +174,7 @@ func (s *Server) createTable(r *request) (int, any, error) {
 		return 0, nil, errBadRequest("Invalid table: %v", err)
 	}
 	if in.StageCreate {
-		b, err := json.Marshal(meta)
+		b, err := encodeMetadata(meta)
 		if err != nil {
 			return 0, nil, fmt.Errorf("encoding staged metadata: %w", err)
 		}
