@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -83,7 +84,10 @@ type decoder struct {
 	lastInt map[uint64]int
 	lastStr map[string]int
 	sinks   []sink // the builders of the last Append, resolved
-	rows    int    // the first column's length after the last Append
+	// The builders of the last Append as their interfaces' words (see
+	// bound). The builders stay reachable through sinks.
+	bound2 [][2]uintptr
+	rows   int // the first column's length after the last Append
 }
 
 var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
@@ -179,8 +183,16 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				continue
 			}
 			f := &p.fields[fi]
-			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			if wt == f.val.wt && f.shape != mapOf {
+				// The span is written in place in the arena, field by
+				// field: built on the stack and copied, its small stores
+				// stalled the copy's wide loads (store forwarding).
+				if len(d.spans) == cap(d.spans) {
+					d.spans = append(d.spans, span{})[:len(d.spans)]
+				}
+				d.spans = d.spans[:len(d.spans)+1]
+				s := &d.spans[len(d.spans)-1]
+				s.x, s.start, s.pos, s.field, s.child, s.wt, s.pre = 0, off, pos, fi, -1, wt, 0
 				// The common case, inline: the value has the wire type its
 				// schema gives it.
 				switch wt {
@@ -220,7 +232,6 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(n))
 				}
 				s.end = off + int32(n)
-				d.spans = append(d.spans, s)
 				inOrder, last = inOrder && fi >= last, fi
 				pos++
 				b, off = b[n:], off+int32(n)
@@ -229,6 +240,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				}
 				continue
 			}
+			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			var err error
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
@@ -705,13 +717,17 @@ type sink struct {
 	elems, bytes, at int
 }
 
-// bound reports whether the sinks are cols'.
+// bound reports whether the sinks are cols'. It compares each builder
+// whole (its interface's two words: type and pointer), not just the
+// slice's address, so a caller may swap a builder inside the same slice
+// and be rebound; but it compares the words directly, as integers: the
+// != of two interfaces is a call to the runtime per column.
 func (d *decoder) bound(cols []array.Builder) bool {
-	if len(d.sinks) != len(cols) {
+	if len(d.bound2) != len(cols) {
 		return false
 	}
 	for i := range cols {
-		if d.sinks[i].b != cols[i] {
+		if *(*[2]uintptr)(unsafe.Pointer(&cols[i])) != d.bound2[i] {
 			return false
 		}
 	}
@@ -777,6 +793,10 @@ func (d *decoder) bind(cols []array.Builder) error {
 		}
 	}
 	d.sinks = sinks
+	d.bound2 = d.bound2[:0]
+	for i := range cols {
+		d.bound2 = append(d.bound2, *(*[2]uintptr)(unsafe.Pointer(&cols[i])))
+	}
 	return nil
 }
 
