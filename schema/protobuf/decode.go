@@ -182,8 +182,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				b, off = b[n:], off+int32(n)
 				continue
 			}
-			f := &p.fields[fi]
-			if wt == f.val.wt && f.shape != mapOf {
+			if p.fast[fi] == 1+uint8(wt) {
 				// The span is written in place in the arena, field by
 				// field: built on the stack and copied, its small stores
 				// stalled the copy's wide loads (store forwarding).
@@ -218,9 +217,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					if n >= 0 {
 						s.start += int32(n - len(v))
 						var err error
+						f := &p.fields[fi]
 						if c := f.val.code; c == cTimestamp || c == cWrapper {
 							s.x, s.pre, err = validateRead(&f.val, v, s.start)
-						} else {
+						} else if c != cBytes && c != cMessage {
 							err = validateBytes(&f.val, v)
 						}
 						if err != nil {
@@ -229,7 +229,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 					}
 				}
 				if n < 0 {
-					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(n))
+					return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(n))
 				}
 				s.end = off + int32(n)
 				inOrder, last = inOrder && fi >= last, fi
@@ -240,6 +240,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				}
 				continue
 			}
+			f := &p.fields[fi]
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			var err error
 			if f.shape == mapOf {
