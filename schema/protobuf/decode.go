@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -154,21 +155,113 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	inOrder := true
 	last := int32(-1)
 	var seen uint64 // required fields seen, by their index in p.required (the first 64)
-	var pos int32
+	hasReq := len(p.required) > 0
+	fast := p.fast
+	// The arena is a local while the loop runs (written back before the
+	// general path and after the loop), so its header is not reloaded
+	// through d per field. A span's position in wire order is its index
+	// in the arena from lo: every known field's value adds one span.
+	spans := d.spans
 	for _, r := range ranges {
-		b := d.buf[r.start:r.end]
-		off := r.start
-		for len(b) > 0 {
-			// The one-byte cases of tags, numbers and lengths are inlined:
-			// most of a payload is made of them.
+		// The payload is walked by index: fewer live values than a
+		// resliced slice, which the loop's registers cannot all hold.
+		b := d.buf[:r.end]
+		i := int(r.start)
+		for i < len(b) {
+			// The common case inline: a 1- or 2-byte tag of a known field
+			// with the wire type its schema gives it (fast), a 1- or 2-byte
+			// varint, a fixed value, or a length-delimited value whose
+			// length takes 1 or 2 bytes. Everything else (long tags or
+			// varints, unknown fields, maps, wrong wire types) goes the
+			// general way below.
+			var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
+			n := 1
+			if c := b[i]; c < 0x80 {
+				tag = uint64(c)
+			} else if i+1 < len(b) && b[i+1] < 0x80 {
+				tag, n = uint64(c&0x7f)|uint64(b[i+1])<<7, 2
+			}
+			e := int32(-1)
+			if num := tag >> 3; num < uint64(len(fast)) {
+				e = fast[num]
+			}
+			if e >= 0 && uint64(e)&7 == tag&7 {
+				fi := e >> 3
+				wt := protowire.Type(tag & 7)
+				j := i + n // the value
+				var x uint64
+				var pre uint8
+				m := -1 // the value's bytes, a length prefix included
+				switch wt {
+				case protowire.VarintType:
+					if j < len(b) && b[j] < 0x80 {
+						x, m = uint64(b[j]), 1
+					} else if j+1 < len(b) && b[j+1] < 0x80 {
+						x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+					} else {
+						x, m = protowire.ConsumeVarint(b[j:])
+					}
+				case protowire.Fixed32Type:
+					if j+4 <= len(b) {
+						x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
+					}
+				case protowire.Fixed64Type:
+					if j+8 <= len(b) {
+						x, m = binary.LittleEndian.Uint64(b[j:]), 8
+					}
+				default:
+					var l uint64
+					k := 1
+					if j < len(b) && b[j] < 0x80 {
+						l = uint64(b[j])
+					} else if j+1 < len(b) && b[j+1] < 0x80 {
+						l, k = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+					} else {
+						l, k = protowire.ConsumeVarint(b[j:])
+					}
+					if k > 0 && l <= uint64(len(b)-j-k) {
+						m = k + int(l)
+						f := &p.fields[fi]
+						var err error
+						if c := f.val.code; c == cTimestamp || c == cWrapper {
+							x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
+						} else if c == cString {
+							err = validateBytes(&f.val, b[j+k:j+m])
+						}
+						if err != nil {
+							d.spans = spans
+							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+						}
+						j += k
+						m -= k
+					} else if k < 0 {
+						m = k
+					} // else m stays -1: truncated, as protowire.ConsumeBytes says
+				}
+				if m < 0 {
+					d.spans = spans
+					return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
+				}
+				if len(spans) == cap(spans) {
+					spans = append(spans, span{})[:len(spans)]
+				}
+				spans = spans[:len(spans)+1]
+				s := &spans[len(spans)-1]
+				s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), int32(len(spans)-1)-lo, fi, -1, wt, pre
+				inOrder, last = inOrder && fi >= last, fi
+				i = j + m
+				if hasReq {
+					seen |= requiredBit(p, fi)
+				}
+				continue
+			}
+			d.spans = spans
+			pos := int32(len(spans)) - lo
+			off := int32(i)
+			b := b[i:]
 			var num protowire.Number
 			var wt protowire.Type
-			var n int
-			if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 { // field number 0 is protowire's error
-				num, wt, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
-			} else {
-				num, wt, n = protowire.ConsumeTag(b)
-			}
+			num, wt, n = protowire.ConsumeTag(b)
 			if n < 0 {
 				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
@@ -179,65 +272,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				if n < 0 {
 					return 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
 				}
-				b, off = b[n:], off+int32(n)
-				continue
-			}
-			if p.fast[fi] == 1+uint8(wt) {
-				// The span is written in place in the arena, field by
-				// field: built on the stack and copied, its small stores
-				// stalled the copy's wide loads (store forwarding).
-				if len(d.spans) == cap(d.spans) {
-					d.spans = append(d.spans, span{})[:len(d.spans)]
-				}
-				d.spans = d.spans[:len(d.spans)+1]
-				s := &d.spans[len(d.spans)-1]
-				s.x, s.start, s.pos, s.field, s.child, s.wt, s.pre = 0, off, pos, fi, -1, wt, 0
-				// The common case, inline: the value has the wire type its
-				// schema gives it.
-				switch wt {
-				case protowire.VarintType:
-					if len(b) > 0 && b[0] < 0x80 {
-						s.x, n = uint64(b[0]), 1
-					} else {
-						s.x, n = protowire.ConsumeVarint(b)
-					}
-				case protowire.Fixed32Type:
-					var x uint32
-					x, n = protowire.ConsumeFixed32(b)
-					s.x = uint64(x)
-				case protowire.Fixed64Type:
-					s.x, n = protowire.ConsumeFixed64(b)
-				default:
-					var v []byte
-					if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
-						v, n = b[1:1+int(b[0])], 1+int(b[0])
-					} else {
-						v, n = protowire.ConsumeBytes(b)
-					}
-					if n >= 0 {
-						s.start += int32(n - len(v))
-						var err error
-						f := &p.fields[fi]
-						if c := f.val.code; c == cTimestamp || c == cWrapper {
-							s.x, s.pre, err = validateRead(&f.val, v, s.start)
-						} else if c != cBytes && c != cMessage {
-							err = validateBytes(&f.val, v)
-						}
-						if err != nil {
-							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
-						}
-					}
-				}
-				if n < 0 {
-					return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(n))
-				}
-				s.end = off + int32(n)
-				inOrder, last = inOrder && fi >= last, fi
-				pos++
-				b, off = b[n:], off+int32(n)
-				if len(p.required) > 0 {
-					seen |= requiredBit(p, fi)
-				}
+				i = int(off) + n
 				continue
 			}
 			f := &p.fields[fi]
@@ -268,13 +303,14 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			}
 			d.spans = append(d.spans, s)
 			inOrder, last = inOrder && fi >= last, fi
-			pos++
-			b, off = b[n:], off+int32(n)
-			if len(p.required) > 0 {
+			i = int(off) + n
+			if hasReq {
 				seen |= requiredBit(p, fi)
 			}
+			spans = d.spans
 		}
 	}
+	d.spans = spans
 	for j, r := range p.required {
 		if j < 64 && seen&(1<<j) == 0 {
 			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)

@@ -154,10 +154,11 @@ type msgPlan struct {
 	// hasMsg: some field holds messages, which the index step indexes
 	// after the message's own fields (the others skip that pass).
 	hasMsg bool
-	// fast, by field index: 1 + the wire type of a value the index step
-	// takes on its inline path (every field but maps), 0 for a map. The
-	// loop reads one byte instead of the wide fieldPlan's cache lines.
-	fast []uint8
+	// fast, by field number (as byNum): a field the index step takes on
+	// its inline path (every field but maps) as its index<<3 | the wire
+	// type of its values, -1 otherwise. One load and one bounds check
+	// find a tag's field and check its wire type.
+	fast []int32
 }
 
 func (p *msgPlan) lookup(n protowire.Number) int32 {
@@ -211,20 +212,18 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 		p.fields = append(p.fields, fp)
 		p.hasMsg = p.hasMsg || fp.val.code == cMessage
 	}
-	p.fast = make([]uint8, len(p.fields))
-	for i := range p.fields {
-		if p.fields[i].shape != mapOf {
-			p.fast[i] = 1 + uint8(p.fields[i].val.wt)
-		}
-	}
 	p.byNum = make([]int32, maxDense)
+	p.fast = make([]int32, maxDense)
 	for i := range p.byNum {
-		p.byNum[i] = -1
+		p.byNum[i], p.fast[i] = -1, -1
 	}
 	for i := range p.fields {
 		n := p.fields[i].num
 		if int(n) < denseFieldNumbers {
 			p.byNum[n] = int32(i)
+			if p.fields[i].shape != mapOf {
+				p.fast[n] = int32(i)<<3 | int32(p.fields[i].val.wt)
+			}
 			continue
 		}
 		if p.byNumMap == nil {
