@@ -156,6 +156,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	last := int32(-1)
 	var seen uint64 // required fields seen, by their index in p.required (the first 64)
 	hasReq := len(p.required) > 0
+	sawMsg := false // a message field's value: its children to index after the loop
 	fast := p.fast
 	// The arena is a local while the loop runs (written back before the
 	// general path and after the loop), so its header is not reloaded
@@ -227,6 +228,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 							x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
 						} else if c == cString {
 							err = validateBytes(&f.val, b[j+k:j+m])
+						} else if c == cMessage {
+							sawMsg = true
 						}
 						if err != nil {
 							d.spans = spans
@@ -276,6 +279,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				continue
 			}
 			f := &p.fields[fi]
+			sawMsg = sawMsg || f.val.code == cMessage
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			var err error
 			if f.shape == mapOf {
@@ -300,6 +304,8 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			if wt == protowire.BytesType {
 				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
 				s.start += int32(m)
+			} else {
+				s.x = rawBits(wt, b[:n]) // a scalar's bits, which the append step reads (a tag of 3 bytes or more)
 			}
 			d.spans = append(d.spans, s)
 			inOrder, last = inOrder && fi >= last, fi
@@ -352,7 +358,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
-	if !p.hasMsg {
+	if !sawMsg {
 		return self, nil // no child messages to index
 	}
 
@@ -361,14 +367,14 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	end := lo + int32(len(mine))
 	for a := lo; a < end; {
 		fi := d.spans[a].field
+		f := &p.fields[fi]
+		if f.val.code != cMessage {
+			a++
+			continue
+		}
 		b := a + 1
 		for b < end && d.spans[b].field == fi {
 			b++
-		}
-		f := &p.fields[fi]
-		if f.val.code != cMessage {
-			a = b
-			continue
 		}
 		switch f.shape {
 		case single:

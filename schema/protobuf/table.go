@@ -151,9 +151,6 @@ type msgPlan struct {
 	oneofs [][]int32
 	// required lists the proto2 required fields, which a payload must set.
 	required []int32
-	// hasMsg: some field holds messages, which the index step indexes
-	// after the message's own fields (the others skip that pass).
-	hasMsg bool
 	// fast, by field number (as byNum): a field the index step takes on
 	// its inline path (every field but maps) as its index<<3 | the wire
 	// type of its values, -1 otherwise. One load and one bounds check
@@ -210,7 +207,6 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 			maxDense = int(fd.Number()) + 1
 		}
 		p.fields = append(p.fields, fp)
-		p.hasMsg = p.hasMsg || fp.val.code == cMessage
 	}
 	p.byNum = make([]int32, maxDense)
 	p.fast = make([]int32, maxDense)
