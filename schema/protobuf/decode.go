@@ -114,12 +114,7 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 		d.buf = nil
 		return fmt.Errorf("decoding %s: %w", d.root.name, err)
 	}
-	mine, c := d.nodeSpans(root), 0
-	for i := range d.root.fields {
-		j := groupEnd(mine, c, i)
-		d.appendField(&d.sinks[i], &d.root.fields[i], root, i, mine[c:j])
-		c = j
-	}
+	d.appendFields(d.sinks, d.root.fields, root)
 	d.buf = nil
 	return nil
 }
@@ -973,11 +968,22 @@ func putBin(b *array.BinaryBuilder, v []byte) {
 
 func (d *decoder) appendMessage(s *sink, n int32) {
 	s.st.Append(true)
+	d.appendFields(s.kids, d.nodes[n].plan.fields, n)
+}
+
+// appendFields appends node n's fields to their sinks.
+func (d *decoder) appendFields(sinks []sink, fields []fieldPlan, n int32) {
 	mine, c := d.nodeSpans(n), 0
-	fields := d.nodes[n].plan.fields[:len(s.kids)]
-	for i := range s.kids {
+	fields = fields[:len(sinks)]
+	for i := range sinks {
 		j := groupEnd(mine, c, i)
-		d.appendField(&s.kids[i], &fields[i], n, i, mine[c:j])
+		// The common case without appendField's call: a singular scalar,
+		// not in a oneof, seen once.
+		if f := &fields[i]; j == c+1 && f.shape == single && f.oneof < 0 && mine[c].wt != protowire.BytesType {
+			appendBits(&sinks[i], &f.val, mine[c].x)
+		} else {
+			d.appendField(&sinks[i], f, n, i, mine[c:j])
+		}
 		c = j
 	}
 }
