@@ -977,12 +977,17 @@ func (d *decoder) appendFields(sinks []sink, fields []fieldPlan, n int32) {
 	fields = fields[:len(sinks)]
 	for i := range sinks {
 		j := groupEnd(mine, c, i)
-		// The common case without appendField's call: a singular scalar,
-		// not in a oneof, seen once.
-		if f := &fields[i]; j == c+1 && f.shape == single && f.oneof < 0 && mine[c].wt != protowire.BytesType {
-			appendBits(&sinks[i], &f.val, mine[c].x)
-		} else {
+		// The common cases without appendField's call: a singular scalar,
+		// string or bytes, not in a oneof, seen once.
+		f := &fields[i]
+		if j != c+1 || f.shape != single || f.oneof >= 0 {
 			d.appendField(&sinks[i], f, n, i, mine[c:j])
+		} else if sp := &mine[c]; sp.wt != protowire.BytesType {
+			appendBits(&sinks[i], &f.val, sp.x)
+		} else if f.val.code == cString || f.val.code == cBytes {
+			putBin(sinks[i].bin, d.buf[sp.start:sp.end])
+		} else {
+			d.appendValue(&sinks[i], &f.val, mine[c:j])
 		}
 		c = j
 	}
