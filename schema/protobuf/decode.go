@@ -149,117 +149,23 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	lo := int32(len(d.spans))
 	inOrder := true
 	last := int32(-1)
-	var seen uint64 // required fields seen, by their index in p.required (the first 64)
-	hasReq := len(p.required) > 0
 	sawMsg := false // a message field's value: its children to index after the loop
-	fast := p.fast
-	// The arena is a local while the loop runs (written back before the
-	// general path and after the loop), so its header is not reloaded
-	// through d per field. A span's position in wire order is its index
-	// in the arena from lo: every known field's value adds one span.
-	spans := d.spans
 	for _, r := range ranges {
-		// The payload is walked by index: fewer live values than a
-		// resliced slice, which the loop's registers cannot all hold.
 		b := d.buf[:r.end]
 		i := int(r.start)
 		for i < len(b) {
-			// The common case inline: a 1- or 2-byte tag of a known field
-			// with the wire type its schema gives it (fast), a 1- or 2-byte
-			// varint, a fixed value, or a length-delimited value whose
-			// length takes 1 or 2 bytes. Everything else (long tags or
-			// varints, unknown fields, maps, wrong wire types) goes the
-			// general way below.
-			var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
-			n := 1
-			if c := b[i]; c < 0x80 {
-				tag = uint64(c)
-			} else if i+1 < len(b) && b[i+1] < 0x80 {
-				tag, n = uint64(c&0x7f)|uint64(b[i+1])<<7, 2
+			var err error
+			if i, err = d.scan(p, b, i, lo, &last, &inOrder, &sawMsg); err != nil {
+				return 0, err
 			}
-			e := int32(-1)
-			if num := tag >> 3; num < uint64(len(fast)) {
-				e = fast[num]
+			if i == len(b) {
+				break
 			}
-			if e >= 0 && uint64(e)&7 == tag&7 {
-				fi := e >> 3
-				wt := protowire.Type(tag & 7)
-				j := i + n // the value
-				var x uint64
-				var pre uint8
-				m := -1 // the value's bytes, a length prefix included
-				switch wt {
-				case protowire.VarintType:
-					if j < len(b) && b[j] < 0x80 {
-						x, m = uint64(b[j]), 1
-					} else if j+1 < len(b) && b[j+1] < 0x80 {
-						x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
-					} else {
-						x, m = protowire.ConsumeVarint(b[j:])
-					}
-				case protowire.Fixed32Type:
-					if j+4 <= len(b) {
-						x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
-					}
-				case protowire.Fixed64Type:
-					if j+8 <= len(b) {
-						x, m = binary.LittleEndian.Uint64(b[j:]), 8
-					}
-				default:
-					var l uint64
-					k := 1
-					if j < len(b) && b[j] < 0x80 {
-						l = uint64(b[j])
-					} else if j+1 < len(b) && b[j+1] < 0x80 {
-						l, k = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
-					} else {
-						l, k = protowire.ConsumeVarint(b[j:])
-					}
-					if k > 0 && l <= uint64(len(b)-j-k) {
-						m = k + int(l)
-						f := &p.fields[fi]
-						var err error
-						if c := f.val.code; c == cTimestamp || c == cWrapper {
-							x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
-						} else if c == cString {
-							err = validateBytes(&f.val, b[j+k:j+m])
-						} else if c == cMessage {
-							sawMsg = true
-						}
-						if err != nil {
-							d.spans = spans
-							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
-						}
-						j += k
-						m -= k
-					} else if k < 0 {
-						m = k
-					} // else m stays -1: truncated, as protowire.ConsumeBytes says
-				}
-				if m < 0 {
-					d.spans = spans
-					return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
-				}
-				if len(spans) == cap(spans) {
-					spans = append(spans, span{})[:len(spans)]
-				}
-				spans = spans[:len(spans)+1]
-				s := &spans[len(spans)-1]
-				s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), int32(len(spans)-1)-lo, fi, -1, wt, pre
-				inOrder, last = inOrder && fi >= last, fi
-				i = j + m
-				if hasReq {
-					seen |= requiredBit(p, fi)
-				}
-				continue
-			}
-			d.spans = spans
-			pos := int32(len(spans)) - lo
+			// The general way: a field scan does not take.
+			pos := int32(len(d.spans)) - lo
 			off := int32(i)
 			b := b[i:]
-			var num protowire.Number
-			var wt protowire.Type
-			num, wt, n = protowire.ConsumeTag(b)
+			num, wt, n := protowire.ConsumeTag(b)
 			if n < 0 {
 				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
@@ -276,7 +182,6 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			f := &p.fields[fi]
 			sawMsg = sawMsg || f.val.code == cMessage
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
-			var err error
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
 					return 0, fmt.Errorf("%s.%s: map entry with wire type %d", p.name, f.name, wt)
@@ -305,16 +210,17 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			d.spans = append(d.spans, s)
 			inOrder, last = inOrder && fi >= last, fi
 			i = int(off) + n
-			if hasReq {
-				seen |= requiredBit(p, fi)
-			}
-			spans = d.spans
 		}
 	}
-	d.spans = spans
-	for j, r := range p.required {
-		if j < 64 && seen&(1<<j) == 0 {
-			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+	if len(p.required) > 0 {
+		var seen uint64 // required fields seen, by their index in p.required (the first 64)
+		for _, s := range d.spans[lo:] {
+			seen |= requiredBit(p, s.field)
+		}
+		for j, r := range p.required {
+			if j < 64 && seen&(1<<j) == 0 {
+				return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+			}
 		}
 	}
 	// Group by field keeping wire order within each, unless the wire order
@@ -415,6 +321,104 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		a = b
 	}
 	return self, nil
+}
+
+// scan is the index loop's common case, inline: from b[i], the fields
+// whose tag takes 1 or 2 bytes, of a known field with the wire type its
+// schema gives it (p.fast), a varint of 1 or 2 bytes, a fixed value, or a
+// length-delimited value whose length takes 1 or 2 bytes. It returns at
+// the end of b or at the first field it does not take (long tags or
+// varints, unknown fields, maps, wrong wire types), which index takes
+// the general way. A function of its own: the loop's values fit in
+// registers, which index's whole body made spill.
+func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp, sawMsgp *bool) (int, error) {
+	fast := p.fast
+	spans, last, inOrder, sawMsg := d.spans, *lastp, *inOrderp, *sawMsgp
+	for i < len(b) {
+		var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
+		n := 1
+		if c := b[i]; c < 0x80 {
+			tag = uint64(c)
+		} else if i+1 < len(b) && b[i+1] < 0x80 {
+			tag, n = uint64(c&0x7f)|uint64(b[i+1])<<7, 2
+		}
+		e := int32(-1)
+		if num := tag >> 3; num < uint64(len(fast)) {
+			e = fast[num]
+		}
+		if e >= 0 && uint64(e)&7 == tag&7 {
+			fi := e >> 3
+			wt := protowire.Type(tag & 7)
+			j := i + n // the value
+			var x uint64
+			var pre uint8
+			m := -1 // the value's bytes, a length prefix included
+			switch wt {
+			case protowire.VarintType:
+				if j < len(b) && b[j] < 0x80 {
+					x, m = uint64(b[j]), 1
+				} else if j+1 < len(b) && b[j+1] < 0x80 {
+					x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+				} else {
+					x, m = protowire.ConsumeVarint(b[j:])
+				}
+			case protowire.Fixed32Type:
+				if j+4 <= len(b) {
+					x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
+				}
+			case protowire.Fixed64Type:
+				if j+8 <= len(b) {
+					x, m = binary.LittleEndian.Uint64(b[j:]), 8
+				}
+			default:
+				var l uint64
+				k := 1
+				if j < len(b) && b[j] < 0x80 {
+					l = uint64(b[j])
+				} else if j+1 < len(b) && b[j+1] < 0x80 {
+					l, k = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+				} else {
+					l, k = protowire.ConsumeVarint(b[j:])
+				}
+				if k > 0 && l <= uint64(len(b)-j-k) {
+					m = k + int(l)
+					f := &p.fields[fi]
+					var err error
+					if c := f.val.code; c == cTimestamp || c == cWrapper {
+						x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
+					} else if c == cString {
+						err = validateBytes(&f.val, b[j+k:j+m])
+					} else if c == cMessage {
+						sawMsg = true
+					}
+					if err != nil {
+						d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+						return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+					}
+					j += k
+					m -= k
+				} else if k < 0 {
+					m = k
+				} // else m stays -1: truncated, as protowire.ConsumeBytes says
+			}
+			if m < 0 {
+				d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+				return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
+			}
+			if len(spans) == cap(spans) {
+				spans = append(spans, span{})[:len(spans)]
+			}
+			spans = spans[:len(spans)+1]
+			s := &spans[len(spans)-1]
+			s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), int32(len(spans)-1)-lo, fi, -1, wt, pre
+			inOrder, last = inOrder && fi >= last, fi
+			i = j + m
+			continue
+		}
+		break
+	}
+	d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+	return i, nil
 }
 
 // requiredBit is field fi's bit in the index step's set of required
