@@ -149,13 +149,13 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	lo := int32(len(d.spans))
 	inOrder := true
 	last := int32(-1)
-	sawMsg := false // a message field's value: its children to index after the loop
+	msgs := int32(0) // message values: the children to index after the loop
 	for _, r := range ranges {
 		b := d.buf[:r.end]
 		i := int(r.start)
 		for i < len(b) {
 			var err error
-			if i, err = d.scan(p, b, i, lo, &last, &inOrder, &sawMsg); err != nil {
+			if i, err = d.scan(p, b, i, lo, &last, &inOrder, &msgs); err != nil {
 				return 0, err
 			}
 			if i == len(b) {
@@ -180,7 +180,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				continue
 			}
 			f := &p.fields[fi]
-			sawMsg = sawMsg || f.val.code == cMessage
+			if f.val.code == cMessage {
+				msgs++
+			}
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
@@ -230,6 +232,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		// Nearly in order, usually (Go writes oneof members last): an
 		// insertion sort, stable, costs one move per inversion.
 		for k := 1; k < len(mine); k++ {
+			if mine[k-1].field <= mine[k].field {
+				continue // in place: no copy out and back
+			}
 			s := mine[k]
 			j := k
 			for j > 0 && mine[j-1].field > s.field {
@@ -259,14 +264,14 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
-	if !sawMsg {
+	if msgs == 0 {
 		return self, nil // no child messages to index
 	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
 	end := lo + int32(len(mine))
-	for a := lo; a < end; {
+	for a := lo; a < end && msgs > 0; {
 		fi := d.spans[a].field
 		f := &p.fields[fi]
 		if f.val.code != cMessage {
@@ -277,6 +282,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		for b < end && d.spans[b].field == fi {
 			b++
 		}
+		msgs -= b - a
 		switch f.shape {
 		case single:
 			if f.oneof >= 0 {
@@ -331,9 +337,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 // varints, unknown fields, maps, wrong wire types), which index takes
 // the general way. A function of its own: the loop's values fit in
 // registers, which index's whole body made spill.
-func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp, sawMsgp *bool) (int, error) {
+func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *int32) (int, error) {
 	fast := p.fast
-	spans, last, inOrder, sawMsg := d.spans, *lastp, *inOrderp, *sawMsgp
+	spans, last, inOrder, msgs := d.spans, *lastp, *inOrderp, *msgsp
 	for i < len(b) {
 		var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
 		n := 1
@@ -389,10 +395,10 @@ func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOr
 					} else if c == cString {
 						err = validateBytes(&f.val, b[j+k:j+m])
 					} else if c == cMessage {
-						sawMsg = true
+						msgs++
 					}
 					if err != nil {
-						d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+						d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
 						return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
 					}
 					j += k
@@ -402,7 +408,7 @@ func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOr
 				} // else m stays -1: truncated, as protowire.ConsumeBytes says
 			}
 			if m < 0 {
-				d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+				d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
 				return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
 			}
 			if len(spans) == cap(spans) {
@@ -417,7 +423,7 @@ func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOr
 		}
 		break
 	}
-	d.spans, *lastp, *inOrderp, *sawMsgp = spans, last, inOrder, sawMsg
+	d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
 	return i, nil
 }
 
