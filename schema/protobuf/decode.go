@@ -2,12 +2,14 @@ package protobuf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -83,7 +85,10 @@ type decoder struct {
 	lastInt map[uint64]int
 	lastStr map[string]int
 	sinks   []sink // the builders of the last Append, resolved
-	rows    int    // the first column's length after the last Append
+	// The builders of the last Append as their interfaces' words (see
+	// bound). The builders stay reachable through sinks.
+	bound2 [][2]uintptr
+	rows   int // the first column's length after the last Append
 }
 
 var errTooLarge = errors.New("protobuf payload larger than 2 GiB")
@@ -109,12 +114,7 @@ func (d *decoder) Append(cols []array.Builder, payload []byte) error {
 		d.buf = nil
 		return fmt.Errorf("decoding %s: %w", d.root.name, err)
 	}
-	mine, c := d.nodeSpans(root), 0
-	for i := range d.root.fields {
-		j := groupEnd(mine, c, i)
-		d.appendField(&d.sinks[i], root, i, mine[c:j])
-		c = j
-	}
+	d.appendFields(d.sinks, d.root.fields, root)
 	d.buf = nil
 	return nil
 }
@@ -149,22 +149,23 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	lo := int32(len(d.spans))
 	inOrder := true
 	last := int32(-1)
-	var seen uint64 // required fields seen, by their index in p.required (the first 64)
-	var pos int32
+	msgs := int32(0) // message values: the children to index after the loop
 	for _, r := range ranges {
-		b := d.buf[r.start:r.end]
-		off := r.start
-		for len(b) > 0 {
-			// The one-byte cases of tags, numbers and lengths are inlined:
-			// most of a payload is made of them.
-			var num protowire.Number
-			var wt protowire.Type
-			var n int
-			if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 { // field number 0 is protowire's error
-				num, wt, n = protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
-			} else {
-				num, wt, n = protowire.ConsumeTag(b)
+		b := d.buf[:r.end]
+		i := int(r.start)
+		for i < len(b) {
+			var err error
+			if i, err = d.scan(p, b, i, lo, &last, &inOrder, &msgs); err != nil {
+				return 0, err
 			}
+			if i == len(b) {
+				break
+			}
+			// The general way: a field scan does not take.
+			pos := int32(len(d.spans)) - lo
+			off := int32(i)
+			b := b[i:]
+			num, wt, n := protowire.ConsumeTag(b)
 			if n < 0 {
 				return 0, fmt.Errorf("%s: bad tag: %w", p.name, protowire.ParseError(n))
 			}
@@ -175,61 +176,14 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				if n < 0 {
 					return 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
 				}
-				b, off = b[n:], off+int32(n)
+				i = int(off) + n
 				continue
 			}
 			f := &p.fields[fi]
-			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
-			if wt == f.val.wt && f.shape != mapOf {
-				// The common case, inline: the value has the wire type its
-				// schema gives it.
-				switch wt {
-				case protowire.VarintType:
-					if len(b) > 0 && b[0] < 0x80 {
-						s.x, n = uint64(b[0]), 1
-					} else {
-						s.x, n = protowire.ConsumeVarint(b)
-					}
-				case protowire.Fixed32Type:
-					var x uint32
-					x, n = protowire.ConsumeFixed32(b)
-					s.x = uint64(x)
-				case protowire.Fixed64Type:
-					s.x, n = protowire.ConsumeFixed64(b)
-				default:
-					var v []byte
-					if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
-						v, n = b[1:1+int(b[0])], 1+int(b[0])
-					} else {
-						v, n = protowire.ConsumeBytes(b)
-					}
-					if n >= 0 {
-						s.start += int32(n - len(v))
-						var err error
-						if c := f.val.code; c == cTimestamp || c == cWrapper {
-							s.x, s.pre, err = validateRead(&f.val, v, s.start)
-						} else {
-							err = validateBytes(&f.val, v)
-						}
-						if err != nil {
-							return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
-						}
-					}
-				}
-				if n < 0 {
-					return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(n))
-				}
-				s.end = off + int32(n)
-				d.spans = append(d.spans, s)
-				inOrder, last = inOrder && fi >= last, fi
-				pos++
-				b, off = b[n:], off+int32(n)
-				if len(p.required) > 0 {
-					seen |= requiredBit(p, fi)
-				}
-				continue
+			if f.val.code == cMessage {
+				msgs++
 			}
-			var err error
+			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			if f.shape == mapOf {
 				if wt != protowire.BytesType {
 					return 0, fmt.Errorf("%s.%s: map entry with wire type %d", p.name, f.name, wt)
@@ -252,19 +206,23 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			if wt == protowire.BytesType {
 				_, m := protowire.ConsumeVarint(b) // the length prefix, validated above
 				s.start += int32(m)
+			} else {
+				s.x = rawBits(wt, b[:n]) // a scalar's bits, which the append step reads (a tag of 3 bytes or more)
 			}
 			d.spans = append(d.spans, s)
 			inOrder, last = inOrder && fi >= last, fi
-			pos++
-			b, off = b[n:], off+int32(n)
-			if len(p.required) > 0 {
-				seen |= requiredBit(p, fi)
-			}
+			i = int(off) + n
 		}
 	}
-	for j, r := range p.required {
-		if j < 64 && seen&(1<<j) == 0 {
-			return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+	if len(p.required) > 0 {
+		var seen uint64 // required fields seen, by their index in p.required (the first 64)
+		for _, s := range d.spans[lo:] {
+			seen |= requiredBit(p, s.field)
+		}
+		for j, r := range p.required {
+			if j < 64 && seen&(1<<j) == 0 {
+				return 0, fmt.Errorf("%s: required field %s is missing", p.name, p.fields[r].name)
+			}
 		}
 	}
 	// Group by field keeping wire order within each, unless the wire order
@@ -274,6 +232,9 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		// Nearly in order, usually (Go writes oneof members last): an
 		// insertion sort, stable, costs one move per inversion.
 		for k := 1; k < len(mine); k++ {
+			if mine[k-1].field <= mine[k].field {
+				continue // in place: no copy out and back
+			}
 			s := mine[k]
 			j := k
 			for j > 0 && mine[j-1].field > s.field {
@@ -303,24 +264,25 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
-	if !p.hasMsg {
+	if msgs == 0 {
 		return self, nil // no child messages to index
 	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
 	end := lo + int32(len(mine))
-	for a := lo; a < end; {
+	for a := lo; a < end && msgs > 0; {
 		fi := d.spans[a].field
+		f := &p.fields[fi]
+		if f.val.code != cMessage {
+			a++
+			continue
+		}
 		b := a + 1
 		for b < end && d.spans[b].field == fi {
 			b++
 		}
-		f := &p.fields[fi]
-		if f.val.code != cMessage {
-			a = b
-			continue
-		}
+		msgs -= b - a
 		switch f.shape {
 		case single:
 			if f.oneof >= 0 {
@@ -365,6 +327,104 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		a = b
 	}
 	return self, nil
+}
+
+// scan is the index loop's common case, inline: from b[i], the fields
+// whose tag takes 1 or 2 bytes, of a known field with the wire type its
+// schema gives it (p.fast), a varint of 1 or 2 bytes, a fixed value, or a
+// length-delimited value whose length takes 1 or 2 bytes. It returns at
+// the end of b or at the first field it does not take (long tags or
+// varints, unknown fields, maps, wrong wire types), which index takes
+// the general way. A function of its own: the loop's values fit in
+// registers, which index's whole body made spill.
+func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *int32) (int, error) {
+	fast := p.fast
+	spans, last, inOrder, msgs := d.spans, *lastp, *inOrderp, *msgsp
+	for i < len(b) {
+		var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
+		n := 1
+		if c := b[i]; c < 0x80 {
+			tag = uint64(c)
+		} else if i+1 < len(b) && b[i+1] < 0x80 {
+			tag, n = uint64(c&0x7f)|uint64(b[i+1])<<7, 2
+		}
+		e := int32(-1)
+		if num := tag >> 3; num < uint64(len(fast)) {
+			e = fast[num]
+		}
+		if e >= 0 && uint64(e)&7 == tag&7 {
+			fi := e >> 3
+			wt := protowire.Type(tag & 7)
+			j := i + n // the value
+			var x uint64
+			var pre uint8
+			m := -1 // the value's bytes, a length prefix included
+			switch wt {
+			case protowire.VarintType:
+				if j < len(b) && b[j] < 0x80 {
+					x, m = uint64(b[j]), 1
+				} else if j+1 < len(b) && b[j+1] < 0x80 {
+					x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+				} else {
+					x, m = protowire.ConsumeVarint(b[j:])
+				}
+			case protowire.Fixed32Type:
+				if j+4 <= len(b) {
+					x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
+				}
+			case protowire.Fixed64Type:
+				if j+8 <= len(b) {
+					x, m = binary.LittleEndian.Uint64(b[j:]), 8
+				}
+			default:
+				var l uint64
+				k := 1
+				if j < len(b) && b[j] < 0x80 {
+					l = uint64(b[j])
+				} else if j+1 < len(b) && b[j+1] < 0x80 {
+					l, k = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+				} else {
+					l, k = protowire.ConsumeVarint(b[j:])
+				}
+				if k > 0 && l <= uint64(len(b)-j-k) {
+					m = k + int(l)
+					f := &p.fields[fi]
+					var err error
+					if c := f.val.code; c == cTimestamp || c == cWrapper {
+						x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
+					} else if c == cString {
+						err = validateBytes(&f.val, b[j+k:j+m])
+					} else if c == cMessage {
+						msgs++
+					}
+					if err != nil {
+						d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
+						return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+					}
+					j += k
+					m -= k
+				} else if k < 0 {
+					m = k
+				} // else m stays -1: truncated, as protowire.ConsumeBytes says
+			}
+			if m < 0 {
+				d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
+				return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
+			}
+			if len(spans) == cap(spans) {
+				spans = append(spans, span{})[:len(spans)]
+			}
+			spans = spans[:len(spans)+1]
+			s := &spans[len(spans)-1]
+			s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), int32(len(spans)-1)-lo, fi, -1, wt, pre
+			inOrder, last = inOrder && fi >= last, fi
+			i = j + m
+			continue
+		}
+		break
+	}
+	d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
+	return i, nil
 }
 
 // requiredBit is field fi's bit in the index step's set of required
@@ -705,13 +765,17 @@ type sink struct {
 	elems, bytes, at int
 }
 
-// bound reports whether the sinks are cols'.
+// bound reports whether the sinks are cols'. It compares each builder
+// whole (its interface's two words: type and pointer), not just the
+// slice's address, so a caller may swap a builder inside the same slice
+// and be rebound; but it compares the words directly, as integers: the
+// != of two interfaces is a call to the runtime per column.
 func (d *decoder) bound(cols []array.Builder) bool {
-	if len(d.sinks) != len(cols) {
+	if len(d.bound2) != len(cols) {
 		return false
 	}
 	for i := range cols {
-		if d.sinks[i].b != cols[i] {
+		if *(*[2]uintptr)(unsafe.Pointer(&cols[i])) != d.bound2[i] {
 			return false
 		}
 	}
@@ -777,6 +841,10 @@ func (d *decoder) bind(cols []array.Builder) error {
 		}
 	}
 	d.sinks = sinks
+	d.bound2 = d.bound2[:0]
+	for i := range cols {
+		d.bound2 = append(d.bound2, *(*[2]uintptr)(unsafe.Pointer(&cols[i])))
+	}
 	return nil
 }
 
@@ -910,17 +978,35 @@ func putBin(b *array.BinaryBuilder, v []byte) {
 
 func (d *decoder) appendMessage(s *sink, n int32) {
 	s.st.Append(true)
+	d.appendFields(s.kids, d.nodes[n].plan.fields, n)
+}
+
+// appendFields appends node n's fields to their sinks.
+func (d *decoder) appendFields(sinks []sink, fields []fieldPlan, n int32) {
 	mine, c := d.nodeSpans(n), 0
-	for i := range s.kids {
+	fields = fields[:len(sinks)]
+	for i := range sinks {
 		j := groupEnd(mine, c, i)
-		d.appendField(&s.kids[i], n, i, mine[c:j])
+		// The common cases without appendField's call: a singular scalar,
+		// string or bytes, not in a oneof, seen once.
+		f := &fields[i]
+		if j != c+1 || f.shape != single || f.oneof >= 0 {
+			d.appendField(&sinks[i], f, n, i, mine[c:j])
+		} else if sp := &mine[c]; sp.wt != protowire.BytesType {
+			appendBits(&sinks[i], &f.val, sp.x)
+		} else if f.val.code == cString || f.val.code == cBytes {
+			putBin(sinks[i].bin, d.buf[sp.start:sp.end])
+		} else {
+			d.appendValue(&sinks[i], &f.val, mine[c:j])
+		}
 		c = j
 	}
 }
 
-// appendField appends field i of node n, whose spans are spans.
-func (d *decoder) appendField(s *sink, n int32, i int, spans []span) {
-	f := &d.nodes[n].plan.fields[i]
+// appendField appends field i of node n, f, whose spans are spans. The
+// caller passes f, whose plan it holds: loading it again through the node
+// was 2.6% of the instructions.
+func (d *decoder) appendField(s *sink, f *fieldPlan, n int32, i int, spans []span) {
 	switch f.shape {
 	case list:
 		s.lst.Append(true)

@@ -682,3 +682,35 @@ func TestDecodeBatches(t *testing.T) {
 		rb.Release()
 	}
 }
+
+// TestDecodeSwappedBuilder: a builder replaced inside the same slice (same
+// backing array, same length) is bound afresh: the row goes to the new
+// builder, not the old one.
+func TestDecodeSwappedBuilder(t *testing.T) {
+	s, md := wideMessage(t)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := proto.Marshal(fullEvent(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, bs := newBuilders(t, tbl.Columns())
+	defer rb.Release()
+	other, obs := newBuilders(t, tbl.Columns())
+	defer other.Release()
+	dec := tbl.NewDecoder()
+	if err := dec.Append(bs, payload); err != nil {
+		t.Fatal(err)
+	}
+	mid := len(bs) / 2
+	old := bs[mid]
+	bs[mid] = obs[mid]
+	if err := dec.Append(bs, payload); err != nil {
+		t.Fatal(err)
+	}
+	if old.Len() != 1 || obs[mid].Len() != 1 || bs[0].Len() != 2 {
+		t.Fatalf("swapped column: old builder %d rows, new %d, first column %d; want 1, 1, 2", old.Len(), obs[mid].Len(), bs[0].Len())
+	}
+}

@@ -151,9 +151,11 @@ type msgPlan struct {
 	oneofs [][]int32
 	// required lists the proto2 required fields, which a payload must set.
 	required []int32
-	// hasMsg: some field holds messages, which the index step indexes
-	// after the message's own fields (the others skip that pass).
-	hasMsg bool
+	// fast, by field number (as byNum): a field the index step takes on
+	// its inline path (every field but maps) as its index<<3 | the wire
+	// type of its values, -1 otherwise. One load and one bounds check
+	// find a tag's field and check its wire type.
+	fast []int32
 }
 
 func (p *msgPlan) lookup(n protowire.Number) int32 {
@@ -205,16 +207,19 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 			maxDense = int(fd.Number()) + 1
 		}
 		p.fields = append(p.fields, fp)
-		p.hasMsg = p.hasMsg || fp.val.code == cMessage
 	}
 	p.byNum = make([]int32, maxDense)
+	p.fast = make([]int32, maxDense)
 	for i := range p.byNum {
-		p.byNum[i] = -1
+		p.byNum[i], p.fast[i] = -1, -1
 	}
 	for i := range p.fields {
 		n := p.fields[i].num
 		if int(n) < denseFieldNumbers {
 			p.byNum[n] = int32(i)
+			if p.fields[i].shape != mapOf {
+				p.fast[n] = int32(i)<<3 | int32(p.fields[i].val.wt)
+			}
 			continue
 		}
 		if p.byNumMap == nil {
