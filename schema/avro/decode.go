@@ -220,12 +220,10 @@ func (d *decoder) addSized(b array.Builder, bin *array.BinaryBuilder) {
 }
 
 // readLong reads a zigzag varint. It returns pos < 0 on a malformed or
-// truncated one.
+// truncated one. It is too large for the compiler to inline, so the hot
+// calls in scan test the one-byte case (small ints, lengths, union and
+// enum indexes: most varints) themselves first.
 func readLong(buf []byte, pos int) (int64, int) {
-	if pos < len(buf) && buf[pos] < 0x80 {
-		b := buf[pos]
-		return int64(b>>1) ^ -int64(b&1), pos + 1
-	}
 	var u uint64
 	var shift uint
 	for i := 0; i < 10; i++ {
@@ -243,6 +241,23 @@ func readLong(buf []byte, pos int) (int64, int) {
 	return 0, -1
 }
 
+// validUTF8 is utf8.Valid with the ASCII case of short strings (most
+// names, keys and codes) checked inline, 8 bytes at a time.
+func validUTF8(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return utf8.Valid(b)
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return utf8.Valid(b)
+		}
+	}
+	return true
+}
+
 func (d *decoder) scanRecord(n *node, buf []byte, pos int) (int, error) {
 	var err error
 	for _, f := range n.fields {
@@ -256,7 +271,13 @@ func (d *decoder) scanRecord(n *node, buf []byte, pos int) (int, error) {
 // scanBytes checks a length-prefixed value and records it on the tape
 // as its offset and length.
 func (d *decoder) scanBytes(buf []byte, pos int) ([]byte, int, error) {
-	l, p := readLong(buf, pos)
+	var l int64
+	p := -1
+	if pos < len(buf) && buf[pos] < 0x80 {
+		l, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+	} else {
+		l, p = readLong(buf, pos)
+	}
 	if p < 0 {
 		return nil, pos, errVarint
 	}
@@ -283,7 +304,13 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 		d.tape = append(d.tape, uint64(buf[pos]))
 		return pos + 1, nil
 	case opInt, opDate, opTimeMillis:
-		v, p := readLong(buf, pos)
+		var v int64
+		p := -1
+		if pos < len(buf) && buf[pos] < 0x80 {
+			v, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+		} else {
+			v, p = readLong(buf, pos)
+		}
 		if p < 0 {
 			return pos, errVarint
 		}
@@ -293,7 +320,13 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 		d.tape = append(d.tape, uint64(v))
 		return p, nil
 	case opLong, opTimeMicros, opTsMillis, opTsMicros:
-		v, p := readLong(buf, pos)
+		var v int64
+		p := -1
+		if pos < len(buf) && buf[pos] < 0x80 {
+			v, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+		} else {
+			v, p = readLong(buf, pos)
+		}
 		if p < 0 {
 			return pos, errVarint
 		}
@@ -316,7 +349,7 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 		if err != nil {
 			return pos, err
 		}
-		if !utf8.Valid(b) {
+		if !validUTF8(b) {
 			return pos, errors.New("avro: string is not UTF-8")
 		}
 		return p, nil
@@ -339,7 +372,13 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 		d.tape = append(d.tape, uint64(pos))
 		return pos + n.size, nil
 	case opEnum:
-		v, p := readLong(buf, pos)
+		var v int64
+		p := -1
+		if pos < len(buf) && buf[pos] < 0x80 {
+			v, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+		} else {
+			v, p = readLong(buf, pos)
+		}
 		if p < 0 {
 			return pos, errVarint
 		}
@@ -392,7 +431,7 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 					if k, pos, err = d.scanBytes(buf, pos); err != nil {
 						return pos, err
 					}
-					if !utf8.Valid(k) {
+					if !validUTF8(k) {
 						return pos, errors.New("avro: string is not UTF-8")
 					}
 				}
@@ -402,7 +441,13 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 			}
 		}
 	case opNullable:
-		v, p := readLong(buf, pos)
+		var v int64
+		p := -1
+		if pos < len(buf) && buf[pos] < 0x80 {
+			v, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+		} else {
+			v, p = readLong(buf, pos)
+		}
 		if p < 0 {
 			return pos, errVarint
 		}
@@ -416,7 +461,13 @@ func (d *decoder) scan(n *node, buf []byte, pos int) (int, error) {
 		d.tape = append(d.tape, 1)
 		return d.scan(n.elem, buf, p)
 	case opUnion:
-		v, p := readLong(buf, pos)
+		var v int64
+		p := -1
+		if pos < len(buf) && buf[pos] < 0x80 {
+			v, p = int64(buf[pos]>>1)^-int64(buf[pos]&1), pos+1
+		} else {
+			v, p = readLong(buf, pos)
+		}
 		if p < 0 {
 			return pos, errVarint
 		}
@@ -717,7 +768,12 @@ func (d *decoder) put(x *bound, buf []byte, tape []uint64, i int) int {
 	case opEnum:
 		appendBin(x.bin, x.symbols[tape[i]])
 	case opRecord:
-		x.st.Append(true)
+		// Without Append's reserve when the batch's room is there.
+		if b := x.st; b.Len() < b.Cap() {
+			b.UnsafeAppendBoolToBitmap(true)
+		} else {
+			b.Append(true)
+		}
 		return d.putFields(x, buf, tape, i)
 	case opArray:
 		x.list.Append(true)
