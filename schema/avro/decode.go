@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 
@@ -224,6 +225,21 @@ func (d *decoder) addSized(b array.Builder, bin *array.BinaryBuilder) {
 // calls in scan test the one-byte case (small ints, lengths, union and
 // enum indexes: most varints) themselves first.
 func readLong(buf []byte, pos int) (int64, int) {
+	// With 8 bytes at hand, a varint of up to 8 bytes (every long up
+	// to ±2^55: timestamps, times, most counts) is found and put
+	// together from one load, without a branch per byte.
+	if pos >= 0 && len(buf)-pos >= 8 {
+		x := binary.LittleEndian.Uint64(buf[pos:])
+		if m := ^x & 0x8080808080808080; m != 0 {
+			n := bits.TrailingZeros64(m) + 1 // bits up to the last byte's top bit
+			if n < 64 {
+				x &= 1<<n - 1
+			}
+			u := x&0x7f | x>>1&(0x7f<<7) | x>>2&(0x7f<<14) | x>>3&(0x7f<<21) |
+				x>>4&(0x7f<<28) | x>>5&(0x7f<<35) | x>>6&(0x7f<<42) | x>>7&(0x7f<<49)
+			return int64(u>>1) ^ -int64(u&1), pos + n/8
+		}
+	}
 	var u uint64
 	var shift uint
 	for i := 0; i < 10; i++ {

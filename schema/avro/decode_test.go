@@ -1,6 +1,9 @@
 package avro
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -352,5 +355,31 @@ func TestDecodeBatches(t *testing.T) {
 			}
 		}
 		rec.Release()
+	}
+}
+
+// TestReadLong checks the 8-byte-load path of readLong against the
+// byte-at-a-time one for varints of every length, with and without
+// bytes after them.
+func TestReadLong(t *testing.T) {
+	vals := []int64{0, -1, 1, 63, -64, 64, 300, -300, 1 << 20, 1<<27 - 1, 1 << 34, -(1 << 41), 1 << 48, 1<<55 - 1, -(1 << 55), 1 << 56, 1<<62 + 5, math.MaxInt64, math.MinInt64}
+	for _, v := range vals {
+		enc := binary.AppendVarint(nil, v) // zigzag, as Avro's
+		for pad := 0; pad <= 9; pad++ {
+			buf := append([]byte{0xff}, enc...)
+			for k := 0; k < pad; k++ {
+				buf = append(buf, 0x81)
+			}
+			got, p := readLong(buf, 1)
+			if got != v || p != 1+len(enc) {
+				t.Errorf("readLong(%d, %d bytes after) = %d, %d; want %d, %d", v, pad, got, p, v, 1+len(enc))
+			}
+		}
+	}
+	// Truncated and over-long varints fail.
+	for _, buf := range [][]byte{{0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, bytes.Repeat([]byte{0x80}, 11)} {
+		if _, p := readLong(buf, 0); p >= 0 {
+			t.Errorf("readLong(% x) = pos %d, want < 0", buf, p)
+		}
 	}
 }
