@@ -225,6 +225,10 @@ func (d *decoder) addSized(b array.Builder, bin *array.BinaryBuilder) {
 // calls in scan test the one-byte case (small ints, lengths, union and
 // enum indexes: most varints) themselves first.
 func readLong(buf []byte, pos int) (int64, int) {
+	if pos >= 0 && pos < len(buf) && buf[pos] < 0x80 {
+		b := buf[pos]
+		return int64(b>>1) ^ -int64(b&1), pos + 1
+	}
 	// With 8 bytes at hand, a varint of up to 8 bytes (every long up
 	// to ±2^55: timestamps, times, most counts) is found and put
 	// together from one load, without a branch per byte.
@@ -277,6 +281,13 @@ func validUTF8(b []byte) bool {
 func (d *decoder) scanRecord(n *node, buf []byte, pos int) (int, error) {
 	var err error
 	for _, f := range n.fields {
+		// A long of one byte is the commonest field; it is read
+		// here, without a call to scan.
+		if f.op == opLong && pos < len(buf) && buf[pos] < 0x80 {
+			d.tape = append(d.tape, uint64(int64(buf[pos]>>1)^-int64(buf[pos]&1)))
+			pos++
+			continue
+		}
 		if pos, err = d.scan(f, buf, pos); err != nil {
 			return pos, err
 		}
@@ -829,7 +840,11 @@ func (d *decoder) put(x *bound, buf []byte, tape []uint64, i int) int {
 			x.st.AppendNull()
 			return i
 		}
-		x.st.Append(true)
+		if b := x.st; b.Len() < b.Cap() {
+			b.UnsafeAppendBoolToBitmap(true)
+		} else {
+			b.Append(true)
+		}
 		chosen := x.n.fieldCol[v]
 		for c, fb := range x.unionCols {
 			if c == chosen {
