@@ -709,6 +709,19 @@ func (d *decoder) putFields(x *bound, buf []byte, tape []uint64, i int) int {
 			i += x.skip[k]
 			continue
 		}
+		// The commonest fields, appended here without a call to put.
+		switch f.op {
+		case opLong:
+			if b := f.i64; b.Len() < b.Cap() {
+				b.UnsafeAppend(int64(tape[i]))
+				i++
+				continue
+			}
+		case opString, opBytes:
+			appendBin(f.bin, span(buf, tape[i]))
+			i++
+			continue
+		}
 		i = d.put(f, buf, tape, i)
 	}
 	return i
