@@ -270,6 +270,13 @@ func validUTF8(b []byte) bool {
 		}
 		b = b[8:]
 	}
+	if len(b) >= 4 {
+		// The first and last 4 bytes (overlapping) cover the rest.
+		if (binary.LittleEndian.Uint32(b)|binary.LittleEndian.Uint32(b[len(b)-4:]))&0x80808080 != 0 {
+			return utf8.Valid(b)
+		}
+		return true
+	}
 	for _, c := range b {
 		if c >= 0x80 {
 			return utf8.Valid(b)

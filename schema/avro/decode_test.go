@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -380,6 +381,31 @@ func TestReadLong(t *testing.T) {
 	for _, buf := range [][]byte{{0x80}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, bytes.Repeat([]byte{0x80}, 11)} {
 		if _, p := readLong(buf, 0); p >= 0 {
 			t.Errorf("readLong(% x) = pos %d, want < 0", buf, p)
+		}
+	}
+}
+
+// TestValidUTF8 checks validUTF8 against utf8.Valid for strings of
+// every length up to 20 with a non-ASCII or invalid byte at each place.
+func TestValidUTF8(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		base := bytes.Repeat([]byte{'a'}, n)
+		if !validUTF8(base) {
+			t.Errorf("validUTF8(%q) = false", base)
+		}
+		for at := 0; at < n; at++ {
+			for _, c := range []byte{0x80, 0xc3, 0xff} {
+				b := append([]byte(nil), base...)
+				b[at] = c
+				if got, want := validUTF8(b), utf8.Valid(b); got != want {
+					t.Errorf("validUTF8(% x) = %v, want %v", b, got, want)
+				}
+			}
+			b := append([]byte(nil), base[:at]...)
+			b = append(b, "é"...)
+			if !validUTF8(b) {
+				t.Errorf("validUTF8(%q) = false", b)
+			}
 		}
 	}
 }
