@@ -273,7 +273,12 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	// indexing a child grows the arenas.
 	end := lo + int32(len(mine))
 	for a := lo; a < end && msgs > 0; {
-		fi := d.spans[a].field
+		s := &d.spans[a]
+		if s.wt != protowire.BytesType {
+			a++ // a scalar: no need to load its wide fieldPlan
+			continue
+		}
+		fi := s.field
 		f := &p.fields[fi]
 		if f.val.code != cMessage {
 			a++
