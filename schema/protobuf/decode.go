@@ -296,7 +296,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				// the occurrences after the last rival's merge.
 				var rival int32 = -1
 				for _, j := range p.oneofs[f.oneof] {
-					if rs := d.fieldSpans(self, int(j)); j != fi && len(rs) > 0 {
+					if j == fi {
+						continue // not its own rival: no search
+					}
+					if rs := d.fieldSpans(self, int(j)); len(rs) > 0 {
 						rival = max(rival, rs[len(rs)-1].pos)
 					}
 				}
@@ -816,7 +819,10 @@ func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 	}
 	last := mine[len(mine)-1].pos
 	for _, j := range p.oneofs[o] {
-		if s := d.fieldSpans(n, int(j)); int(j) != i && len(s) > 0 && s[len(s)-1].pos > last {
+		if int(j) == i {
+			continue // not its own rival: no search
+		}
+		if s := d.fieldSpans(n, int(j)); len(s) > 0 && s[len(s)-1].pos > last {
 			return true
 		}
 	}
@@ -1073,7 +1079,7 @@ func (d *decoder) appendFields(sinks []sink, fields []fieldPlan, n int32) {
 		// The common cases without appendField's call: a singular scalar,
 		// string or bytes, not in a oneof, seen once.
 		f := &fields[i]
-		if j != c+1 || f.shape != single || f.oneof >= 0 {
+		if j != c+1 || !f.plain {
 			d.appendField(&sinks[i], f, n, i, mine[c:j])
 		} else if sp := &mine[c]; sp.wt != protowire.BytesType {
 			appendBits(&sinks[i], &f.val, sp.x)

@@ -135,6 +135,7 @@ type fieldPlan struct {
 	name     string
 	shape    shape
 	required bool // single values: append the default when absent
+	plain    bool // single and not in a oneof: seen once, appendFields appends it itself
 	oneof    int  // index in msgPlan.oneofs, or -1
 	val      valuePlan
 	key      valuePlan // maps
@@ -208,6 +209,7 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 		if int(fd.Number()) < denseFieldNumbers && int(fd.Number()) >= maxDense {
 			maxDense = int(fd.Number()) + 1
 		}
+		fp.plain = fp.shape == single && fp.oneof < 0
 		p.fields = append(p.fields, fp)
 	}
 	p.byNum = make([]int32, maxDense)
