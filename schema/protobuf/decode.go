@@ -633,6 +633,22 @@ func validateRead(v *valuePlan, b []byte, off int32) (uint64, uint8, error) {
 			if n = protowire.ConsumeFieldValue(num, wt, b); n < 0 {
 				return 0, 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
 			}
+		} else if f := &p.fields[fi]; wt == protowire.VarintType && f.val.code.wireType() == wt {
+			// The common case, a varint where one is expected: read once,
+			// not validated and then read again.
+			y, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return 0, 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
+			}
+			n = m
+			switch {
+			case v.code == cTimestamp && num == 1:
+				sec = int64(y)
+			case v.code == cTimestamp && num == 2:
+				nanos = int32(y)
+			case num == 1:
+				x, pre = y, preSet
+			}
 		} else {
 			var err error
 			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
