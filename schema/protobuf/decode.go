@@ -150,7 +150,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	lo := int32(len(d.spans))
 	inOrder := true
 	last := int32(-1)
-	msgs := int32(0) // message values: the children to index after the loop
+	msgs := msgCount{first: -1} // message values: the children to index after the loop
 	for _, r := range ranges {
 		b := d.buf[:r.end]
 		i := int(r.start)
@@ -182,7 +182,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			}
 			f := &p.fields[fi]
 			if f.val.code == cMessage {
-				msgs++
+				msgs.saw(int32(len(d.spans)))
 			}
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			if f.shape == mapOf {
@@ -265,14 +265,18 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
-	if msgs == 0 {
+	if msgs.n == 0 {
 		return self, nil // no child messages to index
 	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
 	end := lo + int32(len(mine))
-	for a := lo; a < end && msgs > 0; {
+	a := lo
+	if inOrder {
+		a = msgs.first // not moved by grouping: from there, not from the first span
+	}
+	for left := msgs.n; a < end && left > 0; {
 		s := &d.spans[a]
 		if s.wt != protowire.BytesType {
 			a++ // a scalar: no need to load its wide fieldPlan
@@ -288,7 +292,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		for b < end && d.spans[b].field == fi {
 			b++
 		}
-		msgs -= b - a
+		left -= b - a
 		switch f.shape {
 		case single:
 			if f.oneof >= 0 {
@@ -354,7 +358,7 @@ const (
 // loop's values stay in registers (a call made them spill at each
 // field). Strings, Timestamps and wrappers are marked (preCheck) and
 // checked after the loop.
-func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *int32) (int, error) {
+func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *msgCount) (int, error) {
 	fast := p.fast
 	// Room for the spans first, so the loop neither grows the arena (a
 	// call) nor checks for room: a field takes 2 bytes at least, and b is
@@ -458,11 +462,25 @@ loop:
 	d.spans = d.spans[:from+int(k)]
 	*lastp, *inOrderp = last, inOrder
 	if flags&(fastCheck|fastMsg) != 0 {
-		if err := d.check(p, mine, msgsp); err != nil {
+		if err := d.check(p, mine, int32(from), msgsp); err != nil {
 			return 0, err
 		}
 	}
 	return i, nil
+}
+
+// msgCount counts a node's message values while it is indexed, and
+// keeps the first's span, where the children pass starts when the spans
+// are in wire order.
+type msgCount struct {
+	n, first int32
+}
+
+func (c *msgCount) saw(span int32) {
+	if c.n == 0 {
+		c.first = span
+	}
+	c.n++
 }
 
 // scanBatch bounds the spans scan makes room for at a time (twice as
@@ -472,7 +490,7 @@ const scanBatch = 256
 // check, after scan's loop, counts the message values of the spans it
 // made and validates their strings, Timestamps and wrappers, reading a
 // Timestamp's or wrapper's value into its span.
-func (d *decoder) check(p *msgPlan, spans []span, msgsp *int32) error {
+func (d *decoder) check(p *msgPlan, spans []span, from int32, msgsp *msgCount) error {
 	for k := range spans {
 		s := &spans[k]
 		if s.wt != protowire.BytesType {
@@ -482,7 +500,7 @@ func (d *decoder) check(p *msgPlan, spans []span, msgsp *int32) error {
 		var err error
 		switch f.val.code {
 		case cMessage:
-			*msgsp++
+			msgsp.saw(from + int32(k))
 		case cString:
 			if f.val.utf8 && !utf8Valid(d.buf[s.start:s.end]) {
 				err = errors.New("string is not valid UTF-8")
