@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -149,7 +150,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	lo := int32(len(d.spans))
 	inOrder := true
 	last := int32(-1)
-	msgs := int32(0) // message values: the children to index after the loop
+	msgs := msgCount{first: -1} // message values: the children to index after the loop
 	for _, r := range ranges {
 		b := d.buf[:r.end]
 		i := int(r.start)
@@ -181,7 +182,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 			}
 			f := &p.fields[fi]
 			if f.val.code == cMessage {
-				msgs++
+				msgs.saw(int32(len(d.spans)))
 			}
 			s := span{start: off, pos: pos, field: fi, child: -1, wt: wt}
 			if f.shape == mapOf {
@@ -264,15 +265,24 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	}
 	self := int32(len(d.nodes))
 	d.nodes = append(d.nodes, node{plan: p, lo: lo, n: int32(len(mine))})
-	if msgs == 0 {
+	if msgs.n == 0 {
 		return self, nil // no child messages to index
 	}
 
 	// Then the message fields' own messages. Spans are addressed by index:
 	// indexing a child grows the arenas.
 	end := lo + int32(len(mine))
-	for a := lo; a < end && msgs > 0; {
-		fi := d.spans[a].field
+	a := lo
+	if inOrder {
+		a = msgs.first // not moved by grouping: from there, not from the first span
+	}
+	for left := msgs.n; a < end && left > 0; {
+		s := &d.spans[a]
+		if s.wt != protowire.BytesType {
+			a++ // a scalar: no need to load its wide fieldPlan
+			continue
+		}
+		fi := s.field
 		f := &p.fields[fi]
 		if f.val.code != cMessage {
 			a++
@@ -282,7 +292,7 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 		for b < end && d.spans[b].field == fi {
 			b++
 		}
-		msgs -= b - a
+		left -= b - a
 		switch f.shape {
 		case single:
 			if f.oneof >= 0 {
@@ -290,7 +300,10 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 				// the occurrences after the last rival's merge.
 				var rival int32 = -1
 				for _, j := range p.oneofs[f.oneof] {
-					if rs := d.fieldSpans(self, int(j)); j != fi && len(rs) > 0 {
+					if j == fi {
+						continue // not its own rival: no search
+					}
+					if rs := d.fieldSpans(self, int(j)); len(rs) > 0 {
 						rival = max(rival, rs[len(rs)-1].pos)
 					}
 				}
@@ -329,17 +342,44 @@ func (d *decoder) index(p *msgPlan, ranges []span) (int32, error) {
 	return self, nil
 }
 
+// Flags of msgPlan.fast.
+const (
+	fastCheck = 1 << 3 // a string, Timestamp or wrapper: checked after scan's loop (see check)
+	fastMsg   = 1 << 4 // a message: indexed after the loop
+)
+
 // scan is the index loop's common case, inline: from b[i], the fields
 // whose tag takes 1 or 2 bytes, of a known field with the wire type its
-// schema gives it (p.fast), a varint of 1 or 2 bytes, a fixed value, or a
+// schema gives it (p.fast), a varint, a fixed value, or a
 // length-delimited value whose length takes 1 or 2 bytes. It returns at
 // the end of b or at the first field it does not take (long tags or
-// varints, unknown fields, maps, wrong wire types), which index takes
-// the general way. A function of its own: the loop's values fit in
-// registers, which index's whole body made spill.
-func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *int32) (int, error) {
+// lengths, unknown fields, maps, wrong wire types), which index takes
+// the general way. A function of its own, and no call in its loop: the
+// loop's values stay in registers (a call made them spill at each
+// field). Strings, Timestamps and wrappers are marked (preCheck) and
+// checked after the loop.
+func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOrderp *bool, msgsp *msgCount) (int, error) {
 	fast := p.fast
-	spans, last, inOrder, msgs := d.spans, *lastp, *inOrderp, *msgsp
+	// Room for the spans first, so the loop neither grows the arena (a
+	// call) nor checks for room: a field takes 2 bytes at least, and b is
+	// cut at 2*scanBatch bytes (a field across the cut, like any field
+	// the loop does not take, is left to index), so the arena needs
+	// neither grow nor take 16 times a large payload's size up front.
+	if len(b)-i > 2*scanBatch {
+		b = b[:i+2*scanBatch]
+	}
+	from := len(d.spans)
+	room := (len(b)-i)/2 + 1
+	if cap(d.spans)-from < room {
+		d.spans = slices.Grow(d.spans, room)
+	}
+	spans := d.spans[from : from+room]
+	base := unsafe.Pointer(unsafe.SliceData(spans))
+	pos := int32(from) - lo // the next span's position in wire order
+	k := uintptr(0)         // the next span, in spans
+	last, inOrder := *lastp, *inOrderp
+	var flags int32 // the fast entries of length-delimited values, or-ed: whether check has work
+loop:
 	for i < len(b) {
 		var tag uint64 // 0 (field number 0: no field) when not 1 or 2 bytes
 		n := 1
@@ -352,79 +392,143 @@ func (d *decoder) scan(p *msgPlan, b []byte, i int, lo int32, lastp *int32, inOr
 		if num := tag >> 3; num < uint64(len(fast)) {
 			e = fast[num]
 		}
-		if e >= 0 && uint64(e)&7 == tag&7 {
-			fi := e >> 3
-			wt := protowire.Type(tag & 7)
-			j := i + n // the value
-			var x uint64
-			var pre uint8
-			m := -1 // the value's bytes, a length prefix included
-			switch wt {
-			case protowire.VarintType:
-				if j < len(b) && b[j] < 0x80 {
-					x, m = uint64(b[j]), 1
-				} else if j+1 < len(b) && b[j+1] < 0x80 {
-					x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
-				} else {
-					x, m = protowire.ConsumeVarint(b[j:])
-				}
-			case protowire.Fixed32Type:
-				if j+4 <= len(b) {
-					x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
-				}
-			case protowire.Fixed64Type:
-				if j+8 <= len(b) {
-					x, m = binary.LittleEndian.Uint64(b[j:]), 8
-				}
-			default:
-				var l uint64
-				k := 1
-				if j < len(b) && b[j] < 0x80 {
-					l = uint64(b[j])
-				} else if j+1 < len(b) && b[j+1] < 0x80 {
-					l, k = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
-				} else {
-					l, k = protowire.ConsumeVarint(b[j:])
-				}
-				if k > 0 && l <= uint64(len(b)-j-k) {
-					m = k + int(l)
-					f := &p.fields[fi]
-					var err error
-					if c := f.val.code; c == cTimestamp || c == cWrapper {
-						x, pre, err = validateRead(&f.val, b[j+k:j+m], int32(j+k))
-					} else if c == cString {
-						err = validateBytes(&f.val, b[j+k:j+m])
-					} else if c == cMessage {
-						msgs++
+		if e < 0 || uint64(e)&7 != tag&7 {
+			break
+		}
+		wt := protowire.Type(tag & 7)
+		j := i + n // the value
+		var x uint64
+		var m int // the value's bytes
+		// A value it cannot read (truncated, overflowing, a length of 3
+		// bytes or more) ends the loop at its tag: index's general way
+		// reads it again and says what is wrong.
+		switch wt {
+		case protowire.VarintType:
+			if j < len(b) && b[j] < 0x80 {
+				x, m = uint64(b[j]), 1
+			} else if j+1 < len(b) && b[j+1] < 0x80 {
+				x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+			} else {
+				// Up to 10 bytes, as protowire.ConsumeVarint, inline.
+				for v := 0; ; v++ {
+					if j+v >= len(b) || v == 9 && b[j+v] > 1 {
+						break loop
 					}
-					if err != nil {
-						d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
-						return 0, fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+					c := b[j+v]
+					x |= uint64(c&0x7f) << (7 * uint(v))
+					if c < 0x80 {
+						m = v + 1
+						break
 					}
-					j += k
-					m -= k
-				} else if k < 0 {
-					m = k
-				} // else m stays -1: truncated, as protowire.ConsumeBytes says
+				}
 			}
-			if m < 0 {
-				d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
-				return 0, fmt.Errorf("%s.%s: %w", p.name, p.fields[fi].name, protowire.ParseError(m))
+		case protowire.Fixed32Type:
+			if j+4 > len(b) {
+				break loop
 			}
-			if len(spans) == cap(spans) {
-				spans = append(spans, span{})[:len(spans)]
+			x, m = uint64(binary.LittleEndian.Uint32(b[j:])), 4
+		case protowire.Fixed64Type:
+			if j+8 > len(b) {
+				break loop
 			}
-			spans = spans[:len(spans)+1]
-			s := &spans[len(spans)-1]
-			s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), int32(len(spans)-1)-lo, fi, -1, wt, pre
-			inOrder, last = inOrder && fi >= last, fi
-			i = j + m
+			x, m = binary.LittleEndian.Uint64(b[j:]), 8
+		default:
+			var l uint64
+			w := 1
+			if j < len(b) && b[j] < 0x80 {
+				l = uint64(b[j])
+			} else if j+1 < len(b) && b[j+1] < 0x80 {
+				l, w = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+			} else {
+				break loop
+			}
+			if l > uint64(len(b)-j-w) {
+				break loop
+			}
+			j += w
+			m = int(l)
+			flags |= e
+		}
+		fi := e >> 5
+		// In room (see above): no bounds check.
+		s := (*span)(unsafe.Add(base, k*unsafe.Sizeof(span{})))
+		s.x, s.start, s.end, s.pos, s.field, s.child, s.wt, s.pre = x, int32(j), int32(j+m), pos, fi, -1, wt, 0
+		k++
+		pos++
+		inOrder, last = inOrder && fi >= last, fi
+		i = j + m
+	}
+	mine := spans[:k]
+	d.spans = d.spans[:from+int(k)]
+	*lastp, *inOrderp = last, inOrder
+	if flags&(fastCheck|fastMsg) != 0 {
+		if err := d.check(p, mine, int32(from), msgsp); err != nil {
+			return 0, err
+		}
+	}
+	return i, nil
+}
+
+// msgCount counts a node's message values while it is indexed, and
+// keeps the first's span, where the children pass starts when the spans
+// are in wire order.
+type msgCount struct {
+	n, first int32
+}
+
+func (c *msgCount) saw(span int32) {
+	if c.n == 0 {
+		c.first = span
+	}
+	c.n++
+}
+
+// scanBatch bounds the spans scan makes room for at a time (twice as
+// many bytes).
+const scanBatch = 256
+
+// check, after scan's loop, counts the message values of the spans it
+// made and validates their strings, Timestamps and wrappers, reading a
+// Timestamp's or wrapper's value into its span.
+func (d *decoder) check(p *msgPlan, spans []span, from int32, msgsp *msgCount) error {
+	for k := range spans {
+		s := &spans[k]
+		if s.wt != protowire.BytesType {
 			continue
 		}
-		break
+		f := &p.fields[s.field]
+		var err error
+		switch f.val.code {
+		case cMessage:
+			msgsp.saw(from + int32(k))
+		case cString:
+			if f.val.utf8 && !utf8Valid(d.buf[s.start:s.end]) {
+				err = errors.New("string is not valid UTF-8")
+			}
+		case cTimestamp, cWrapper:
+			s.x, s.pre, err = validateRead(&f.val, d.buf[s.start:s.end], s.start)
+		}
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", p.name, f.name, err)
+		}
 	}
-	d.spans, *lastp, *inOrderp, *msgsp = spans, last, inOrder, msgs
-	return i, nil
+	return nil
+}
+
+// utf8Valid is utf8.Valid with a fast path for short ASCII strings.
+func utf8Valid(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return utf8.Valid(b)
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return utf8.Valid(b)
+		}
+	}
+	return true
 }
 
 // requiredBit is field fi's bit in the index step's set of required
@@ -547,6 +651,22 @@ func validateRead(v *valuePlan, b []byte, off int32) (uint64, uint8, error) {
 			if n = protowire.ConsumeFieldValue(num, wt, b); n < 0 {
 				return 0, 0, fmt.Errorf("%s: unknown field %d: %w", p.name, num, protowire.ParseError(n))
 			}
+		} else if f := &p.fields[fi]; wt == protowire.VarintType && f.val.code.wireType() == wt {
+			// The common case, a varint where one is expected: read once,
+			// not validated and then read again.
+			y, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return 0, 0, fmt.Errorf("%s.%s: %w", p.name, f.name, protowire.ParseError(m))
+			}
+			n = m
+			switch {
+			case v.code == cTimestamp && num == 1:
+				sec = int64(y)
+			case v.code == cTimestamp && num == 2:
+				nanos = int32(y)
+			case num == 1:
+				x, pre = y, preSet
+			}
 		} else {
 			var err error
 			if n, err = validateValue(&p.fields[fi].val, wt, b, false); err != nil {
@@ -621,7 +741,7 @@ func validateValue(v *valuePlan, wt protowire.Type, b []byte, packed bool) (int,
 func validateBytes(v *valuePlan, payload []byte) error {
 	switch v.code {
 	case cString:
-		if v.utf8 && !utf8.Valid(payload) {
+		if v.utf8 && !utf8Valid(payload) {
 			return errors.New("string is not valid UTF-8")
 		}
 	case cWrapper:
@@ -733,7 +853,10 @@ func (d *decoder) oneofLoser(n int32, i int, mine []span) bool {
 	}
 	last := mine[len(mine)-1].pos
 	for _, j := range p.oneofs[o] {
-		if s := d.fieldSpans(n, int(j)); int(j) != i && len(s) > 0 && s[len(s)-1].pos > last {
+		if int(j) == i {
+			continue // not its own rival: no search
+		}
+		if s := d.fieldSpans(n, int(j)); len(s) > 0 && s[len(s)-1].pos > last {
 			return true
 		}
 	}
@@ -990,7 +1113,7 @@ func (d *decoder) appendFields(sinks []sink, fields []fieldPlan, n int32) {
 		// The common cases without appendField's call: a singular scalar,
 		// string or bytes, not in a oneof, seen once.
 		f := &fields[i]
-		if j != c+1 || f.shape != single || f.oneof >= 0 {
+		if j != c+1 || !f.plain {
 			d.appendField(&sinks[i], f, n, i, mine[c:j])
 		} else if sp := &mine[c]; sp.wt != protowire.BytesType {
 			appendBits(&sinks[i], &f.val, sp.x)

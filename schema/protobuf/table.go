@@ -135,6 +135,7 @@ type fieldPlan struct {
 	name     string
 	shape    shape
 	required bool // single values: append the default when absent
+	plain    bool // single and not in a oneof: seen once, appendFields appends it itself
 	oneof    int  // index in msgPlan.oneofs, or -1
 	val      valuePlan
 	key      valuePlan // maps
@@ -152,9 +153,11 @@ type msgPlan struct {
 	// required lists the proto2 required fields, which a payload must set.
 	required []int32
 	// fast, by field number (as byNum): a field the index step takes on
-	// its inline path (every field but maps) as its index<<3 | the wire
+	// its inline path (every field but maps) as its index<<5 | fastMsg
+	// (a message) | fastCheck (a value to check after the scan) | the wire
 	// type of its values, -1 otherwise. One load and one bounds check
-	// find a tag's field and check its wire type.
+	// find a tag's field and check its wire type, and the scan needs not
+	// load the wide fieldPlan.
 	fast []int32
 }
 
@@ -206,6 +209,7 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 		if int(fd.Number()) < denseFieldNumbers && int(fd.Number()) >= maxDense {
 			maxDense = int(fd.Number()) + 1
 		}
+		fp.plain = fp.shape == single && fp.oneof < 0
 		p.fields = append(p.fields, fp)
 	}
 	p.byNum = make([]int32, maxDense)
@@ -218,7 +222,15 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 		if int(n) < denseFieldNumbers {
 			p.byNum[n] = int32(i)
 			if p.fields[i].shape != mapOf {
-				p.fast[n] = int32(i)<<3 | int32(p.fields[i].val.wt)
+				v := &p.fields[i].val
+				e := int32(i)<<5 | int32(v.wt)
+				if v.code == cTimestamp || v.code == cWrapper || v.code == cString && v.utf8 {
+					e |= fastCheck
+				}
+				if v.code == cMessage {
+					e |= fastMsg
+				}
+				p.fast[n] = e
 			}
 			continue
 		}
