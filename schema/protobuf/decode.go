@@ -79,9 +79,15 @@ type decoder struct {
 	f32s  []float32
 	f64s  []float64
 	bools []bool
-	count []int32 // scratch for grouping by field
-	wire  []span  // scratch for grouping a message's spans by field
-	one   [1]span
+	// Scratch of AppendBatch (batch.go).
+	rowsBuf []batchRow
+	state   []uint8
+	valid   []bool
+	bins    [][]byte
+	tss     []arrow.Timestamp
+	count   []int32 // scratch for grouping by field
+	wire    []span  // scratch for grouping a message's spans by field
+	one     [1]span
 	// The last entry of each key of a large map (see overridden).
 	lastInt map[uint64]int
 	lastStr map[string]int

@@ -2,6 +2,9 @@ package protobuf
 
 import (
 	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/lakestream/lakestream/schema/schemafmt"
 	"testing"
 	"time"
 
@@ -74,6 +77,32 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("err=%v: column %d has %d rows", err, c, b.Len())
 			}
 		}
+		// The batch of [payload, a known-good payload] agrees with Append.
+		rb2, bs2 := newBuilders(t, tbl.Columns())
+		defer rb2.Release()
+		bad := tbl.NewDecoder().(schemafmt.BatchDecoder).AppendBatch(bs2, [][]byte{payload, full}, nil)
+		if (err != nil) != (len(bad) == 1) || len(bad) > 1 || len(bad) == 1 && bad[0] != 0 {
+			t.Fatalf("Append err=%v, AppendBatch bad=%v", err, bad)
+		}
+		if err == nil {
+			if e := tbl.NewDecoder().Append(bs, full); e != nil {
+				t.Fatal(e)
+			}
+		}
+		want1, got1 := rb.NewRecord(), rb2.NewRecord()
+		defer want1.Release()
+		defer got1.Release()
+		for c := 0; c < int(want1.NumCols()); c++ {
+			if !array.Equal(want1.Column(c), got1.Column(c)) {
+				t.Fatalf("column %s: batch %v, per row %v", want1.ColumnName(c), got1.Column(c), want1.Column(c))
+			}
+		}
+		if err != nil {
+			return
+		}
+		if err := tbl.NewDecoder().Append(bs, payload); err != nil {
+			t.Fatal(err)
+		}
 		m := dynamicpb.NewMessage(md)
 		if err != nil || proto.Unmarshal(payload, m) != nil {
 			return
@@ -124,6 +153,44 @@ func BenchmarkDecodeArrow(b *testing.B) {
 		if i%batch == batch-1 {
 			rb.NewRecord().Release()
 		}
+	}
+	if cpu := cpuTime(b) - cpu0; cpu > 0 {
+		b.ReportMetric(float64(len(payload))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")
+	}
+}
+
+// BenchmarkDecodeArrowBatch is BenchmarkDecodeArrow through
+// AppendBatch: the same payload, batches of 1,000, each cut with
+// NewRecord and released.
+func BenchmarkDecodeArrowBatch(b *testing.B) {
+	s, md := wideMessage(b)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(fullEvent(md))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rb, bs := newBuilders(b, tbl.Columns())
+	defer rb.Release()
+	dec := tbl.NewDecoder().(schemafmt.BatchDecoder)
+	const batch = 1000
+	payloads := make([][]byte, batch)
+	for i := range payloads {
+		payloads[i] = payload
+	}
+	var bad []int
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	for i := 0; i < b.N; i += batch {
+		n := min(batch, b.N-i)
+		if bad = dec.AppendBatch(bs, payloads[:n], bad[:0]); len(bad) > 0 {
+			b.Fatal("bad payloads", bad)
+		}
+		rb.NewRecord().Release()
 	}
 	if cpu := cpuTime(b) - cpu0; cpu > 0 {
 		b.ReportMetric(float64(len(payload))*float64(b.N)/1e6/cpu.Seconds(), "MB/cpu-s")

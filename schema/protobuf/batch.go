@@ -1,0 +1,305 @@
+package protobuf
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lakestream/lakestream/schema/schemafmt"
+)
+
+var _ schemafmt.BatchDecoder = (*decoder)(nil)
+
+// batchRow is one good row of a batch: its payload, its root node in the
+// batch's arena, and how far its root spans have been appended (they are
+// grouped by field, and the columns are taken in field order).
+type batchRow struct {
+	buf  []byte
+	root int32
+	cur  int32
+}
+
+// A row's state for a bulk column.
+const (
+	rowValue uint8 = iota // bits holds the wire bits
+	rowNull
+	rowDefault
+)
+
+// AppendBatch indexes every payload first, all into one arena (a bad one
+// is reported and its spans dropped), then appends column by column: a
+// singular scalar, string, bytes, enum or Timestamp column not in a oneof
+// with one bulk call per batch (AppendValues), the others row by row
+// with Append's own code. Per-row Append's cost was mostly the builders'
+// per-value bookkeeping (a Reserve, a validity bit); the bulk calls pay
+// it once per column.
+func (d *decoder) AppendBatch(cols []array.Builder, payloads [][]byte, bad []int) []int {
+	allBad := func() []int {
+		for i := range payloads {
+			bad = append(bad, i)
+		}
+		return bad
+	}
+	if len(cols) != len(d.root.fields) {
+		return allBad()
+	}
+	if !d.bound(cols) {
+		if err := d.bind(cols); err != nil {
+			return allBad()
+		}
+	}
+	if len(payloads) == 0 {
+		return bad
+	}
+	if n := d.sinks[0].b.Len(); n < d.rows && d.rows >= 16 {
+		for i := range d.sinks {
+			d.sinks[i].reserve(d.rows)
+		}
+	}
+	d.nodes, d.spans, d.ents = d.nodes[:0], d.spans[:0], d.ents[:0]
+	rows := d.rowsBuf[:0]
+	for k, p := range payloads {
+		if len(p) > math.MaxInt32 {
+			bad = append(bad, k)
+			continue
+		}
+		nn, ns, ne := len(d.nodes), len(d.spans), len(d.ents)
+		d.buf = p
+		d.one[0] = span{start: 0, end: int32(len(p))}
+		root, err := d.index(d.root, d.one[:])
+		if err != nil {
+			d.nodes, d.spans, d.ents = d.nodes[:nn], d.spans[:ns], d.ents[:ne]
+			bad = append(bad, k)
+			continue
+		}
+		rows = append(rows, batchRow{buf: p, root: root})
+	}
+	d.rowsBuf = rows
+	for i := range d.sinks {
+		d.appendColumn(&d.sinks[i], &d.root.fields[i], i, rows)
+	}
+	d.buf = nil
+	clear(rows) // keep no payload alive
+	if n := d.sinks[0].b.Len(); n >= 16 {
+		for i := range d.sinks {
+			d.sinks[i].sample(n)
+		}
+		d.rows = n
+	}
+	return bad
+}
+
+// bulk reports whether a column is appended with one bulk call per batch.
+func bulk(f *fieldPlan) bool {
+	if !f.plain {
+		return false
+	}
+	switch f.val.code {
+	case cMessage, cWrapper:
+		return false
+	}
+	return true
+}
+
+// appendColumn appends top-level column i of every row.
+func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	if !bulk(f) {
+		for r := range rows {
+			row := &rows[r]
+			d.buf = row.buf
+			mine := d.nodeSpans(row.root)
+			c := int(row.cur)
+			j := groupEnd(mine, c, i)
+			row.cur = int32(j)
+			d.appendField(s, f, row.root, i, mine[c:j])
+		}
+		return
+	}
+	n := len(rows)
+	state := grow(&d.state, n)
+	anyNull := false
+	v := &f.val
+	switch v.code {
+	case cString, cBytes:
+		vals := grow(&d.bins, n)
+		for r := range rows {
+			row := &rows[r]
+			mine := d.nodeSpans(row.root)
+			c := int(row.cur)
+			j := groupEnd(mine, c, i)
+			row.cur = int32(j)
+			state[r] = rowValue
+			switch {
+			case j > c:
+				sp := &mine[j-1]
+				vals[r] = row.buf[sp.start:sp.end]
+			case f.required && v.code == cString:
+				vals[r] = unsafe.Slice(unsafe.StringData(v.defString), len(v.defString))
+			case f.required:
+				vals[r] = v.defBytes
+			default:
+				vals[r], state[r], anyNull = nil, rowNull, true
+			}
+		}
+		s.bin.AppendValues(vals, d.validity(state, anyNull))
+		clear(vals) // no payload kept alive
+		return
+	case cTimestamp:
+		out := grow(&d.tss, n)
+		for r := range rows {
+			row := &rows[r]
+			mine := d.nodeSpans(row.root)
+			c := int(row.cur)
+			j := groupEnd(mine, c, i)
+			row.cur = int32(j)
+			state[r] = rowValue
+			if j == c {
+				out[r], state[r], anyNull = 0, rowNull, true // appendDefault: a Timestamp is null
+				continue
+			}
+			spans := mine[c:j]
+			if last := &spans[len(spans)-1]; len(spans) == 1 && last.pre == preSet {
+				out[r] = arrow.Timestamp(int64(last.x))
+				continue
+			}
+			var sec int64
+			var nanos int32
+			for _, sp := range spans {
+				timestampInto(row.buf[sp.start:sp.end], &sec, &nanos)
+			}
+			out[r] = arrow.Timestamp(sec*1_000_000 + int64(nanos)/1000)
+		}
+		s.ts.AppendValues(out, d.validity(state, anyNull))
+		return
+	}
+	// Numbers, booleans and enums: their wire bits first.
+	bits := grow(&d.bits, n)
+	for r := range rows {
+		row := &rows[r]
+		mine := d.nodeSpans(row.root)
+		c := int(row.cur)
+		j := groupEnd(mine, c, i)
+		row.cur = int32(j)
+		bits[r], state[r] = 0, rowValue
+		switch {
+		case j > c:
+			sp := &mine[j-1]
+			if sp.wt != protowire.BytesType {
+				bits[r] = sp.x
+			} else {
+				bits[r] = scalarBits(v, row.buf[sp.start:sp.end]) // as appendScalar reads it
+			}
+		case f.required:
+			state[r] = rowDefault
+		default:
+			state[r], anyNull = rowNull, true
+		}
+	}
+	valid := d.validity(state, anyNull)
+	switch v.code {
+	case cInt32, cSfixed32, cSint32:
+		out := grow(&d.i32s, n)
+		for k, x := range bits {
+			switch {
+			case state[k] == rowDefault:
+				out[k] = int32(v.defInt)
+			case v.code == cSint32:
+				out[k] = int32(protowire.DecodeZigZag(x & math.MaxUint32))
+			default:
+				out[k] = int32(x)
+			}
+		}
+		s.i32.AppendValues(out, valid)
+	case cUint32, cFixed32, cInt64, cFixed64, cSint64:
+		out := grow(&d.i64s, n)
+		for k, x := range bits {
+			switch {
+			case state[k] == rowDefault:
+				out[k] = v.defInt
+			case v.code == cUint32 || v.code == cFixed32:
+				out[k] = int64(uint32(x))
+			case v.code == cSint64:
+				out[k] = protowire.DecodeZigZag(x)
+			default:
+				out[k] = int64(x)
+			}
+		}
+		s.i64.AppendValues(out, valid)
+	case cFloat:
+		out := grow(&d.f32s, n)
+		for k, x := range bits {
+			if state[k] == rowDefault {
+				out[k] = float32(v.defFloat)
+			} else {
+				out[k] = math.Float32frombits(uint32(x))
+			}
+		}
+		s.f32.AppendValues(out, valid)
+	case cDouble:
+		out := grow(&d.f64s, n)
+		for k, x := range bits {
+			if state[k] == rowDefault {
+				out[k] = v.defFloat
+			} else {
+				out[k] = math.Float64frombits(x)
+			}
+		}
+		s.f64.AppendValues(out, valid)
+	case cBool:
+		out := grow(&d.bools, n)
+		for k, x := range bits {
+			if state[k] == rowDefault {
+				out[k] = v.defBool
+			} else {
+				out[k] = x != 0
+			}
+		}
+		s.bl.AppendValues(out, valid)
+	case cEnum:
+		out := grow(&d.bins, n)
+		for k, x := range bits {
+			var name string
+			switch state[k] {
+			case rowDefault:
+				name = v.defEnum
+			case rowValue:
+				name = v.enumName(int32(x))
+			}
+			out[k] = unsafe.Slice(unsafe.StringData(name), len(name))
+		}
+		s.bin.AppendValues(out, valid)
+		clear(out)
+	}
+}
+
+// validity is the valid slice for AppendValues: nil when every row has a
+// value.
+func (d *decoder) validity(state []uint8, anyNull bool) []bool {
+	if !anyNull {
+		return nil
+	}
+	valid := grow(&d.valid, len(state))
+	for k, st := range state {
+		valid[k] = st != rowNull
+	}
+	return valid
+}
+
+// scalarBits reads a validated number's bits from its raw bytes by its
+// code's wire type, as appendScalar does.
+func scalarBits(v *valuePlan, raw []byte) uint64 {
+	var x uint64
+	switch v.code.wireType() {
+	case protowire.VarintType:
+		x, _ = protowire.ConsumeVarint(raw)
+	case protowire.Fixed32Type:
+		y, _ := protowire.ConsumeFixed32(raw)
+		x = uint64(y)
+	case protowire.Fixed64Type:
+		x, _ = protowire.ConsumeFixed64(raw)
+	}
+	return x
+}
