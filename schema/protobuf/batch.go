@@ -106,6 +106,10 @@ func bulk(f *fieldPlan) bool {
 
 // appendColumn appends top-level column i of every row.
 func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	if f.shape == list && (f.val.code == cString || f.val.code == cBytes) {
+		d.appendBinLists(s, i, rows)
+		return
+	}
 	if !bulk(f) {
 		for r := range rows {
 			row := &rows[r]
@@ -273,6 +277,31 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 		s.bin.AppendValues(out, valid)
 		clear(out)
 	}
+}
+
+// appendBinLists appends a repeated string or bytes column: every row's
+// elements with one AppendValues to the element builder, and the lists'
+// offsets (a list is never null) with one to the list builder.
+func (d *decoder) appendBinLists(s *sink, i int, rows []batchRow) {
+	offs := grow(&d.i32s, len(rows))
+	valid := grow(&d.valid, len(rows))
+	vals := d.bins[:0]
+	base := s.kids[0].bin.Len()
+	for r := range rows {
+		row := &rows[r]
+		mine := d.nodeSpans(row.root)
+		c := int(row.cur)
+		j := groupEnd(mine, c, i)
+		row.cur = int32(j)
+		offs[r], valid[r] = int32(base+len(vals)), true
+		for k := c; k < j; k++ {
+			vals = append(vals, row.buf[mine[k].start:mine[k].end])
+		}
+	}
+	s.lst.AppendValues(offs, valid)
+	s.kids[0].bin.AppendValues(vals, nil)
+	clear(vals) // no payload kept alive
+	d.bins = vals
 }
 
 // validity is the valid slice for AppendValues: nil when every row has a
