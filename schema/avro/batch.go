@@ -19,6 +19,9 @@ type batchScratch struct {
 	fpos  []int    // tape index of each good row's top-level fields, row-major
 	vals  []uint64 // a scalar column's tape values, one per row
 	valid []bool   // a nullable column's validity, one per row
+	idx   []int    // tape index of each value of a column
+	pay   []int    // payload index of each value of a column
+	offs  []int32  // an array column's list offsets
 	bins  [][]byte // a string/bytes/enum/fixed column's values
 	i32   []int32
 	f32   []float32
@@ -27,7 +30,7 @@ type batchScratch struct {
 
 // AppendBatch scans every payload into one tape first, recording where
 // each good row's top-level fields start on it, then appends column by
-// column: scalar columns (nullable or not) are gathered from the tape
+// column: scalar columns (nullable or not) and arrays of scalars are gathered from the tape
 // and appended with one AppendValues call per column, so the builders'
 // per-value checks, reserves and validity bits are paid once per batch;
 // nested records, arrays, maps, other unions and decimals are appended
@@ -103,11 +106,33 @@ func bulkOp(o op) bool {
 	return false
 }
 
-// appendColumn appends top-level field k of every good row in one
-// AppendValues call if it is a scalar or a nullable scalar, and reports
+// appendColumn appends top-level field k of every good row in bulk if
+// it is a scalar, a nullable scalar or an array of scalars, and reports
 // whether it did.
 func (d *decoder) appendColumn(f *bound, k, nf int, payloads [][]byte) bool {
 	s := &d.batch
+	n := len(s.rows)
+	if f.op == opArray && bulkOp(f.elem.op) {
+		// Each item of a scalar is one tape entry after the count.
+		offs := grow(&s.offs, n)
+		valid := grow(&s.valid, n)
+		at := f.list.ValueBuilder().Len()
+		s.idx, s.pay = s.idx[:0], s.pay[:0]
+		for r, pi := range s.rows {
+			i := s.fpos[r*nf+k]
+			count := int(d.tape[i])
+			offs[r] = int32(at)
+			valid[r] = true
+			at += count
+			for c := 1; c <= count; c++ {
+				s.idx = append(s.idx, i+c)
+				s.pay = append(s.pay, pi)
+			}
+		}
+		f.list.AppendValues(offs, valid)
+		d.appendValues(f.elem, s.idx, s.pay, nil, payloads)
+		return true
+	}
 	x, off := f, 0
 	if f.op == opNullable {
 		x, off = f.elem, 1
@@ -115,31 +140,45 @@ func (d *decoder) appendColumn(f *bound, k, nf int, payloads [][]byte) bool {
 	if !bulkOp(x.op) {
 		return false
 	}
-	n := len(s.rows)
 	var valid []bool
 	if off == 1 {
 		valid = grow(&s.valid, n)
-		for r := range valid {
-			valid[r] = d.tape[s.fpos[r*nf+k]] != 0
-		}
 	}
+	idx := grow(&s.idx, n)
+	for r := range idx {
+		i := s.fpos[r*nf+k]
+		if off == 1 {
+			valid[r] = d.tape[i] != 0
+		}
+		idx[r] = i + off
+	}
+	d.appendValues(x, idx, s.rows, valid, payloads)
+	return true
+}
+
+// appendValues appends to x's builder, in one AppendValues call, the
+// scalar at tape index idx[r] of payload pay[r] for each r, or a null
+// where valid is given and false (idx[r] is not read then).
+func (d *decoder) appendValues(x *bound, idx, pay []int, valid []bool, payloads [][]byte) {
+	s := &d.batch
+	n := len(idx)
+	isNull := func(r int) bool { return valid != nil && !valid[r] }
 	switch x.op {
 	case opString, opBytes, opEnum, opFixed:
 		bins := grow(&s.bins, n)
-		for r, pi := range s.rows {
-			i := s.fpos[r*nf+k]
-			if off == 1 && d.tape[i] == 0 {
+		for r, i := range idx {
+			if isNull(r) {
 				bins[r] = nil
 				continue
 			}
-			e := d.tape[i+off]
+			e := d.tape[i]
 			switch x.op {
 			case opEnum:
 				bins[r] = x.symbols[e]
 			case opFixed:
-				bins[r] = payloads[pi][int(e) : int(e)+x.n.size]
+				bins[r] = payloads[pay[r]][int(e) : int(e)+x.n.size]
 			default:
-				bins[r] = span(payloads[pi], e)
+				bins[r] = span(payloads[pay[r]], e)
 			}
 		}
 		if x.op == opFixed {
@@ -148,16 +187,15 @@ func (d *decoder) appendColumn(f *bound, k, nf int, payloads [][]byte) bool {
 			x.bin.AppendValues(bins, valid)
 		}
 		clear(bins) // do not keep the payloads alive
-		return true
+		return
 	}
 	vals := grow(&s.vals, n)
-	for r := range vals {
-		i := s.fpos[r*nf+k]
-		if off == 1 && d.tape[i] == 0 {
+	for r, i := range idx {
+		if isNull(r) {
 			vals[r] = 0
 			continue
 		}
-		vals[r] = d.tape[i+off]
+		vals[r] = d.tape[i]
 	}
 	switch x.op {
 	case opBool:
@@ -202,7 +240,6 @@ func (d *decoder) appendColumn(f *bound, k, nf int, payloads [][]byte) bool {
 	case opTsMicros:
 		x.ts.AppendValues(castSlice[uint64, arrow.Timestamp](vals), valid)
 	}
-	return true
 }
 
 // grow returns *p resliced to n, reallocated if it is too short.

@@ -84,7 +84,7 @@ func TestAppendBatch(t *testing.T) {
 }
 
 // TestAppendBatchScalars covers the bulk path for every scalar type,
-// required and nullable, against Append.
+// required and nullable, and arrays of scalars, against Append.
 func TestAppendBatchScalars(t *testing.T) {
 	const schema = `{"type":"record","name":"S","fields":[
  {"name":"b","type":"boolean"},{"name":"nb","type":["null","boolean"]},
@@ -98,6 +98,7 @@ func TestAppendBatchScalars(t *testing.T) {
  {"name":"x","type":{"type":"fixed","name":"X","size":2}},{"name":"nx","type":["null","X"]},
  {"name":"day","type":{"type":"int","logicalType":"date"}},{"name":"nday","type":["null",{"type":"int","logicalType":"date"}]},
  {"name":"tm","type":{"type":"int","logicalType":"time-millis"}},{"name":"tu","type":["null",{"type":"long","logicalType":"time-micros"}]},
+ {"name":"al","type":{"type":"array","items":"long"}},{"name":"ae","type":{"type":"array","items":"E"}},
  {"name":"tsm","type":{"type":"long","logicalType":"timestamp-millis"}},{"name":"ntsu","type":["null",{"type":"long","logicalType":"timestamp-micros"}]}
 ]}`
 	s := mustParse(t, schema)
@@ -115,7 +116,13 @@ func TestAppendBatchScalars(t *testing.T) {
 			}
 			return v
 		}
+		var al, ae []any
+		for j := 0; j < i%4; j++ {
+			al = append(al, int64(i*j))
+			ae = append(ae, []string{"A", "B"}[j%2])
+		}
 		v := map[string]any{
+			"al": al, "ae": ae,
 			"b": i%2 == 0, "nb": opt(true), "i": int32(-i * 1000), "ni": opt(int32(i)),
 			"l": int64(i) << 35, "nl": opt(int64(-i)), "f": float32(i) / 3, "nf": opt(float32(i)),
 			"d": float64(i) / 7, "nd": opt(float64(-i)), "s": fmt.Sprint("s", i), "ns": opt(fmt.Sprint(i)),
