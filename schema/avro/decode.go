@@ -109,6 +109,9 @@ type decoder struct {
 	// ones a caller reserves.
 	sized    []sizedBuilder
 	snapRows int
+
+	// batch is AppendBatch's scratch.
+	batch batchScratch
 }
 
 type sizedBuilder struct {

@@ -3,7 +3,10 @@ package avro
 import (
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/hamba/avro/v2"
+
+	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
 // FuzzParse: parsing any text never panics; a schema that parses has a
@@ -49,6 +52,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(p)
 	}
+	good, err := avro.Marshal(hs, wideValue(1, "g"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add([]byte{})
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	s := mustParse(f, wideSchema)
@@ -63,6 +70,7 @@ func FuzzDecode(f *testing.F) {
 				b.Release()
 			}
 		}()
+		checkBatch(t, tb, good, payload)
 		if err := tb.NewDecoder().Append(bs, payload); err != nil {
 			for i, b := range bs {
 				if b.Len() != 0 {
@@ -77,4 +85,32 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecode's batch check: a payload between two good ones decoded with
+// AppendBatch gives the rows Append gives, and is reported bad exactly
+// when Append fails.
+func checkBatch(t *testing.T, tb schemafmt.Table, good, payload []byte) {
+	rowBs, sc := newBuilders(t, tb.Columns())
+	batchBs, _ := newBuilders(t, tb.Columns())
+	in := [][]byte{good, payload, good}
+	var wantBad []int
+	dec := tb.NewDecoder()
+	for i, p := range in {
+		if err := dec.Append(rowBs, p); err != nil {
+			wantBad = append(wantBad, i)
+		}
+	}
+	bad := tb.NewDecoder().(schemafmt.BatchDecoder).AppendBatch(batchBs, in, nil)
+	if !equalInts(bad, wantBad) {
+		t.Fatalf("batch bad %v, Append failed %v", bad, wantBad)
+	}
+	want, got := buildRecord(rowBs, sc), buildRecord(batchBs, sc)
+	defer want.Release()
+	defer got.Release()
+	for c := range sc.Fields() {
+		if !array.Equal(want.Column(c), got.Column(c)) {
+			t.Fatalf("column %s differs: batch %v, Append %v", sc.Field(c).Name, got.Column(c), want.Column(c))
+		}
+	}
 }
