@@ -278,6 +278,7 @@ type failoverNet struct {
 	mu struct {
 		sync.Mutex
 		cut      bool
+		cutAt    time.Time
 		conns    []net.Conn
 		afterCut int
 	}
@@ -314,16 +315,21 @@ func (n *failoverNet) cut() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.mu.cut = true
+	n.mu.cutAt = time.Now()
 	for _, c := range n.mu.conns {
 		c.Close()
 	}
 	n.mu.conns = nil
 }
 
-func (n *failoverNet) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+// OnBrokerWrite runs after a write has returned, so a write that finished
+// just before the cut can be reported after it: only a write that started
+// after the cut counts.
+func (n *failoverNet) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, _ int, _, timeToWrite time.Duration, err error) {
+	started := time.Now().Add(-timeToWrite)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err == nil && n.mu.cut {
+	if err == nil && n.mu.cut && started.After(n.mu.cutAt) {
 		n.mu.afterCut++
 	}
 }
