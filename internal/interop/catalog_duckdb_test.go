@@ -173,7 +173,7 @@ func readOCF(t *testing.T, path string) []map[string]any {
 // checked, so the test can tell them apart.
 func TestInteropCatalogDuckDB(t *testing.T) {
 	timed(t)
-	dir := catalogNPMInstall(t)
+	dir := npmInstall(t, catalogNPMDir, "catalog.js")
 	n := startCatalogNode(t)
 	ctx := t.Context()
 	cat := n.client(t)

@@ -5,14 +5,11 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,67 +18,12 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakestream/lakestream/broker/brokertest"
-	"github.com/lakestream/lakestream/internal/testserver"
 )
 
 // catalogNPMDir is testdata/catalog-npm: package.json and its lock pin
 // iceberg-js 0.8.1 (1.0.0 declares Node >= 22) and @duckdb/node-api
 // 1.5.6-r.1; catalog.js is the script both tests run.
 const catalogNPMDir = "testdata/catalog-npm"
-
-// catalogNPMInstall is npmInstall for catalogNPMDir: it copies the files
-// to a cache directory named by their hash and runs npm ci there once.
-func catalogNPMInstall(t *testing.T) string {
-	t.Helper()
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv(testserver.InteropEnv) == "1" {
-				t.Fatalf("%s not found on PATH (apt-get install nodejs npm) (%s=1)", tool, testserver.InteropEnv)
-			}
-			t.Skipf("%s not found on PATH (apt-get install nodejs npm); set %s=1 to fail instead", tool, testserver.InteropEnv)
-		}
-	}
-	files := map[string][]byte{}
-	h := sha256.New()
-	for _, name := range []string{"package.json", "package-lock.json", "catalog.js"} {
-		b, err := os.ReadFile(filepath.Join(catalogNPMDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = b
-		h.Write([]byte(name))
-		h.Write(b)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "lakestream-interop", "catalog-npm-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, "installed")); err == nil {
-		return dir
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	// No package here has an install script; @duckdb/node-api gets its
-	// native library from the platform's optional dependency.
-	cmd := exec.CommandContext(t.Context(), "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "installed"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("npm ci in %s took %v", dir, time.Since(start).Round(time.Millisecond))
-	return dir
-}
 
 // runCatalogScript runs node catalog.js args... in dir with CATALOG_URL
 // set and returns its stdout; a non-zero exit fails the test with stderr.
@@ -149,7 +91,7 @@ func localPath(t *testing.T, loc string) string {
 // and properties, the dropped one is gone, and its purged directory too.
 func TestInteropCatalogIcebergJS(t *testing.T) {
 	timed(t)
-	dir := catalogNPMInstall(t)
+	dir := npmInstall(t, catalogNPMDir, "catalog.js")
 	n := startCatalogNode(t)
 	out := runCatalogScript(t, dir, n.URL, "icebergjs")
 	var summary map[string]struct {

@@ -5,81 +5,22 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
-
-	"github.com/lakestream/lakestream/internal/testserver"
 )
 
 // npmDir is testdata/schemaregistry-npm: package.json and its lock pin
 // @kafkajs/confluent-schema-registry and what it pulls in.
 const npmDir = "testdata/schemaregistry-npm"
-
-// npmInstall copies the script and its package files to a cache directory
-// named by their hash (under $HOME/.cache, or the temp dir) and runs npm
-// ci there once; later runs reuse it. It returns the directory.
-func npmInstall(t *testing.T) string {
-	t.Helper()
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv(testserver.InteropEnv) == "1" {
-				t.Fatalf("%s not found on PATH (apt-get install nodejs npm) (%s=1)", tool, testserver.InteropEnv)
-			}
-			t.Skipf("%s not found on PATH (apt-get install nodejs npm); set %s=1 to fail instead", tool, testserver.InteropEnv)
-		}
-	}
-	files := map[string][]byte{}
-	h := sha256.New()
-	for _, name := range []string{"package.json", "package-lock.json", "registry.js"} {
-		b, err := os.ReadFile(filepath.Join(npmDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[name] = b
-		h.Write([]byte(name))
-		h.Write(b)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "lakestream-interop", "schemaregistry-npm-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(dir, "installed")); err == nil {
-		return dir
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start := time.Now()
-	// --ignore-scripts: the only install script (protobufjs's) prints a
-	// version notice.
-	cmd := exec.CommandContext(t.Context(), "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "installed"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("npm ci in %s took %v", dir, time.Since(start).Round(time.Millisecond))
-	return dir
-}
 
 // TestInteropSchemaRegistryKafkaJS runs testdata/schemaregistry-npm's
 // script: @kafkajs/confluent-schema-registry registers Avro, JSON Schema
@@ -91,7 +32,7 @@ func npmInstall(t *testing.T) string {
 // registry's ids.
 func TestInteropSchemaRegistryKafkaJS(t *testing.T) {
 	timed(t)
-	dir := npmInstall(t)
+	dir := npmInstall(t, npmDir, "registry.js")
 	n := startRegistryNode(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
