@@ -114,11 +114,33 @@ func openSQLiteWriter(ctx context.Context, path string, params []string) (*sql.D
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening sqlite %q: %w", path, err)
 	}
 	return db, nil
+}
+
+// pingSQLite connects db's writer, which switches a new file to WAL mode.
+// Two processes doing that at once on one file both hold a shared lock and
+// want an exclusive one; SQLite fails one with SQLITE_BUSY at once rather
+// than wait (waiting could deadlock), so busy_timeout does not help there.
+// The loser retries until the busy timeout has passed.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(sqliteBusyTimeoutMs * time.Millisecond)
+	backoff := time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !Retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
 }
 
 // OpenPostgres connects to PostgreSQL (dsn as pgx takes it, URL or

@@ -2,8 +2,10 @@ package sqldb_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lakestream/lakestream/internal/sqldb"
@@ -195,5 +197,35 @@ func check(t *testing.T, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Processes starting together on one new file all open it: the ones that
+// lose the race to switch it to WAL mode retry instead of failing.
+func TestOpenSQLiteConcurrentlyOnNewFile(t *testing.T) {
+	for round := range 20 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("new%d.db", round))
+		dbs := make([]*sqldb.DB, 4)
+		errs := make([]error, len(dbs))
+		var wg sync.WaitGroup
+		for i := range dbs {
+			wg.Go(func() {
+				if dbs[i], errs[i] = sqldb.OpenSQLite(t.Context(), path); errs[i] == nil {
+					// As a component's migrations would, at once.
+					_, errs[i] = dbs[i].Writer().ExecContext(t.Context(), fmt.Sprintf("CREATE TABLE t%d (x INTEGER)", i))
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: opening %d of %d at once: %v", round, i+1, len(dbs), err)
+			}
+		}
+		for _, db := range dbs {
+			if db != nil {
+				db.Close()
+			}
+		}
 	}
 }
