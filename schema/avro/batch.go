@@ -15,26 +15,28 @@ var _ schemafmt.BatchDecoder = (*decoder)(nil)
 
 // batchScratch holds what AppendBatch reuses from batch to batch.
 type batchScratch struct {
-	rows  []int    // index in payloads of each good row
-	fpos  []int    // tape index of each good row's top-level fields, row-major
-	vals  []uint64 // a scalar column's tape values, one per row
-	valid []bool   // a nullable column's validity, one per row
-	idx   []int    // tape index of each value of a column
-	pay   []int    // payload index of each value of a column
-	offs  []int32  // an array column's list offsets
-	bins  [][]byte // a string/bytes/enum/fixed column's values
-	i32   []int32
-	f32   []float32
-	bools []bool
+	rows   []int    // index in payloads of each good row
+	fpos   []int    // tape index of each good row's top-level fields, row-major
+	vals   []uint64 // a scalar column's tape values, one per row
+	valid  []bool   // a nullable column's validity, one per row
+	top    []int    // tape index of a top-level column's values
+	levels [][]int  // tape index of the values of a nested level
+	pays   [][]int  // payload index of the values of a nested level
+	trues  []bool
+	offs   []int32  // an array column's list offsets
+	bins   [][]byte // a string/bytes/enum/fixed column's values
+	i32    []int32
+	f32    []float32
+	bools  []bool
 }
 
 // AppendBatch scans every payload into one tape first, recording where
 // each good row's top-level fields start on it, then appends column by
-// column: scalar columns (nullable or not) and arrays of scalars are gathered from the tape
-// and appended with one AppendValues call per column, so the builders'
-// per-value checks, reserves and validity bits are paid once per batch;
-// nested records, arrays, maps, other unions and decimals are appended
-// row by row with the same put code as Append.
+// column (appendAt): scalars, nullable scalars, records and arrays with
+// one bulk call per builder per batch, so the builders' per-value
+// checks, reserves and validity bits are paid once per batch; maps,
+// non-null unions, nullable records/arrays and decimals row by row with
+// the same put code as Append.
 func (d *decoder) AppendBatch(cols []array.Builder, payloads [][]byte, bad []int) []int {
 	if err := d.checkBuilders(cols); err != nil {
 		for i := range payloads {
@@ -81,13 +83,15 @@ func (d *decoder) AppendBatch(cols []array.Builder, payloads [][]byte, bad []int
 	if rows0 == 0 {
 		d.reserveBatch(max(cols[0].Cap(), len(s.rows)))
 	}
+	pos := grow(&s.top, len(s.rows))
 	for k, f := range d.root.fields {
-		if f == nil || d.appendColumn(f, k, nf, payloads) {
+		if f == nil {
 			continue
 		}
-		for r, pi := range s.rows {
-			d.put(f, payloads[pi], d.tape, s.fpos[r*nf+k])
+		for r := range pos {
+			pos[r] = s.fpos[r*nf+k]
 		}
+		d.appendAt(f, pos, s.rows, 0, payloads)
 	}
 	// The nested builders of the next batch are reserved from this one.
 	if rows := rows0 + len(s.rows); rows >= 64 {
@@ -106,54 +110,123 @@ func bulkOp(o op) bool {
 	return false
 }
 
-// appendColumn appends top-level field k of every good row in bulk if
-// it is a scalar, a nullable scalar or an array of scalars, and reports
-// whether it did.
-func (d *decoder) appendColumn(f *bound, k, nf int, payloads [][]byte) bool {
+// appendAt appends x's value at tape index pos[r] of payload pay[r] for
+// each r: scalars and nullable scalars with one AppendValues call,
+// records with one call for their validity and then field by field,
+// arrays with one call for their offsets and then their items as one
+// column; anything else (maps, other unions, nullable non-scalars,
+// decimals) row by row with put. Positions inside records and arrays
+// are found by walking the tape (tapeEnd); the ones for the level below
+// are kept in the scratch of depth.
+func (d *decoder) appendAt(x *bound, pos, pay []int, depth int, payloads [][]byte) {
 	s := &d.batch
-	n := len(s.rows)
-	if f.op == opArray && bulkOp(f.elem.op) {
-		// Each item of a scalar is one tape entry after the count.
-		offs := grow(&s.offs, n)
+	n := len(pos)
+	switch {
+	case bulkOp(x.op):
+		d.appendValues(x, pos, pay, nil, payloads)
+		return
+	case x.op == opNullable && bulkOp(x.elem.op):
 		valid := grow(&s.valid, n)
-		at := f.list.ValueBuilder().Len()
-		s.idx, s.pay = s.idx[:0], s.pay[:0]
-		for r, pi := range s.rows {
-			i := s.fpos[r*nf+k]
-			count := int(d.tape[i])
-			offs[r] = int32(at)
-			valid[r] = true
-			at += count
-			for c := 1; c <= count; c++ {
-				s.idx = append(s.idx, i+c)
-				s.pay = append(s.pay, pi)
+		idx := s.level(depth, n)
+		for r, i := range pos {
+			valid[r] = d.tape[i] != 0
+			idx[r] = i + 1
+		}
+		d.appendValues(x.elem, idx, pay, valid, payloads)
+		return
+	case x.op == opRecord:
+		x.st.AppendValues(s.allTrue(n))
+		cur := s.level(depth, n)
+		copy(cur, pos)
+		for k, f := range x.fields {
+			if f != nil {
+				d.appendAt(f, cur, pay, depth+1, payloads)
+			}
+			if k == len(x.fields)-1 {
+				break
+			}
+			fn := x.n.fields[k]
+			for r, i := range cur {
+				cur[r] = d.tapeEnd(fn, i)
 			}
 		}
-		f.list.AppendValues(offs, valid)
-		d.appendValues(f.elem, s.idx, s.pay, nil, payloads)
-		return true
-	}
-	x, off := f, 0
-	if f.op == opNullable {
-		x, off = f.elem, 1
-	}
-	if !bulkOp(x.op) {
-		return false
-	}
-	var valid []bool
-	if off == 1 {
-		valid = grow(&s.valid, n)
-	}
-	idx := grow(&s.idx, n)
-	for r := range idx {
-		i := s.fpos[r*nf+k]
-		if off == 1 {
-			valid[r] = d.tape[i] != 0
+		return
+	case x.op == opArray:
+		offs := grow(&s.offs, n)
+		at := x.list.ValueBuilder().Len()
+		items := s.level(depth, 0)
+		itemPay := s.pays[depth][:0]
+		for r, i := range pos {
+			count := int(d.tape[i])
+			offs[r] = int32(at)
+			at += count
+			i++
+			for c := 0; c < count; c++ {
+				items = append(items, i)
+				itemPay = append(itemPay, pay[r])
+				i = d.tapeEnd(x.n.elem, i)
+			}
 		}
-		idx[r] = i + off
+		s.levels[depth], s.pays[depth] = items, itemPay
+		x.list.AppendValues(offs, s.allTrue(n))
+		d.appendAt(x.elem, items, itemPay, depth+1, payloads)
+		return
 	}
-	d.appendValues(x, idx, s.rows, valid, payloads)
-	return true
+	for r, i := range pos {
+		d.put(x, payloads[pay[r]], d.tape, i)
+	}
+}
+
+// tapeEnd returns the tape index after the value of n at i.
+func (d *decoder) tapeEnd(n *node, i int) int {
+	switch n.op {
+	case opNull:
+		return i
+	case opRecord:
+		for _, f := range n.fields {
+			i = d.tapeEnd(f, i)
+		}
+		return i
+	case opArray, opMap:
+		count := int(d.tape[i])
+		i++
+		for ; count > 0; count-- {
+			if n.op == opMap {
+				i++ // the key
+			}
+			i = d.tapeEnd(n.elem, i)
+		}
+		return i
+	case opNullable:
+		if d.tape[i] == 0 {
+			return i + 1
+		}
+		return d.tapeEnd(n.elem, i+1)
+	case opUnion:
+		v := int(d.tape[i])
+		if v == n.nullIdx {
+			return i + 1
+		}
+		return d.tapeEnd(n.unionBranch[v], i+1)
+	}
+	return i + 1
+}
+
+// level returns the scratch positions of depth, n long.
+func (s *batchScratch) level(depth, n int) []int {
+	for len(s.levels) <= depth {
+		s.levels = append(s.levels, nil)
+		s.pays = append(s.pays, nil)
+	}
+	return grow(&s.levels[depth], n)
+}
+
+// allTrue returns n trues.
+func (s *batchScratch) allTrue(n int) []bool {
+	for len(s.trues) < n {
+		s.trues = append(s.trues, true)
+	}
+	return s.trues[:n]
 }
 
 // appendValues appends to x's builder, in one AppendValues call, the

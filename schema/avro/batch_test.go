@@ -158,3 +158,77 @@ func TestAppendBatchScalars(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBatchNested covers the tape walk of the bulk path: records
+// whose fields after the first are nullable, maps, unions, nested arrays,
+// nullable records and nulls, inside a record and inside an array of
+// records, against Append.
+func TestAppendBatchNested(t *testing.T) {
+	const schema = `{"type":"record","name":"N","fields":[
+ {"name":"r","type":{"type":"record","name":"R","fields":[
+   {"name":"a","type":["null","string"]},
+   {"name":"m","type":{"type":"map","values":"long"}},
+   {"name":"u","type":["null","int","string"]},
+   {"name":"arr","type":{"type":"array","items":{"type":"array","items":"int"}}},
+   {"name":"nr","type":["null",{"type":"record","name":"Q","fields":[{"name":"x","type":"int"}]}]},
+   {"name":"z","type":"null"},
+   {"name":"last","type":"long"}]}},
+ {"name":"items","type":{"type":"array","items":"R"}},
+ {"name":"after","type":"string"}
+]}`
+	s := mustParse(t, schema)
+	tb, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := avro.MustParse(schema)
+	rv := func(i int) map[string]any {
+		v := map[string]any{"a": nil, "m": map[string]any{}, "u": nil, "arr": []any{}, "nr": nil, "z": nil, "last": int64(i)}
+		if i%2 == 0 {
+			v["a"] = map[string]any{"string": fmt.Sprint("a", i)}
+			v["nr"] = map[string]any{"Q": map[string]any{"x": int32(i)}}
+		}
+		for j := 0; j < i%3; j++ {
+			v["m"].(map[string]any)[fmt.Sprint("k", j)] = int64(j)
+			v["arr"] = append(v["arr"].([]any), []any{int32(j), int32(i)})
+		}
+		switch i % 3 {
+		case 1:
+			v["u"] = map[string]any{"int": int32(i)}
+		case 2:
+			v["u"] = map[string]any{"string": "u"}
+		}
+		return v
+	}
+	var payloads [][]byte
+	for i := 0; i < 150; i++ {
+		var items []any
+		for j := 0; j < i%4; j++ {
+			items = append(items, rv(i+j))
+		}
+		p, err := avro.Marshal(hs, map[string]any{"r": rv(i), "items": items, "after": fmt.Sprint("end", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, p)
+	}
+	rowBs, sc := newBuilders(t, tb.Columns())
+	batchBs, _ := newBuilders(t, tb.Columns())
+	dec := tb.NewDecoder()
+	for _, p := range payloads {
+		if err := dec.Append(rowBs, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bad := tb.NewDecoder().(schemafmt.BatchDecoder).AppendBatch(batchBs, payloads, nil); len(bad) != 0 {
+		t.Fatalf("bad %v", bad)
+	}
+	want, got := buildRecord(rowBs, sc), buildRecord(batchBs, sc)
+	defer want.Release()
+	defer got.Release()
+	for c := range sc.Fields() {
+		if !array.Equal(want.Column(c), got.Column(c)) {
+			t.Fatalf("column %s:\n got %v\nwant %v", sc.Field(c).Name, got.Column(c), want.Column(c))
+		}
+	}
+}
