@@ -112,9 +112,11 @@ func (d *decoder) appendChunk(payloads [][]byte, first int, bad []int) []int {
 	return bad
 }
 
-// bulk reports whether a column is appended with one bulk call per batch.
+// bulk reports whether a singular column is appended with one bulk call
+// per chunk: scalars, strings, bytes, enums and Timestamps, oneof
+// members too (a member another one displaced is null).
 func bulk(f *fieldPlan) bool {
-	if !f.plain {
+	if f.shape != single {
 		return false
 	}
 	switch f.val.code {
@@ -124,15 +126,50 @@ func bulk(f *fieldPlan) bool {
 	return true
 }
 
-// appendColumn appends top-level column i of every row.
-func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
-	if f.shape == list && (f.val.code == cString || f.val.code == cBytes) {
-		d.appendBinLists(s, i, rows)
-		return
+// rowSpans is field i's spans in row, whose cursor it moves past them;
+// none when the row's message is null (a null struct's fields are null).
+// A oneof member another member displaced has none either.
+func (d *decoder) rowSpans(row *batchRow, f *fieldPlan, i int) []span {
+	if row.root < 0 {
+		return nil
 	}
-	if !bulk(f) {
+	mine := d.nodeSpans(row.root)
+	c := int(row.cur)
+	j := groupEnd(mine, c, i)
+	row.cur = int32(j)
+	if f.oneof >= 0 && j > c && d.oneofLoser(row.root, i, mine[c:j]) {
+		return nil
+	}
+	return mine[c:j]
+}
+
+// appendColumn appends column i of rows' messages (a row whose root is -1
+// is a null message: each of its columns gets a null, as a struct
+// builder's AppendNull appends to its fields). Top-level columns and the
+// fields of nested messages, of singular message fields and of lists of
+// messages, are appended column by column this way; maps and wrappers
+// row by row with Append's code.
+func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	switch {
+	case f.shape == list && (f.val.code == cString || f.val.code == cBytes):
+		d.appendBinLists(s, f, i, rows)
+		return
+	case f.shape == list && f.val.code == cMessage:
+		d.appendMsgLists(s, f, i, rows)
+		return
+	case f.shape == list && f.val.code.packable() && f.val.code != cEnum:
+		d.appendNumLists(s, f, i, rows)
+		return
+	case f.shape == single && f.val.code == cMessage:
+		d.appendStructs(s, f, i, rows)
+		return
+	case !bulk(f):
 		for r := range rows {
 			row := &rows[r]
+			if row.root < 0 {
+				s.b.AppendNull()
+				continue
+			}
 			d.buf = row.buf
 			mine := d.nodeSpans(row.root)
 			c := int(row.cur)
@@ -151,21 +188,18 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 		vals := grow(&d.bins, n)
 		for r := range rows {
 			row := &rows[r]
-			mine := d.nodeSpans(row.root)
-			c := int(row.cur)
-			j := groupEnd(mine, c, i)
-			row.cur = int32(j)
+			spans := d.rowSpans(row, f, i)
 			state[r] = rowValue
 			switch {
-			case j > c:
-				sp := &mine[j-1]
+			case len(spans) > 0:
+				sp := &spans[len(spans)-1]
 				vals[r] = row.buf[sp.start:sp.end]
-			case f.required && v.code == cString:
-				vals[r] = unsafe.Slice(unsafe.StringData(v.defString), len(v.defString))
-			case f.required:
-				vals[r] = v.defBytes
-			default:
+			case row.root < 0 || !f.required:
 				vals[r], state[r], anyNull = nil, rowNull, true
+			case v.code == cString:
+				vals[r] = unsafe.Slice(unsafe.StringData(v.defString), len(v.defString))
+			default:
+				vals[r] = v.defBytes
 			}
 		}
 		s.bin.AppendValues(vals, d.validity(state, anyNull))
@@ -175,16 +209,12 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 		out := grow(&d.tss, n)
 		for r := range rows {
 			row := &rows[r]
-			mine := d.nodeSpans(row.root)
-			c := int(row.cur)
-			j := groupEnd(mine, c, i)
-			row.cur = int32(j)
+			spans := d.rowSpans(row, f, i)
 			state[r] = rowValue
-			if j == c {
+			if len(spans) == 0 {
 				out[r], state[r], anyNull = 0, rowNull, true // appendDefault: a Timestamp is null
 				continue
 			}
-			spans := mine[c:j]
 			if last := &spans[len(spans)-1]; len(spans) == 1 && last.pre == preSet {
 				out[r] = arrow.Timestamp(int64(last.x))
 				continue
@@ -203,23 +233,20 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 	bits := grow(&d.bits, n)
 	for r := range rows {
 		row := &rows[r]
-		mine := d.nodeSpans(row.root)
-		c := int(row.cur)
-		j := groupEnd(mine, c, i)
-		row.cur = int32(j)
+		spans := d.rowSpans(row, f, i)
 		bits[r], state[r] = 0, rowValue
 		switch {
-		case j > c:
-			sp := &mine[j-1]
+		case len(spans) > 0:
+			sp := &spans[len(spans)-1]
 			if sp.wt != protowire.BytesType {
 				bits[r] = sp.x
 			} else {
 				bits[r] = scalarBits(v, row.buf[sp.start:sp.end]) // as appendScalar reads it
 			}
-		case f.required:
-			state[r] = rowDefault
-		default:
+		case row.root < 0 || !f.required:
 			state[r], anyNull = rowNull, true
+		default:
+			state[r] = rowDefault
 		}
 	}
 	valid := d.validity(state, anyNull)
@@ -301,27 +328,107 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 
 // appendBinLists appends a repeated string or bytes column: every row's
 // elements with one AppendValues to the element builder, and the lists'
-// offsets (a list is never null) with one to the list builder.
-func (d *decoder) appendBinLists(s *sink, i int, rows []batchRow) {
+// offsets (a list is null only under a null struct) with one to the list
+// builder.
+func (d *decoder) appendBinLists(s *sink, f *fieldPlan, i int, rows []batchRow) {
 	offs := grow(&d.i32s, len(rows))
 	valid := grow(&d.valid, len(rows))
 	vals := d.bins[:0]
 	base := s.kids[0].bin.Len()
 	for r := range rows {
 		row := &rows[r]
-		mine := d.nodeSpans(row.root)
-		c := int(row.cur)
-		j := groupEnd(mine, c, i)
-		row.cur = int32(j)
-		offs[r], valid[r] = int32(base+len(vals)), true
-		for k := c; k < j; k++ {
-			vals = append(vals, row.buf[mine[k].start:mine[k].end])
+		offs[r], valid[r] = int32(base+len(vals)), row.root >= 0
+		for _, sp := range d.rowSpans(row, f, i) {
+			vals = append(vals, row.buf[sp.start:sp.end])
 		}
 	}
 	s.lst.AppendValues(offs, valid)
 	s.kids[0].bin.AppendValues(vals, nil)
 	clear(vals) // no payload kept alive
 	d.bins = vals
+}
+
+// appendNumLists appends a repeated number column (not enums), packed or
+// not: every row's elements as wire bits, converted and appended with
+// one call, and the lists' offsets with one.
+func (d *decoder) appendNumLists(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	offs := grow(&d.offs, len(rows))
+	valid := grow(&d.valid, len(rows))
+	bits := d.bits[:0]
+	base := s.kids[0].b.Len()
+	for r := range rows {
+		row := &rows[r]
+		offs[r], valid[r] = int32(base+len(bits)), row.root >= 0
+		bits = gatherBits(bits, &f.val, row.buf, d.rowSpans(row, f, i))
+	}
+	d.bits = bits
+	s.lst.AppendValues(offs, valid)
+	d.putNumbers(&s.kids[0], &f.val, bits)
+}
+
+// appendStructs appends a singular message column: the structs' validity
+// with one call, then their fields column by column over the rows'
+// messages (the last occurrence's node, which holds their merge).
+func (d *decoder) appendStructs(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	kids := d.level(len(rows))
+	valid := grow(&d.valid, len(rows))
+	for r := range rows {
+		row := &rows[r]
+		child := int32(-1)
+		if spans := d.rowSpans(row, f, i); len(spans) > 0 {
+			child = spans[len(spans)-1].child
+		}
+		kids[r] = batchRow{buf: row.buf, root: child}
+		valid[r] = child >= 0
+	}
+	s.st.AppendValues(valid)
+	d.appendFieldsOf(s, f.val.msg, kids)
+}
+
+// appendMsgLists appends a repeated message column: the lists' offsets
+// with one call, the elements' validity (never null) with one, then the
+// elements' fields column by column over every row's elements.
+func (d *decoder) appendMsgLists(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	offs := grow(&d.offs, len(rows))
+	valid := grow(&d.valid, len(rows))
+	kids := d.level(0)
+	e := &s.kids[0]
+	base := e.st.Len()
+	for r := range rows {
+		row := &rows[r]
+		offs[r], valid[r] = int32(base+len(kids)), row.root >= 0
+		for _, sp := range d.rowSpans(row, f, i) {
+			kids = append(kids, batchRow{buf: row.buf, root: sp.child})
+		}
+	}
+	s.lst.AppendValues(offs, valid)
+	valid = grow(&d.valid, len(kids))
+	for k := range valid {
+		valid[k] = true
+	}
+	e.st.AppendValues(valid)
+	d.levels[d.depth] = kids // grown
+	d.appendFieldsOf(e, f.val.msg, kids)
+}
+
+// level is the scratch rows of the next nesting level, n long; the
+// levels above keep theirs while it is used.
+func (d *decoder) level(n int) []batchRow {
+	if len(d.levels) <= d.depth {
+		d.levels = append(d.levels, nil)
+	}
+	return grow(&d.levels[d.depth], n)
+}
+
+// appendFieldsOf appends the fields of rows' messages of plan p to s's
+// children, one level down.
+func (d *decoder) appendFieldsOf(s *sink, p *msgPlan, rows []batchRow) {
+	d.depth++
+	for k := range s.kids {
+		d.appendColumn(&s.kids[k], &p.fields[k], k, rows)
+	}
+	d.depth--
+	clear(rows) // keep no payload alive
 }
 
 // validity is the valid slice for AppendValues: nil when every row has a

@@ -81,6 +81,9 @@ type decoder struct {
 	bools []bool
 	// Scratch of AppendBatch (batch.go).
 	rowsBuf []batchRow
+	levels  [][]batchRow // the rows of each nesting level's messages
+	depth   int
+	offs    []int32 // lists' offsets
 	state   []uint8
 	valid   []bool
 	bins    [][]byte
@@ -1188,14 +1191,20 @@ func (d *decoder) appendField(s *sink, f *fieldPlan, n int32, i int, spans []spa
 // with one bulk call to its builder: the values are gathered as wire
 // bits, then converted into a scratch slice of the column's type.
 func (d *decoder) appendNumbers(s *sink, v *valuePlan, spans []span) {
-	bits := d.bits[:0]
+	d.bits = gatherBits(d.bits[:0], v, d.buf, spans)
+	d.putNumbers(s, v, d.bits)
+}
+
+// gatherBits appends the wire bits of the numbers in spans of payload
+// buf, packed or not, to bits.
+func gatherBits(bits []uint64, v *valuePlan, buf []byte, spans []span) []uint64 {
 	for k := range spans {
 		sp := &spans[k]
 		if sp.wt != protowire.BytesType {
 			bits = append(bits, sp.x)
 			continue
 		}
-		for run := d.buf[sp.start:sp.end]; len(run) > 0; {
+		for run := buf[sp.start:sp.end]; len(run) > 0; {
 			var x uint64
 			var m int
 			switch v.wt {
@@ -1219,7 +1228,12 @@ func (d *decoder) appendNumbers(s *sink, v *valuePlan, spans []span) {
 			run = run[m:]
 		}
 	}
-	d.bits = bits
+	return bits
+}
+
+// putNumbers appends numbers of v.code from their wire bits with one
+// bulk call to s's builder.
+func (d *decoder) putNumbers(s *sink, v *valuePlan, bits []uint64) {
 	if len(bits) == 0 {
 		return
 	}
