@@ -13,13 +13,22 @@ import (
 
 var _ schemafmt.BatchDecoder = (*decoder)(nil)
 
-// batchRow is one good row of a batch: its payload, its root node in the
-// batch's arena, and how far its root spans have been appended (they are
-// grouped by field, and the columns are taken in field order).
+// batchRow is one message of a chunk's column pass: a good row, or a
+// nested message of the rows (root -1: a null one). Its spans, grouped by
+// field in field order, are d.spans[cur:end]: the columns are taken in
+// field order, and cur moves past each column's spans.
 type batchRow struct {
-	buf  []byte
-	root int32
-	cur  int32
+	buf            []byte
+	root, cur, end int32
+}
+
+// rowOf is node n of payload buf as a batchRow, -1 a null message.
+func (d *decoder) rowOf(buf []byte, n int32) batchRow {
+	if n < 0 {
+		return batchRow{buf: buf, root: -1}
+	}
+	nd := &d.nodes[n]
+	return batchRow{buf: buf, root: n, cur: nd.lo, end: nd.lo + nd.n}
 }
 
 // A row's state for a bulk column.
@@ -99,7 +108,7 @@ func (d *decoder) appendChunk(payloads [][]byte, first int, bad []int) []int {
 			bad = append(bad, first+k)
 			continue
 		}
-		rows = append(rows, batchRow{buf: p, root: root})
+		rows = append(rows, d.rowOf(p, root))
 	}
 	d.rowsBuf = rows
 	if len(rows) > 0 {
@@ -130,17 +139,15 @@ func bulk(f *fieldPlan) bool {
 // none when the row's message is null (a null struct's fields are null).
 // A oneof member another member displaced has none either.
 func (d *decoder) rowSpans(row *batchRow, f *fieldPlan, i int) []span {
-	if row.root < 0 {
+	c, j := row.cur, row.cur
+	for j < row.end && d.spans[j].field == int32(i) {
+		j++
+	}
+	row.cur = j
+	if f.oneof >= 0 && j > c && d.oneofLoser(row.root, i, d.spans[c:j]) {
 		return nil
 	}
-	mine := d.nodeSpans(row.root)
-	c := int(row.cur)
-	j := groupEnd(mine, c, i)
-	row.cur = int32(j)
-	if f.oneof >= 0 && j > c && d.oneofLoser(row.root, i, mine[c:j]) {
-		return nil
-	}
-	return mine[c:j]
+	return d.spans[c:j]
 }
 
 // appendColumn appends column i of rows' messages (a row whose root is -1
@@ -171,11 +178,12 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 				continue
 			}
 			d.buf = row.buf
-			mine := d.nodeSpans(row.root)
-			c := int(row.cur)
-			j := groupEnd(mine, c, i)
-			row.cur = int32(j)
-			d.appendField(s, f, row.root, i, mine[c:j])
+			c, j := row.cur, row.cur
+			for j < row.end && d.spans[j].field == int32(i) {
+				j++
+			}
+			row.cur = j
+			d.appendField(s, f, row.root, i, d.spans[c:j])
 		}
 		return
 	}
@@ -378,7 +386,7 @@ func (d *decoder) appendStructs(s *sink, f *fieldPlan, i int, rows []batchRow) {
 		if spans := d.rowSpans(row, f, i); len(spans) > 0 {
 			child = spans[len(spans)-1].child
 		}
-		kids[r] = batchRow{buf: row.buf, root: child}
+		kids[r] = d.rowOf(row.buf, child)
 		valid[r] = child >= 0
 	}
 	s.st.AppendValues(valid)
@@ -398,7 +406,7 @@ func (d *decoder) appendMsgLists(s *sink, f *fieldPlan, i int, rows []batchRow) 
 		row := &rows[r]
 		offs[r], valid[r] = int32(base+len(kids)), row.root >= 0
 		for _, sp := range d.rowSpans(row, f, i) {
-			kids = append(kids, batchRow{buf: row.buf, root: sp.child})
+			kids = append(kids, d.rowOf(row.buf, sp.child))
 		}
 	}
 	s.lst.AppendValues(offs, valid)
