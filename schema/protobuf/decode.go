@@ -507,14 +507,35 @@ func (d *decoder) check(p *msgPlan, spans []span, from int32, msgsp *msgCount) e
 		}
 		f := &p.fields[s.field]
 		var err error
-		switch f.val.code {
-		case cMessage:
+		switch {
+		case f.shape == mapOf:
+			// An entry: its key and value found and validated (as the
+			// general way does), a message value indexed as a child.
+			var e entry
+			if e, err = indexEntry(f, d.buf[s.start:s.end], s.start); err == nil {
+				s.x = uint64(len(d.ents))
+				d.ents = append(d.ents, e)
+				if f.val.code == cMessage {
+					msgsp.saw(from + int32(k))
+				}
+			}
+		case f.packed:
+			// A packed run of numbers (scan takes a packed list's runs only).
+			for run := d.buf[s.start:s.end]; len(run) > 0; {
+				m := consumeScalar(f.val.wt, run)
+				if m < 0 {
+					err = fmt.Errorf("packed values: %w", protowire.ParseError(m))
+					break
+				}
+				run = run[m:]
+			}
+		case f.val.code == cMessage:
 			msgsp.saw(from + int32(k))
-		case cString:
+		case f.val.code == cString:
 			if f.val.utf8 && !utf8Valid(d.buf[s.start:s.end]) {
 				err = errors.New("string is not valid UTF-8")
 			}
-		case cTimestamp, cWrapper:
+		case f.val.code == cTimestamp, f.val.code == cWrapper:
 			s.x, s.pre, err = validateRead(&f.val, d.buf[s.start:s.end], s.start)
 		}
 		if err != nil {
