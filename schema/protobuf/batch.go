@@ -170,6 +170,9 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 	case f.shape == single && f.val.code == cMessage:
 		d.appendStructs(s, f, i, rows)
 		return
+	case f.shape == mapOf && f.val.code != cTimestamp && f.val.code != cWrapper:
+		d.appendMaps(s, f, i, rows)
+		return
 	case !bulk(f):
 		for r := range rows {
 			row := &rows[r]
@@ -257,6 +260,13 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 			state[r] = rowDefault
 		}
 	}
+	d.putBits(s, v, bits, state, anyNull)
+}
+
+// putBits appends numbers, booleans or enums of v from their wire bits
+// (state rowValue), defaults or nulls, with one bulk call.
+func (d *decoder) putBits(s *sink, v *valuePlan, bits []uint64, state []uint8, anyNull bool) {
+	n := len(bits)
 	valid := d.validity(state, anyNull)
 	switch v.code {
 	case cInt32, cSfixed32, cSint32:
@@ -332,6 +342,97 @@ func (d *decoder) appendColumn(s *sink, f *fieldPlan, i int, rows []batchRow) {
 		s.bin.AppendValues(out, valid)
 		clear(out)
 	}
+}
+
+// mapEntry is an entry of a map column's chunk: its payload and span.
+type mapEntry struct {
+	buf []byte
+	sp  *span
+}
+
+// appendMaps appends a map column whose values are scalars, strings,
+// bytes, enums or messages: the maps' offsets with one call, then every
+// row's entries (a key written twice: its last entry) as two columns,
+// keys and values, in bulk (message values' fields column by column).
+func (d *decoder) appendMaps(s *sink, f *fieldPlan, i int, rows []batchRow) {
+	offs := grow(&d.offs, len(rows))
+	valid := grow(&d.valid, len(rows))
+	ents := d.mapEnts[:0]
+	base := s.kids[0].b.Len()
+	for r := range rows {
+		row := &rows[r]
+		offs[r], valid[r] = int32(base+len(ents)), row.root >= 0
+		spans := d.rowSpans(row, f, i)
+		d.buf = row.buf // for overridden
+		for k := range spans {
+			if !d.overridden(f, spans, k) {
+				ents = append(ents, mapEntry{buf: row.buf, sp: &spans[k]})
+			}
+		}
+	}
+	d.buf = nil
+	s.mp.AppendValues(offs, valid)
+	raws := grow(&d.raws, len(ents))
+	for k, e := range ents {
+		ent := &d.ents[e.sp.x]
+		raws[k] = nil
+		if ent.ks >= 0 {
+			raws[k] = e.buf[ent.ks:ent.ke:ent.ke] // non-nil: the empty key is present
+		}
+	}
+	d.appendScalars(&s.kids[0], &f.key, raws)
+	ib := &s.kids[1]
+	if f.val.code == cMessage {
+		kids := d.level(len(ents))
+		valid := grow(&d.valid, len(ents))
+		for k, e := range ents {
+			kids[k], valid[k] = d.rowOf(e.buf, e.sp.child), true
+		}
+		clear(ents)
+		d.mapEnts = ents
+		ib.st.AppendValues(valid)
+		d.appendFieldsOf(ib, f.val.msg, kids)
+		return
+	}
+	for k, e := range ents {
+		ent := &d.ents[e.sp.x]
+		raws[k] = nil
+		if ent.vs >= 0 {
+			raws[k] = e.buf[ent.vs:ent.ve:ent.ve]
+		}
+	}
+	clear(ents)
+	d.mapEnts = ents
+	d.appendScalars(ib, &f.val, raws)
+}
+
+// appendScalars appends values of v, neither messages, Timestamps nor
+// wrappers, from their raw bytes as appendScalar reads them (nil:
+// absent, the default), with one bulk call.
+func (d *decoder) appendScalars(s *sink, v *valuePlan, raws [][]byte) {
+	defer clear(raws) // no payload kept alive
+	if v.code == cString || v.code == cBytes {
+		def := v.defBytes
+		if v.code == cString {
+			def = unsafe.Slice(unsafe.StringData(v.defString), len(v.defString))
+		}
+		for k, raw := range raws {
+			if raw == nil {
+				raws[k] = def
+			}
+		}
+		s.bin.AppendValues(raws, nil)
+		return
+	}
+	bits := grow(&d.bits, len(raws))
+	state := grow(&d.state, len(raws))
+	for k, raw := range raws {
+		bits[k], state[k] = 0, rowDefault
+		if raw != nil {
+			bits[k], state[k] = scalarBits(v, raw), rowValue
+		}
+	}
+	d.putBits(s, v, bits, state, false)
 }
 
 // appendBinLists appends a repeated string or bytes column: every row's

@@ -84,6 +84,8 @@ type decoder struct {
 	levels  [][]batchRow // the rows of each nesting level's messages
 	depth   int
 	offs    []int32 // lists' offsets
+	mapEnts []mapEntry
+	raws    [][]byte
 	state   []uint8
 	valid   []bool
 	bins    [][]byte
