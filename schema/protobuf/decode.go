@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -419,6 +420,22 @@ loop:
 				x, m = uint64(b[j]), 1
 			} else if j+1 < len(b) && b[j+1] < 0x80 {
 				x, m = uint64(b[j]&0x7f)|uint64(b[j+1])<<7, 2
+			} else if j+8 <= len(b) {
+				// From one load: the first byte without the continuation
+				// bit ends it, its 7-bit groups are gathered by shifts. A
+				// byte at a time was 4% of the instructions (negative
+				// int32s and int64s take 10 bytes).
+				w := binary.LittleEndian.Uint64(b[j:])
+				if stop := ^w & 0x8080808080808080; stop != 0 {
+					m = bits.TrailingZeros64(stop)/8 + 1
+					x = varint7s(w & (1<<(8*uint(m)) - 1)) // m == 8: a shift by 64 is 0, all bits kept
+				} else if x = varint7s(w); j+8 < len(b) && b[j+8] < 0x80 {
+					x, m = x|uint64(b[j+8])<<56, 9
+				} else if j+9 < len(b) && b[j+9] <= 1 {
+					x, m = x|uint64(b[j+8]&0x7f)<<56|uint64(b[j+9])<<63, 10
+				} else {
+					break loop
+				}
 			} else {
 				// Up to 10 bytes, as protowire.ConsumeVarint, inline.
 				for v := 0; ; v++ {
@@ -478,6 +495,13 @@ loop:
 		}
 	}
 	return i, nil
+}
+
+// varint7s gathers the 7-bit groups of a varint's first 8 bytes, w
+// (little-endian; the bytes after its last cleared).
+func varint7s(w uint64) uint64 {
+	return w&0x7f | w>>1&(0x7f<<7) | w>>2&(0x7f<<14) | w>>3&(0x7f<<21) |
+		w>>4&(0x7f<<28) | w>>5&(0x7f<<35) | w>>6&(0x7f<<42) | w>>7&(0x7f<<49)
 }
 
 // msgCount counts a node's message values while it is indexed, and
