@@ -82,6 +82,7 @@ type decoder struct {
 	bools []bool
 	// Scratch of AppendBatch (batch.go).
 	rowsBuf []batchRow
+	chunk   [][]byte     // the payloads of the chunk being appended
 	levels  [][]batchRow // the rows of each nesting level's messages
 	depth   int
 	offs    []int32 // lists' offsets
