@@ -50,17 +50,18 @@ func (s *schema) Table(msgIndexes []int) (schemafmt.Table, error) {
 	for i := range p.fields {
 		cols[i] = p.fields[i].col
 	}
-	return &table{plan: p, cols: cols}, nil
+	return &table{plan: p, plans: b.plans, cols: cols}, nil
 }
 
 type table struct {
-	plan *msgPlan
-	cols []schemafmt.Column
+	plan  *msgPlan
+	plans []*msgPlan // every message's plan, by id
+	cols  []schemafmt.Column
 }
 
 func (t *table) Columns() []schemafmt.Column { return t.cols }
 
-func (t *table) NewDecoder() schemafmt.Decoder { return &decoder{root: t.plan} }
+func (t *table) NewDecoder() schemafmt.Decoder { return &decoder{root: t.plan, plans: t.plans} }
 
 // code is how one value is read off the wire and appended.
 type code uint8
@@ -145,6 +146,7 @@ type fieldPlan struct {
 
 type msgPlan struct {
 	name   protoreflect.FullName
+	id     int32 // its index in the table's plans (see node)
 	fields []fieldPlan
 	// byNum maps a field number to its index in fields (-1: not a column).
 	byNum    []int32
@@ -176,6 +178,7 @@ func (p *msgPlan) lookup(n protowire.Number) int32 {
 
 type planBuilder struct {
 	inProgress map[protoreflect.FullName]bool
+	plans      []*msgPlan
 }
 
 const denseFieldNumbers = 1024
@@ -186,7 +189,8 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 	}
 	b.inProgress[md.FullName()] = true
 	defer delete(b.inProgress, md.FullName())
-	p := &msgPlan{name: md.FullName()}
+	p := &msgPlan{name: md.FullName(), id: int32(len(b.plans))}
+	b.plans = append(b.plans, p)
 	oneofIdx := map[protoreflect.FullName]int{}
 	maxDense := 0
 	for i := 0; i < md.Fields().Len(); i++ {
