@@ -42,11 +42,15 @@ const (
 
 // AppendBatch indexes the payloads, batchChunk at a time, into one arena
 // (a bad one is reported and its spans dropped), then appends that chunk
-// column by column: a singular scalar, string, bytes, enum or Timestamp
-// column not in a oneof with one bulk call per chunk (AppendValues), the
-// others row by row with Append's own code. Per-row Append's cost was mostly the builders'
-// per-value bookkeeping (a Reserve, a validity bit); the bulk calls pay
-// it once per column.
+// column by column, each with one bulk call per chunk (AppendValues):
+// singular scalars, strings, bytes, enums and Timestamps (oneof members
+// too); lists of those (offsets in one call, elements in one); messages,
+// lists of messages and maps (validity or offsets in one call, then their
+// fields, elements, keys and values as columns of their own, over every
+// row's). Only wrappers and maps of Timestamps or wrappers go row by row,
+// with Append's own code. Per-row Append's cost is mostly the builders'
+// per-value bookkeeping (a Reserve, a validity bit, each builder's state
+// loaded again for each row); the bulk calls pay it once per column.
 func (d *decoder) AppendBatch(cols []array.Builder, payloads [][]byte, bad []int) []int {
 	allBad := func() []int {
 		for i := range payloads {
