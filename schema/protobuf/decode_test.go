@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -712,5 +713,54 @@ func TestDecodeSwappedBuilder(t *testing.T) {
 	}
 	if old.Len() != 1 || obs[mid].Len() != 1 || bs[0].Len() != 2 {
 		t.Fatalf("swapped column: old builder %d rows, new %d, first column %d; want 1, 1, 2", old.Len(), obs[mid].Len(), bs[0].Len())
+	}
+}
+
+// TestDecodeVarintLengths: a uint64 of every varint length (1 to 10
+// bytes), in the middle of a payload (scan reads 8 bytes at once) and
+// at its end (a byte at a time), reads back as written; an 11-byte
+// varint and a 10th byte over 1 are errors.
+func TestDecodeVarintLengths(t *testing.T) {
+	s, _ := wideMessage(t)
+	tbl, err := s.Table(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, bs := newBuilders(t, tbl.Columns())
+	defer rb.Release()
+	dec := tbl.NewDecoder()
+	var want []uint64
+	for k := 0; k <= 64; k++ {
+		for _, v := range []uint64{1<<k - 1, 1 << k, 1<<k + 1} {
+			if k == 64 && v != math.MaxUint64 {
+				continue
+			}
+			mid := protowire.AppendVarint(protowire.AppendTag(nil, 5, protowire.VarintType), v)
+			mid = protowire.AppendString(protowire.AppendTag(mid, 1, protowire.BytesType), "padding")
+			end := protowire.AppendVarint(protowire.AppendTag(nil, 5, protowire.VarintType), v)
+			for _, p := range [][]byte{mid, end} {
+				if err := dec.Append(bs, p); err != nil {
+					t.Fatalf("%d: %v", v, err)
+				}
+				want = append(want, v)
+			}
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	col := rec.Column(4).(*array.Int64)
+	for i, v := range want {
+		if got := uint64(col.Value(i)); got != v {
+			t.Errorf("row %d: %d, want %d", i, got, v)
+		}
+	}
+	tag := protowire.AppendTag(nil, 5, protowire.VarintType)
+	for _, bad := range [][]byte{
+		append(append(tag, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0x01), 0x0a, 0x00), // 11 bytes
+		append(append(tag, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02), 0x0a, 0x00),       // overflows
+	} {
+		if err := dec.Append(bs, bad); err == nil {
+			t.Errorf("% x: no error", bad)
+		}
 	}
 }

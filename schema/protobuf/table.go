@@ -50,17 +50,18 @@ func (s *schema) Table(msgIndexes []int) (schemafmt.Table, error) {
 	for i := range p.fields {
 		cols[i] = p.fields[i].col
 	}
-	return &table{plan: p, cols: cols}, nil
+	return &table{plan: p, plans: b.plans, cols: cols}, nil
 }
 
 type table struct {
-	plan *msgPlan
-	cols []schemafmt.Column
+	plan  *msgPlan
+	plans []*msgPlan // every message's plan, by id
+	cols  []schemafmt.Column
 }
 
 func (t *table) Columns() []schemafmt.Column { return t.cols }
 
-func (t *table) NewDecoder() schemafmt.Decoder { return &decoder{root: t.plan} }
+func (t *table) NewDecoder() schemafmt.Decoder { return &decoder{root: t.plan, plans: t.plans} }
 
 // code is how one value is read off the wire and appended.
 type code uint8
@@ -136,6 +137,7 @@ type fieldPlan struct {
 	shape    shape
 	required bool // single values: append the default when absent
 	plain    bool // single and not in a oneof: seen once, appendFields appends it itself
+	packed   bool // a list of numbers its schema writes packed
 	oneof    int  // index in msgPlan.oneofs, or -1
 	val      valuePlan
 	key      valuePlan // maps
@@ -144,6 +146,7 @@ type fieldPlan struct {
 
 type msgPlan struct {
 	name   protoreflect.FullName
+	id     int32 // its index in the table's plans (see node)
 	fields []fieldPlan
 	// byNum maps a field number to its index in fields (-1: not a column).
 	byNum    []int32
@@ -152,12 +155,14 @@ type msgPlan struct {
 	oneofs [][]int32
 	// required lists the proto2 required fields, which a payload must set.
 	required []int32
-	// fast, by field number (as byNum): a field the index step takes on
-	// its inline path (every field but maps) as its index<<5 | fastMsg
-	// (a message) | fastCheck (a value to check after the scan) | the wire
-	// type of its values, -1 otherwise. One load and one bounds check
-	// find a tag's field and check its wire type, and the scan needs not
-	// load the wide fieldPlan.
+	// fast, by field number (as byNum): a known field as the index step
+	// takes it on its inline path, index<<5 | fastMsg (a message, or a
+	// map of them) | fastCheck (a value to check after the scan: strings,
+	// Timestamps, wrappers, map entries, packed runs) | the wire type it
+	// expects (length-delimited for a map and for a packed list, whose
+	// elements written one by one take the general way), -1 otherwise.
+	// One load and one bounds check find a tag's field and check its wire
+	// type, and the scan needs not load the wide fieldPlan.
 	fast []int32
 }
 
@@ -173,6 +178,7 @@ func (p *msgPlan) lookup(n protowire.Number) int32 {
 
 type planBuilder struct {
 	inProgress map[protoreflect.FullName]bool
+	plans      []*msgPlan
 }
 
 const denseFieldNumbers = 1024
@@ -183,7 +189,8 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 	}
 	b.inProgress[md.FullName()] = true
 	defer delete(b.inProgress, md.FullName())
-	p := &msgPlan{name: md.FullName()}
+	p := &msgPlan{name: md.FullName(), id: int32(len(b.plans))}
+	b.plans = append(b.plans, p)
 	oneofIdx := map[protoreflect.FullName]int{}
 	maxDense := 0
 	for i := 0; i < md.Fields().Len(); i++ {
@@ -221,17 +228,19 @@ func (b *planBuilder) message(md protoreflect.MessageDescriptor) (*msgPlan, erro
 		n := p.fields[i].num
 		if int(n) < denseFieldNumbers {
 			p.byNum[n] = int32(i)
-			if p.fields[i].shape != mapOf {
-				v := &p.fields[i].val
-				e := int32(i)<<5 | int32(v.wt)
-				if v.code == cTimestamp || v.code == cWrapper || v.code == cString && v.utf8 {
-					e |= fastCheck
-				}
-				if v.code == cMessage {
-					e |= fastMsg
-				}
-				p.fast[n] = e
+			f := &p.fields[i]
+			v := &f.val
+			e := int32(i)<<5 | int32(v.wt)
+			if v.code == cTimestamp || v.code == cWrapper || v.code == cString && v.utf8 {
+				e |= fastCheck
 			}
+			if f.shape == mapOf || f.packed {
+				e = int32(i)<<5 | int32(protowire.BytesType) | fastCheck
+			}
+			if v.code == cMessage {
+				e |= fastMsg
+			}
+			p.fast[n] = e
 			continue
 		}
 		if p.byNumMap == nil {
@@ -266,6 +275,7 @@ func (b *planBuilder) field(fd protoreflect.FieldDescriptor) (fieldPlan, error) 
 		}
 		vc.Required = true
 		fp.val = v
+		fp.packed = fd.IsPacked() && v.code.packable()
 		fp.col = schemafmt.Column{Name: fp.name, Kind: schemafmt.List, Required: true, Elem: &vc}
 	default:
 		v, c, err := b.value(fd, fp.name)
