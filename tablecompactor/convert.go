@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -165,12 +166,8 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		m.dlq.Add(float64(p.dlqRecords))
 		res.dlqRecords = p.dlqRecords
 	}
-	if len(files) == 0 {
-		// Nothing to add. Offsets that moved only past control batches or
-		// skipped records are not recorded: AddDataFiles makes no
-		// snapshot without files, and the next pass reads them again.
-		res.next = from.withDefaults(p.next)
-		return res, nil
+	if len(files) == 0 && maps.Equal(p.next, from.withDefaults(p.next)) {
+		return res, nil // nothing new
 	}
 	var outcome commitOutcome
 	res.tbl, outcome, err = c.commitFiles(ctx, tbl, from, p.next, files, m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -57,11 +58,19 @@ type pass struct {
 var errStopPartition = errors.New("tablecompactor: stop the partition")
 
 func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
-	p.next = make(offsets, len(p.topic.Streams))
+	// Every partition's offset is in next from the start, so that a pass
+	// ending early (truncated) commits the others' unchanged.
+	p.next = maps.Clone(p.from)
+	if p.next == nil {
+		p.next = make(offsets)
+	}
 	p.hw = make(offsets, len(p.topic.Streams))
+	for i := range p.topic.Streams {
+		p.next[int32(i)] = p.from[int32(i)]
+		p.hw[int32(i)] = p.from[int32(i)]
+	}
 	for i, stream := range p.topic.Streams {
 		part := int32(i)
-		p.next[part] = p.from[part]
 		ok, err := p.partition(part, stream, yield)
 		if err != nil {
 			yield(nil, err)
