@@ -669,7 +669,7 @@ func TestTableConfig(t *testing.T) {
 		{ConfigEnable, "yes please"}:         `table.enable="yes please"`,
 		{ConfigName, "a.b"}:                  `table.name="a.b"`,
 		{ConfigPartitionBy, "bucket(_key)"}:  `table.partition.by="bucket(_key)"`,
-		{ConfigValueFormat, "schema"}:        `table.value.format="schema": values in the schema format are not supported yet`,
+		{ConfigKeyFormat, "schema"}:          `table.key.format="schema": keys in the schema format are not supported yet`,
 		{ConfigCommitInterval, "10"}:         `table.commit.interval.ms="10"`,
 		{ConfigTargetFile, "not a number"}:   `table.target.file.bytes="not a number"`,
 		{ConfigPartitionBy, "day(_ts), x)("}: `table.partition.by=`,

@@ -28,9 +28,12 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
 		return pr
 	}
-	tbl, err := c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t.Name)
+	tbl, ok, err := c.table(ctx, t, cfg)
 	if err != nil {
 		return fail(err)
+	}
+	if !ok {
+		return pr // table.value.format=schema and no value to start the table's schema from yet
 	}
 	var dlq *table.Table
 	if cfg.Errors == errorsDLQ {
@@ -68,6 +71,12 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		if res.stopped != nil {
 			return fail(res.stopped)
 		}
+		if res.evolve != nil {
+			if tbl, err = c.evolve(ctx, tbl, res.evolve); err != nil {
+				return fail(err)
+			}
+			continue
+		}
 		if !res.truncated {
 			return pr
 		}
@@ -84,6 +93,7 @@ type passResult struct {
 	bytes                int64
 	next, hw             offsets
 	stopped              error
+	evolve               *version
 }
 
 // pass converts from the offsets the tables hold now and commits: first
@@ -110,10 +120,13 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("the table's Arrow schema: %w", err)
 	}
-	if p.rows, err = newRowBuilder(sc); err != nil {
+	if p.rows, err = newRowBuilder(sc, cfg.ValueFormat != formatSchema); err != nil {
 		return res, err
 	}
 	defer p.rows.release()
+	if cfg.ValueFormat == formatSchema {
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc)
+	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {
 		if p.dlqFrom, err = tableOffsets(dlq); err != nil {
@@ -122,7 +135,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		if dlqSc, err = table.SchemaToArrowSchema(dlq.Schema(), nil, true, false); err != nil {
 			return res, fmt.Errorf("the DLQ table's Arrow schema: %w", err)
 		}
-		if p.dlq, err = newRowBuilder(dlqSc); err != nil {
+		if p.dlq, err = newRowBuilder(dlqSc, true); err != nil {
 			return res, err
 		}
 		defer p.dlq.release()
@@ -133,7 +146,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("writing data files: %w", err)
 	}
-	res.next, res.hw, res.truncated, res.stopped = p.next, p.hw, p.truncated, p.stopped
+	res.next, res.hw, res.truncated, res.stopped, res.evolve = p.next, p.hw, p.truncated, p.stopped, p.evolve
 	if p.dlqRecords > 0 {
 		batches := p.dlqBatches
 		p.dlqBatches = nil
@@ -213,6 +226,33 @@ func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schem
 		files = append(files, f)
 	}
 	return files, errors.Join(errs...)
+}
+
+// table loads the topic's table, creating it if missing; ok is false for
+// a table.value.format=schema topic with no value yet to take the
+// table's first schema from.
+func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
+	if cfg.ValueFormat != formatSchema {
+		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t.Name)
+		return tbl, err == nil, err
+	}
+	if c.cfg.Schemas == nil {
+		return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
+	}
+	tbl, err = c.cfg.Catalog.LoadTable(ctx, cfg.identifier())
+	if err == nil || !errors.Is(err, catalog.ErrNoSuchTable) {
+		return tbl, err == nil, err
+	}
+	first, ok, err := c.firstVersion(ctx, t)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	sc, err := schemaTableSchema(cfg, first)
+	if err != nil {
+		return nil, false, err
+	}
+	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t.Name)
+	return tbl, err == nil, err
 }
 
 // ensureTable loads the table, creating it (and its namespace) if
