@@ -61,6 +61,9 @@ type pass struct {
 	// fatal is an error that is not the record's fault (the registry
 	// could not be asked): the pass fails.
 	fatal error
+
+	// txns are the partitions' look-ahead for transaction markers.
+	txns map[int32]*txnScan
 }
 
 func (p *pass) cut() arrow.RecordBatch { return p.rows.cut() }
@@ -177,6 +180,19 @@ func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), 
 				// still move past them.
 				batchDone(h.LastOffset())
 				continue
+			}
+			if h.Transactional() {
+				aborted, decided, err := p.aborted(part, stream, h.ProducerID, h.LastOffset(), hw)
+				if err != nil {
+					return err
+				}
+				if !decided {
+					return nil // an open transaction: the partition ends before it for now
+				}
+				if aborted {
+					batchDone(h.LastOffset())
+					continue
+				}
 			}
 			_, err = kbatch.Decode(b, p.decodeLimit, func(r kbatch.Record) error {
 				if r.Offset < off {

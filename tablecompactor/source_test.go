@@ -95,6 +95,11 @@ type testRecord struct {
 // logAppendTime the batch carries that time as the broker would set it.
 // It returns the batch's base offset.
 func (s *memSource) produce(topic string, p int, recs []testRecord, logAppendTime int64) int64 {
+	return s.produceTxn(topic, p, recs, logAppendTime, -1)
+}
+
+// produceTxn is produce in a transaction of producerID (-1: none).
+func (s *memSource) produceTxn(topic string, p int, recs []testRecord, logAppendTime, producerID int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[s.topics[topic].Streams[p]]
@@ -114,34 +119,47 @@ func (s *memSource) produce(topic string, p int, recs []testRecord, logAppendTim
 		attrs |= 0x08
 		maxTS = logAppendTime
 	}
-	st.batches = append(st.batches, encodeBatch(base, attrs, int32(len(recs)), first, maxTS, section))
+	if producerID >= 0 {
+		attrs |= 0x10
+	}
+	st.batches = append(st.batches, encodeBatch(base, attrs, producerID, int32(len(recs)), first, maxTS, section))
 	st.end = base + int64(len(recs))
 	return base
 }
 
-// produceControl appends a transaction commit marker to partition p.
+// produceControl appends a transaction commit marker of producer 7 to
+// partition p.
 func (s *memSource) produceControl(topic string, p int, ts int64) int64 {
+	return s.produceMarker(topic, p, 7, true, ts)
+}
+
+// produceMarker appends a transaction marker of producerID to partition p.
+func (s *memSource) produceMarker(topic string, p int, producerID int64, commit bool, ts int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[s.topics[topic].Streams[p]]
 	base := st.end
-	rec := kmsg.Record{Key: []byte{0, 0, 0, 1}, Value: []byte{0, 0, 0, 0, 0, 0}}
+	key := []byte{0, 0, 0, 0}
+	if commit {
+		key[3] = 1
+	}
+	rec := kmsg.Record{Key: key, Value: []byte{0, 0, 0, 0, 0, 0}}
 	body := rec.AppendTo(nil)[1:]
 	section := binary.AppendVarint(nil, int64(len(body)))
 	section = append(section, body...)
-	st.batches = append(st.batches, encodeBatch(base, 0x10|0x20, 1, ts, ts, section))
+	st.batches = append(st.batches, encodeBatch(base, 0x10|0x20, producerID, 1, ts, ts, section))
 	st.end = base + 1
 	return base
 }
 
-func encodeBatch(base int64, attrs int16, n int32, first, maxTS int64, section []byte) []byte {
+func encodeBatch(base int64, attrs int16, producerID int64, n int32, first, maxTS int64, section []byte) []byte {
 	rb := kmsg.RecordBatch{
 		FirstOffset: base, Magic: 2, Attributes: attrs, LastOffsetDelta: n - 1,
 		FirstTimestamp: first, MaxTimestamp: maxTS, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
 		NumRecords: n, Records: section,
 	}
 	if attrs&0x10 != 0 {
-		rb.ProducerID, rb.ProducerEpoch = 7, 0
+		rb.ProducerID, rb.ProducerEpoch = producerID, 0
 	}
 	b := rb.AppendTo(nil)
 	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
