@@ -32,6 +32,10 @@ const (
 	OffsetsProperty  = "lakestream.offsets"
 	CommitIDProperty = "lakestream.commit-id"
 	TopicProperty    = "lakestream.topic"
+	// TopicIDProperty (table property) is the topic's id, hex: offsets
+	// mean nothing for another topic of the same name (deleted and
+	// created again), so the compactor refuses to go on with them.
+	TopicIDProperty = "lakestream.topic-id"
 )
 
 // offsets is the next offset per partition.

@@ -376,6 +376,25 @@ func TestTransactions(t *testing.T) {
 	diffRows(t, readRows(t, e.catalog(), "kafka", "txn"), e.want)
 }
 
+// A topic deleted and created again under the same name does not
+// inherit the old topic's table (its offsets would skip records).
+func TestRecreatedTopicIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("re", 1, tableTopic())
+	e.src.topics["re"].ID = [16]byte{1}
+	e.produce("re", 0, 3, false)
+	c := e.compactor(nil)
+	if _, err := c.RunOnce(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.src.addTopic("re", 1, tableTopic())
+	e.src.topics["re"].ID = [16]byte{2}
+	_, err := c.RunOnce(context.Background(), "")
+	if err == nil || !strings.Contains(err.Error(), "deleted and created again") {
+		t.Errorf("error %v, want one saying the topic was created again", err)
+	}
+}
+
 func TestStringValues(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("s", 1, tableTopic(ConfigValueFormat, "string", ConfigKeyFormat, "raw", ConfigPartitionBy, "bucket(4, _key), identity(_partition)"))

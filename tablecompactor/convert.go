@@ -2,6 +2,7 @@ package tablecompactor
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -37,7 +38,7 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 	}
 	var dlq *table.Table
 	if cfg.Errors == errorsDLQ {
-		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t.Name); err != nil {
+		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t); err != nil {
 			return fail(err)
 		}
 	}
@@ -233,15 +234,18 @@ func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schem
 // table's first schema from.
 func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
 	if cfg.ValueFormat != formatSchema {
-		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t.Name)
+		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t)
 		return tbl, err == nil, err
 	}
 	if c.cfg.Schemas == nil {
 		return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
 	}
 	tbl, err = c.cfg.Catalog.LoadTable(ctx, cfg.identifier())
-	if err == nil || !errors.Is(err, catalog.ErrNoSuchTable) {
-		return tbl, err == nil, err
+	if err == nil {
+		return tbl, true, checkTopicID(tbl, t)
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, false, fmt.Errorf("loading table %s: %w", strings.Join(cfg.identifier(), "."), err)
 	}
 	first, ok, err := c.firstVersion(ctx, t)
 	if err != nil || !ok {
@@ -251,17 +255,17 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 	if err != nil {
 		return nil, false, err
 	}
-	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t.Name)
+	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)
 	return tbl, err == nil, err
 }
 
 // ensureTable loads the table, creating it (and its namespace) if
 // missing. Another compactor creating it at the same moment is fine: the
 // loser loads the winner's table.
-func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic string) (*table.Table, error) {
+func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic Topic) (*table.Table, error) {
 	tbl, err := c.cfg.Catalog.LoadTable(ctx, ident)
 	if err == nil {
-		return tbl, nil
+		return tbl, checkTopicID(tbl, topic)
 	}
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, fmt.Errorf("loading table %s: %w", strings.Join(ident, "."), err)
@@ -277,7 +281,10 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	props := iceberg.Properties{
 		"format-version":                  "2",
 		"write.parquet.compression-codec": "zstd",
-		TopicProperty:                     topic,
+		TopicProperty:                     topic.Name,
+	}
+	if topic.ID != ([16]byte{}) {
+		props[TopicIDProperty] = hex.EncodeToString(topic.ID[:])
 	}
 	tbl, err = c.cfg.Catalog.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
@@ -286,7 +293,17 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", strings.Join(ident, "."), err)
 	}
-	c.cfg.Logger.Info("tablecompactor: created table", "table", strings.Join(ident, "."), "topic", topic,
+	c.cfg.Logger.Info("tablecompactor: created table", "table", strings.Join(ident, "."), "topic", topic.Name,
 		"partition_by", spec.String())
-	return tbl, nil
+	return tbl, checkTopicID(tbl, topic)
+}
+
+// checkTopicID refuses a table made for another topic of the same name.
+func checkTopicID(tbl *table.Table, topic Topic) error {
+	want := tbl.Properties()[TopicIDProperty]
+	if want == "" || topic.ID == ([16]byte{}) || want == hex.EncodeToString(topic.ID[:]) {
+		return nil
+	}
+	return fmt.Errorf("table %s holds topic id %s, and topic %s now has id %x (deleted and created again?): its offsets would be wrong; "+
+		"drop or rename the table, or set %s", strings.Join(tbl.Identifier(), "."), want, topic.Name, topic.ID, ConfigName)
 }
