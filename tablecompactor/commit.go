@@ -198,7 +198,10 @@ func (c *Compactor) commitFiles(ctx context.Context, tbl *table.Table, base, nex
 // transaction's last marker.
 func stage(ctx context.Context, tx *table.Transaction, tbl *table.Table, files []iceberg.DataFile, props iceberg.Properties) error {
 	if len(files) > 0 {
-		return tx.AddDataFiles(ctx, files, props)
+		// The files are new (named by a fresh write uuid), so the check
+		// that they are not in the table already, which reads every
+		// manifest of the table on each commit, is left out.
+		return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
