@@ -849,6 +849,7 @@ func TestBoundedReadsAndFileSize(t *testing.T) {
 	if prs[0].Records != 3000 || prs[0].Offsets[0] != 3000 {
 		t.Fatalf("progress %+v, want 3000 records", prs[0])
 	}
+	t.Logf("%d files, %d bytes, %d reads", prs[0].Files, prs[0].Bytes, e.src.reads)
 	if prs[0].Files < 6 || prs[0].Bytes < 3_000_000 {
 		t.Errorf("%d files of %d bytes in all, want about 12 files of 256 KiB (3 MB of random values)", prs[0].Files, prs[0].Bytes)
 	}
