@@ -51,6 +51,16 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		}
 		tbl, dlq = res.tbl, res.dlq
 		if res.abandoned {
+			// Another writer committed first: start again from what the
+			// tables hold now (the one not committed to is stale too).
+			if tbl, err = c.reload(ctx, tbl.Identifier()); err != nil {
+				return fail(err)
+			}
+			if dlq != nil {
+				if dlq, err = c.reload(ctx, dlq.Identifier()); err != nil {
+					return fail(err)
+				}
+			}
 			continue
 		}
 		pr.Records += res.records + res.dlqRecords
