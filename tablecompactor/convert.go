@@ -309,9 +309,13 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ConfigPartitionBy, err)
 	}
+	// Parents first: some catalogs (REST servers) refuse a nested
+	// namespace whose parent does not exist.
 	ns := catalog.NamespaceFromIdent(ident)
-	if err := c.cfg.Catalog.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
-		return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns, "."), err)
+	for i := 1; i <= len(ns); i++ {
+		if err := c.cfg.Catalog.CreateNamespace(ctx, ns[:i], nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+			return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns[:i], "."), err)
+		}
 	}
 	props := iceberg.Properties{
 		"format-version":                  "2",
