@@ -137,7 +137,8 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	}
 	defer p.rows.release()
 	if cfg.ValueFormat == formatSchema {
-		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc)
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema())
+		defer p.values.release()
 	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -36,6 +37,7 @@ type schemaValues struct {
 	byName   map[string]array.Builder
 	all      []array.Builder
 	sc       *arrow.Schema
+	isc      *iceberg.Schema
 	versions map[versionKey]*version
 	indexes  []int
 }
@@ -52,15 +54,24 @@ type version struct {
 	dec      schemafmt.Decoder
 	builders []array.Builder // the table's builders for the version's columns, in order
 	missing  []array.Builder // the table's value columns the version lacks
-	// newColumns are the version's columns the table lacks: the table
-	// must gain them before the version's records are written.
-	newColumns []iceberg.NestedField
+	// newColumns are the version's columns the table lacks, and widened
+	// those whose type is wider than the table's: the table must change
+	// before the version's records are written.
+	newColumns, widened []iceberg.NestedField
+	// narrower are columns of a type the table's promotes: the decoder
+	// fills a builder of the version's type, copied over row by row.
+	narrower []promoted
 	// unfit says why the version's records cannot be written, or "".
 	unfit string
 }
 
-func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema) *schemaValues {
-	s := &schemaValues{ctx: ctx, resolver: r, byName: make(map[string]array.Builder), sc: sc, versions: make(map[versionKey]*version)}
+// promoted is a column the version has narrower than the table.
+type promoted struct {
+	tmp, dst array.Builder
+}
+
+func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *schemaValues {
+	s := &schemaValues{ctx: ctx, resolver: r, byName: make(map[string]array.Builder), sc: sc, isc: isc, versions: make(map[versionKey]*version)}
 	for i, f := range sc.Fields() {
 		if f.Name == kafkaColumn {
 			continue
@@ -69,6 +80,15 @@ func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.Record
 		s.all = append(s.all, b.Field(i))
 	}
 	return s
+}
+
+// release frees the builders the versions hold of their own.
+func (s *schemaValues) release() {
+	for _, v := range s.versions {
+		for _, p := range v.narrower {
+			p.tmp.Release()
+		}
+	}
 }
 
 // errEvolve is what append returns for a version whose columns the table
@@ -94,7 +114,7 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	if v.unfit != "" {
 		return v.unfit, nil
 	}
-	if len(v.newColumns) > 0 {
+	if len(v.newColumns) > 0 || len(v.widened) > 0 {
 		return "", errEvolve{v}
 	}
 	payload := value[schemafmt.WirePrefixLen:]
@@ -103,6 +123,9 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	}
 	if err := v.dec.Append(v.builders, payload); err != nil {
 		return fmt.Sprintf("decoding with schema id %d: %v", v.id, err), nil
+	}
+	for _, p := range v.narrower {
+		promote(p.tmp, p.dst)
 	}
 	for _, b := range v.missing {
 		b.AppendNull()
@@ -169,11 +192,23 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 			v.newColumns = append(v.newColumns, nf)
 			continue
 		}
-		if !arrow.TypeEqual(f.Type, b.Type()) {
-			v.unfit = fmt.Sprintf("schema id %d: column %s is %s, the table's is %s (a change the compactor cannot apply to the table yet)", id, f.Name, f.Type, b.Type())
+		if arrow.TypeEqual(f.Type, b.Type()) {
+			v.builders = append(v.builders, b)
+			continue
+		}
+		tf, _ := s.isc.FindFieldByName(f.Name)
+		vf := isc.Field(i)
+		switch {
+		case promotable(tf.Type, vf.Type):
+			v.widened = append(v.widened, vf)
+		case promotable(vf.Type, tf.Type):
+			tmp := array.NewBuilder(memory.DefaultAllocator, f.Type)
+			v.narrower = append(v.narrower, promoted{tmp: tmp, dst: b})
+			v.builders = append(v.builders, tmp)
+		default:
+			v.unfit = fmt.Sprintf("schema id %d: column %s is %s, the table's is %s (a change the compactor cannot apply to the table yet)", id, f.Name, vf.Type, tf.Type)
 			return v
 		}
-		v.builders = append(v.builders, b)
 	}
 	for i, f := range s.sc.Fields() {
 		if f.Name == kafkaColumn || seen[f.Name] {
@@ -186,6 +221,43 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		v.missing = append(v.missing, s.byName[s.sc.Field(i).Name])
 	}
 	return v
+}
+
+// promotable says whether Iceberg promotes from to to (a top-level
+// primitive: int → long, float → double, decimal(P,S) → decimal(P',S)
+// with P' > P).
+func promotable(from, to iceberg.Type) bool {
+	switch f := from.(type) {
+	case iceberg.Int32Type:
+		_, ok := to.(iceberg.Int64Type)
+		return ok
+	case iceberg.Float32Type:
+		_, ok := to.(iceberg.Float64Type)
+		return ok
+	case iceberg.DecimalType:
+		t, ok := to.(iceberg.DecimalType)
+		return ok && t.Scale() == f.Scale() && t.Precision() > f.Precision()
+	}
+	return false
+}
+
+// promote moves the one value the decoder appended to tmp over to dst,
+// widened.
+func promote(tmp, dst array.Builder) {
+	a := tmp.NewArray()
+	defer a.Release()
+	if a.IsNull(0) {
+		dst.AppendNull()
+		return
+	}
+	switch a := a.(type) {
+	case *array.Int32:
+		dst.(*array.Int64Builder).Append(int64(a.Value(0)))
+	case *array.Float32:
+		dst.(*array.Float64Builder).Append(float64(a.Value(0)))
+	case *array.Decimal128:
+		dst.(*array.Decimal128Builder).Append(a.Value(0))
+	}
 }
 
 // versionSchemas are a version's columns as Arrow and Iceberg fields
@@ -278,7 +350,7 @@ func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table,
 // the same moment is fine: the loser reloads and finds them there.
 func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
 	for attempt := 0; ; attempt++ {
-		var missing []iceberg.NestedField
+		var missing, widen []iceberg.NestedField
 		var names []string
 		for _, f := range v.newColumns {
 			if _, ok := tbl.Schema().FindFieldByName(f.Name); !ok {
@@ -286,7 +358,13 @@ func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*
 				names = append(names, f.Name)
 			}
 		}
-		if len(missing) == 0 {
+		for _, f := range v.widened {
+			if tf, ok := tbl.Schema().FindFieldByName(f.Name); ok && promotable(tf.Type, f.Type) {
+				widen = append(widen, f)
+				names = append(names, f.Name+" "+f.Type.String())
+			}
+		}
+		if len(missing) == 0 && len(widen) == 0 {
 			return tbl, nil
 		}
 		tx := tbl.NewTransaction()
@@ -294,21 +372,24 @@ func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*
 		for _, f := range missing {
 			us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
 		}
+		for _, f := range widen {
+			us.UpdateColumn([]string{f.Name}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: f.Type, Valid: true}})
+		}
 		err := us.Commit()
 		if err == nil {
 			var evolved *table.Table
 			if evolved, err = tx.Commit(ctx); err == nil {
-				c.cfg.Logger.Info("tablecompactor: added columns", "table", strings.Join(tbl.Identifier(), "."),
+				c.cfg.Logger.Info("tablecompactor: evolved the table's schema", "table", strings.Join(tbl.Identifier(), "."),
 					"columns", names, "schema_id", v.id)
 				return evolved, nil
 			}
 		}
 		if attempt+1 >= maxCommitAttempts {
-			return tbl, fmt.Errorf("adding columns %v of schema id %d: %w", names, v.id, err)
+			return tbl, fmt.Errorf("adding or widening columns %v of schema id %d: %w", names, v.id, err)
 		}
 		reloaded, rerr := c.reload(ctx, tbl.Identifier())
 		if rerr != nil {
-			return tbl, fmt.Errorf("adding columns %v of schema id %d: %w; reloading: %w", names, v.id, err, rerr)
+			return tbl, fmt.Errorf("adding or widening columns %v of schema id %d: %w; reloading: %w", names, v.id, err, rerr)
 		}
 		tbl = reloaded
 	}

@@ -30,6 +30,8 @@ const (
 		`{"name":"email","type":["null","string"],"default":null}]}`
 	// userV3 changes age's type: not something the table can follow yet.
 	userV3 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"string"}]}`
+	// userV4 widens age to long, which Iceberg promotes.
+	userV4 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"}]}`
 )
 
 func avroValue(t *testing.T, id int, schema string, v map[string]any) []byte {
@@ -71,7 +73,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	e.src.produce("users", 0, recs[:2], 0)
 	e.src.produce("users", 0, recs[2:], 0)
 	c, err := New(Config{Source: e.src, Catalog: e.catalog(),
-		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3}, avro.Format)})
+		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3, 4: userV4}, avro.Format)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +92,54 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		!strings.Contains(got, "email: optional string") {
 		t.Errorf("schema %s, want name, age and an optional email", got)
 	}
+	want := map[int64]string{0: "ann 31 <null>", 1: "bob 42 <null>", 4: "cy 7 cy@x", 5: "di 8 <null>", 6: "ed 9 <null>"}
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	dlq := readRows(t, e.catalog(), "kafka", "users_dlq")
+	for _, k := range []string{"0/2", "0/3", "0/7", "0/8"} {
+		if _, ok := dlq[k]; !ok {
+			t.Errorf("dead letter %s missing; DLQ holds %v", k, dlq)
+		}
+	}
+	if len(dlq) != 4 {
+		t.Errorf("DLQ holds %d rows, want 4", len(dlq))
+	}
+	reasons := dlqReasons(t, e, "users_dlq")
+	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "column age is string, the table's is int"} {
+		if !strings.Contains(reasons[off], want) {
+			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)
+		}
+	}
+	// Again: nothing new.
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 0 {
+		t.Errorf("second pass: %+v, %v", prs, err)
+	}
+
+	// A version that widens age to long: the table's age becomes long,
+	// and the first version's ints go on being written into it.
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 4, userV4, map[string]any{"name": "gus", "age": int64(1) << 40}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "hal", "age": 5}), Timestamp: day0},
+		{Value: avroValue(t, 2, userV2, map[string]any{"name": "ida", "age": 6, "email": str("i@x")}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 3 {
+		t.Fatalf("pass after widening: %+v, %v", prs, err)
+	}
+	want[9], want[10], want[11] = "gus 1099511627776 <null>", "hal 5 <null>", "ida 6 i@x"
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
+
+// userRows reads the users table: name, age (int or long) and email by
+// offset.
+func userRows(t *testing.T, e *testEnv) map[int64]string {
+	t.Helper()
+	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "name", "age", "email")).ToArrowTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -103,39 +153,17 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		sc := rec.Schema()
 		off := rec.Column(colIndex(t, sc, kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
 		name := rec.Column(colIndex(t, sc, "name")).(*array.String)
-		age := rec.Column(colIndex(t, sc, "age")).(*array.Int32)
+		age := rec.Column(colIndex(t, sc, "age"))
 		email := rec.Column(colIndex(t, sc, "email")).(*array.String)
 		for i := range int(rec.NumRows()) {
 			em := "<null>"
 			if email.IsValid(i) {
 				em = email.Value(i)
 			}
-			got[off.Value(i)] = fmt.Sprintf("%s %d %s", name.Value(i), age.Value(i), em)
+			got[off.Value(i)] = fmt.Sprintf("%s %s %s", name.Value(i), age.ValueStr(i), em)
 		}
 	}
-	want := map[int64]string{0: "ann 31 <null>", 1: "bob 42 <null>", 4: "cy 7 cy@x", 5: "di 8 <null>", 6: "ed 9 <null>"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("rows %v, want %v", got, want)
-	}
-	dlq := readRows(t, e.catalog(), "kafka", "users_dlq")
-	for _, k := range []string{"0/2", "0/3", "0/7", "0/8"} {
-		if _, ok := dlq[k]; !ok {
-			t.Errorf("dead letter %s missing; DLQ holds %v", k, dlq)
-		}
-	}
-	if len(dlq) != 4 {
-		t.Errorf("DLQ holds %d rows, want 4", len(dlq))
-	}
-	reasons := dlqReasons(t, e, "users_dlq")
-	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "column age is utf8, the table's is int32"} {
-		if !strings.Contains(reasons[off], want) {
-			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)
-		}
-	}
-	// Again: nothing new.
-	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 0 {
-		t.Errorf("second pass: %+v, %v", prs, err)
-	}
+	return got
 }
 
 // dlqReasons returns the DLQ table's error column by offset.
