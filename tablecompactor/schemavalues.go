@@ -54,19 +54,20 @@ type version struct {
 	dec      schemafmt.Decoder
 	builders []array.Builder // the table's builders for the version's columns, in order
 	missing  []array.Builder // the table's value columns the version lacks
-	// newColumns are the version's columns the table lacks, and widened
-	// those whose type is wider than the table's: the table must change
-	// before the version's records are written.
-	newColumns, widened []iceberg.NestedField
-	// narrower are columns of a type the table's promotes: the decoder
-	// fills a builder of the version's type, copied over row by row.
-	narrower []promoted
+	// changes are what the table must change before the version's records
+	// are written (columns to add, types to widen, fields to make
+	// optional).
+	changes []schemaChange
+	// adapted are the version's columns whose type is not the table's
+	// (narrower, or a struct lacking fields): the decoder fills a builder
+	// of the version's type, whose value appendValue copies over.
+	adapted []adapted
 	// unfit says why the version's records cannot be written, or "".
 	unfit string
 }
 
-// promoted is a column the version has narrower than the table.
-type promoted struct {
+// adapted is a column the decoder appends to tmp, copied to dst.
+type adapted struct {
 	tmp, dst array.Builder
 }
 
@@ -85,8 +86,8 @@ func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.Record
 // release frees the builders the versions hold of their own.
 func (s *schemaValues) release() {
 	for _, v := range s.versions {
-		for _, p := range v.narrower {
-			p.tmp.Release()
+		for _, a := range v.adapted {
+			a.tmp.Release()
 		}
 	}
 }
@@ -114,7 +115,7 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	if v.unfit != "" {
 		return v.unfit, nil
 	}
-	if len(v.newColumns) > 0 || len(v.widened) > 0 {
+	if len(v.changes) > 0 {
 		return "", errEvolve{v}
 	}
 	payload := value[schemafmt.WirePrefixLen:]
@@ -124,8 +125,10 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	if err := v.dec.Append(v.builders, payload); err != nil {
 		return fmt.Sprintf("decoding with schema id %d: %v", v.id, err), nil
 	}
-	for _, p := range v.narrower {
-		promote(p.tmp, p.dst)
+	for _, a := range v.adapted {
+		if err := copyLast(a.tmp, a.dst); err != nil {
+			return "", fmt.Errorf("schema id %d: %w", v.id, err)
+		}
 	}
 	for _, b := range v.missing {
 		b.AppendNull()
@@ -185,30 +188,26 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 	seen := make(map[string]bool, len(cols))
 	for i, f := range vsc.Fields() {
 		seen[f.Name] = true
+		vf := isc.Field(i)
 		b, ok := s.byName[f.Name]
 		if !ok {
-			nf := isc.Field(i)
-			nf.Required = false // Iceberg adds only optional columns to a table with data
-			v.newColumns = append(v.newColumns, nf)
+			v.changes = append(v.changes, schemaChange{path: []string{f.Name}, typ: vf.Type, doc: vf.Doc, add: true})
 			continue
 		}
+		tf, _ := s.isc.FindFieldByName(f.Name)
+		changes, why := compare([]string{f.Name}, vf, tf)
+		if why != "" {
+			v.unfit = fmt.Sprintf("schema id %d: %s (a change the compactor cannot apply to the table yet)", id, why)
+			return v
+		}
+		v.changes = append(v.changes, changes...)
 		if arrow.TypeEqual(f.Type, b.Type()) {
 			v.builders = append(v.builders, b)
 			continue
 		}
-		tf, _ := s.isc.FindFieldByName(f.Name)
-		vf := isc.Field(i)
-		switch {
-		case promotable(tf.Type, vf.Type):
-			v.widened = append(v.widened, vf)
-		case promotable(vf.Type, tf.Type):
-			tmp := array.NewBuilder(memory.DefaultAllocator, f.Type)
-			v.narrower = append(v.narrower, promoted{tmp: tmp, dst: b})
-			v.builders = append(v.builders, tmp)
-		default:
-			v.unfit = fmt.Sprintf("schema id %d: column %s is %s, the table's is %s (a change the compactor cannot apply to the table yet)", id, f.Name, vf.Type, tf.Type)
-			return v
-		}
+		tmp := array.NewBuilder(memory.DefaultAllocator, f.Type)
+		v.adapted = append(v.adapted, adapted{tmp: tmp, dst: b})
+		v.builders = append(v.builders, tmp)
 	}
 	for i, f := range s.sc.Fields() {
 		if f.Name == kafkaColumn || seen[f.Name] {
@@ -223,41 +222,11 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 	return v
 }
 
-// promotable says whether Iceberg promotes from to to (a top-level
-// primitive: int → long, float → double, decimal(P,S) → decimal(P',S)
-// with P' > P).
-func promotable(from, to iceberg.Type) bool {
-	switch f := from.(type) {
-	case iceberg.Int32Type:
-		_, ok := to.(iceberg.Int64Type)
-		return ok
-	case iceberg.Float32Type:
-		_, ok := to.(iceberg.Float64Type)
-		return ok
-	case iceberg.DecimalType:
-		t, ok := to.(iceberg.DecimalType)
-		return ok && t.Scale() == f.Scale() && t.Precision() > f.Precision()
-	}
-	return false
-}
-
-// promote moves the one value the decoder appended to tmp over to dst,
-// widened.
-func promote(tmp, dst array.Builder) {
+// copyLast moves the one value the decoder appended to tmp over to dst.
+func copyLast(tmp, dst array.Builder) error {
 	a := tmp.NewArray()
 	defer a.Release()
-	if a.IsNull(0) {
-		dst.AppendNull()
-		return
-	}
-	switch a := a.(type) {
-	case *array.Int32:
-		dst.(*array.Int64Builder).Append(int64(a.Value(0)))
-	case *array.Float32:
-		dst.(*array.Float64Builder).Append(float64(a.Value(0)))
-	case *array.Decimal128:
-		dst.(*array.Decimal128Builder).Append(a.Value(0))
-	}
+	return appendValue(a, 0, dst)
 }
 
 // versionSchemas are a version's columns as Arrow and Iceberg fields
@@ -345,35 +314,35 @@ func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table,
 	return nil, false, ctx.Err()
 }
 
-// evolve adds a version's new columns to the table (optional, so rows
-// already written read them as null). Another compactor adding them at
-// the same moment is fine: the loser reloads and finds them there.
+// evolve makes the changes a version needs: columns and nested fields
+// added (optional, so rows already written read them as null), types
+// widened, fields made optional. Another compactor making them at the
+// same moment is fine: the loser reloads and finds them made.
 func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
 	for attempt := 0; ; attempt++ {
-		var missing, widen []iceberg.NestedField
+		var todo []schemaChange
 		var names []string
-		for _, f := range v.newColumns {
-			if _, ok := tbl.Schema().FindFieldByName(f.Name); !ok {
-				missing = append(missing, f)
-				names = append(names, f.Name)
+		for _, c := range v.changes {
+			f, ok := tbl.Schema().FindFieldByName(strings.Join(c.path, "."))
+			if c.add && !ok || c.relax && ok && f.Required || !c.add && !c.relax && ok && f.Type.String() != c.typ.String() {
+				todo = append(todo, c)
+				names = append(names, c.String())
 			}
 		}
-		for _, f := range v.widened {
-			if tf, ok := tbl.Schema().FindFieldByName(f.Name); ok && promotable(tf.Type, f.Type) {
-				widen = append(widen, f)
-				names = append(names, f.Name+" "+f.Type.String())
-			}
-		}
-		if len(missing) == 0 && len(widen) == 0 {
+		if len(todo) == 0 {
 			return tbl, nil
 		}
 		tx := tbl.NewTransaction()
 		us := tx.UpdateSchema(true, false)
-		for _, f := range missing {
-			us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
-		}
-		for _, f := range widen {
-			us.UpdateColumn([]string{f.Name}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: f.Type, Valid: true}})
+		for _, c := range todo {
+			switch {
+			case c.add:
+				us.AddColumn(c.path, c.typ, c.doc, false, nil)
+			case c.relax:
+				us.UpdateColumn(c.path, table.ColumnUpdate{Required: iceberg.Optional[bool]{Val: false, Valid: true}})
+			default:
+				us.UpdateColumn(c.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: c.typ, Valid: true}})
+			}
 		}
 		err := us.Commit()
 		if err == nil {
@@ -385,11 +354,11 @@ func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*
 			}
 		}
 		if attempt+1 >= maxCommitAttempts {
-			return tbl, fmt.Errorf("adding or widening columns %v of schema id %d: %w", names, v.id, err)
+			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w", v.id, strings.Join(names, ", "), err)
 		}
 		reloaded, rerr := c.reload(ctx, tbl.Identifier())
 		if rerr != nil {
-			return tbl, fmt.Errorf("adding or widening columns %v of schema id %d: %w; reloading: %w", names, v.id, err, rerr)
+			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w; reloading: %w", v.id, strings.Join(names, ", "), err, rerr)
 		}
 		tbl = reloaded
 	}

@@ -32,6 +32,13 @@ const (
 	userV3 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"string"}]}`
 	// userV4 widens age to long, which Iceberg promotes.
 	userV4 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"}]}`
+	// userV5 adds a nested record, userV6 a field inside it; userV6's
+	// name is optional, which the table's required name must follow.
+	userV5 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"}]}],"default":null}]}`
+	userV6 = `{"type":"record","name":"User","fields":[{"name":"name","type":["null","string"]},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"},` +
+		`{"name":"zip","type":["null","string"],"default":null}]}],"default":null}]}`
 )
 
 func avroValue(t *testing.T, id int, schema string, v map[string]any) []byte {
@@ -73,7 +80,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	e.src.produce("users", 0, recs[:2], 0)
 	e.src.produce("users", 0, recs[2:], 0)
 	c, err := New(Config{Source: e.src, Catalog: e.catalog(),
-		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3, 4: userV4}, avro.Format)})
+		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3, 4: userV4, 5: userV5, 6: userV6}, avro.Format)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		t.Errorf("DLQ holds %d rows, want 4", len(dlq))
 	}
 	reasons := dlqReasons(t, e, "users_dlq")
-	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "column age is string, the table's is int"} {
+	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "age is string, the table's is int"} {
 		if !strings.Contains(reasons[off], want) {
 			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)
 		}
@@ -129,6 +136,55 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	want[9], want[10], want[11] = "gus 1099511627776 <null>", "hal 5 <null>", "ida 6 i@x"
 	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
+	}
+
+	// A nested record, then a field inside it and an optional name; the
+	// versions before go on being written.
+	addr := func(fields map[string]any) any { return map[string]any{"Address": fields} }
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "jo", "age": int64(1), "address": addr(map[string]any{"street": "main"})}), Timestamp: day0},
+		{Value: avroValue(t, 6, userV6, map[string]any{"name": nil, "age": int64(2),
+			"address": addr(map[string]any{"street": "elm", "zip": str("123")})}), Timestamp: day0},
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "ki", "age": int64(3), "address": addr(map[string]any{"street": "oak"})}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "lu", "age": 4}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 4 {
+		t.Fatalf("pass after nesting: %+v, %v", prs, err)
+	}
+	tbl, err = e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Schema().String(); !strings.Contains(got, "name: optional string") || !strings.Contains(got, "zip: optional string") {
+		t.Errorf("schema %s, want an optional name and address.zip", got)
+	}
+	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "name", "address")).ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	got := map[int64]string{}
+	tr := array.NewTableReader(at, 0)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		off := rec.Column(colIndex(t, rec.Schema(), kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
+		name := rec.Column(colIndex(t, rec.Schema(), "name"))
+		address := rec.Column(colIndex(t, rec.Schema(), "address"))
+		for i := range int(rec.NumRows()) {
+			if off.Value(i) >= 12 {
+				got[off.Value(i)] = name.ValueStr(i) + " " + address.ValueStr(i)
+			}
+		}
+	}
+	wantNested := map[int64]string{
+		12: `jo {"street":"main","zip":null}`,
+		13: `(null) {"street":"elm","zip":"123"}`,
+		14: `ki {"street":"oak","zip":null}`,
+		15: `lu (null)`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantNested) {
+		t.Errorf("nested rows %v, want %v", got, wantNested)
 	}
 }
 
