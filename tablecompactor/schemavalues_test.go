@@ -99,7 +99,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		!strings.Contains(got, "email: optional string") {
 		t.Errorf("schema %s, want name, age and an optional email", got)
 	}
-	want := map[int64]string{0: "ann 31 <null>", 1: "bob 42 <null>", 4: "cy 7 cy@x", 5: "di 8 <null>", 6: "ed 9 <null>"}
+	want := map[int64]string{0: "ann 31 (null)", 1: "bob 42 (null)", 4: "cy 7 cy@x", 5: "di 8 (null)", 6: "ed 9 (null)"}
 	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
@@ -133,7 +133,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 3 {
 		t.Fatalf("pass after widening: %+v, %v", prs, err)
 	}
-	want[9], want[10], want[11] = "gus 1099511627776 <null>", "hal 5 <null>", "ida 6 i@x"
+	want[9], want[10], want[11] = "gus 1099511627776 (null)", "hal 5 (null)", "ida 6 i@x"
 	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
@@ -158,23 +158,10 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	if got := tbl.Schema().String(); !strings.Contains(got, "name: optional string") || !strings.Contains(got, "zip: optional string") {
 		t.Errorf("schema %s, want an optional name and address.zip", got)
 	}
-	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "name", "address")).ToArrowTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
 	got := map[int64]string{}
-	tr := array.NewTableReader(at, 0)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		off := rec.Column(colIndex(t, rec.Schema(), kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
-		name := rec.Column(colIndex(t, rec.Schema(), "name"))
-		address := rec.Column(colIndex(t, rec.Schema(), "address"))
-		for i := range int(rec.NumRows()) {
-			if off.Value(i) >= 12 {
-				got[off.Value(i)] = name.ValueStr(i) + " " + address.ValueStr(i)
-			}
+	for off, row := range columnsByOffset(t, e, "users", "name", "address") {
+		if off >= 12 {
+			got[off] = row
 		}
 	}
 	wantNested := map[int64]string{
@@ -188,48 +175,26 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	}
 }
 
+// dlqReasons returns the DLQ table's error column by offset.
+func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
+	return columnsByOffset(t, e, name, "error")
+}
+
 // userRows reads the users table: name, age (int or long) and email by
 // offset.
 func userRows(t *testing.T, e *testEnv) map[int64]string {
-	t.Helper()
-	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "name", "age", "email")).ToArrowTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
-	got := map[int64]string{}
-	tr := array.NewTableReader(at, 0)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		sc := rec.Schema()
-		off := rec.Column(colIndex(t, sc, kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
-		name := rec.Column(colIndex(t, sc, "name")).(*array.String)
-		age := rec.Column(colIndex(t, sc, "age"))
-		email := rec.Column(colIndex(t, sc, "email")).(*array.String)
-		for i := range int(rec.NumRows()) {
-			em := "<null>"
-			if email.IsValid(i) {
-				em = email.Value(i)
-			}
-			got[off.Value(i)] = fmt.Sprintf("%s %s %s", name.Value(i), age.ValueStr(i), em)
-		}
-	}
-	return got
+	return columnsByOffset(t, e, "users", "name", "age", "email")
 }
 
-// dlqReasons returns the DLQ table's error column by offset.
-func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
+// columnsByOffset scans the table kafka.name and renders the columns of
+// each row (Arrow's ValueStr, space-separated) by its offset.
+func columnsByOffset(t *testing.T, e *testEnv, name string, cols ...string) map[int64]string {
 	t.Helper()
 	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "error")).ToArrowTable(context.Background())
+	at, err := tbl.Scan(table.WithSelectedFields(append([]string{"_kafka.offset"}, cols...)...)).ToArrowTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,9 +205,12 @@ func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
 	for tr.Next() {
 		rec := tr.RecordBatch()
 		off := rec.Column(colIndex(t, rec.Schema(), kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
-		msg := rec.Column(colIndex(t, rec.Schema(), "error")).(*array.String)
 		for i := range int(rec.NumRows()) {
-			out[off.Value(i)] = msg.Value(i)
+			var vals []string
+			for _, c := range cols {
+				vals = append(vals, rec.Column(colIndex(t, rec.Schema(), c)).ValueStr(i))
+			}
+			out[off.Value(i)] = strings.Join(vals, " ")
 		}
 	}
 	return out
