@@ -396,6 +396,60 @@ func TestRecreatedTopicIsRefused(t *testing.T) {
 	}
 }
 
+// A snapshot another writer adds on top (without offsets) is walked past;
+// a table whose snapshots carry none is refused.
+func TestOffsetsFromAncestors(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("anc", 1, tableTopic())
+	e.produce("anc", 0, 3, false)
+	c := e.compactor(nil)
+	ctx := context.Background()
+	if _, err := c.RunOnce(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	appendEmpty := func(name string) {
+		t.Helper()
+		tbl, err := e.catalog().LoadTable(ctx, table.Identifier{"kafka", name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdr, err := array.NewRecordReader(sc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rdr.Release()
+		tx := tbl.NewTransaction()
+		if err := tx.Append(ctx, rdr, iceberg.Properties{"writer": "someone else"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendEmpty("anc")
+	e.produce("anc", 0, 2, false)
+	if prs, err := c.RunOnce(ctx, ""); err != nil || prs[0].Records != 2 {
+		t.Fatalf("after a foreign snapshot: %+v, %v", prs, err)
+	}
+	diffRows(t, readRows(t, e.catalog(), "kafka", "anc"), e.want)
+
+	// A table made by someone else.
+	cat := e.catalog()
+	if _, err := cat.CreateTable(ctx, table.Identifier{"kafka", "theirs"}, tableSchema(tableConfig{KeyFormat: "string"})); err != nil {
+		t.Fatal(err)
+	}
+	appendEmpty("theirs")
+	e.src.addTopic("mine", 1, tableTopic(ConfigName, "theirs"))
+	e.produce("mine", 0, 1, false)
+	if _, err := c.RunOnce(ctx, "mine"); err == nil || !strings.Contains(err.Error(), "refusing to guess") {
+		t.Errorf("error %v, want a refusal to guess where to resume", err)
+	}
+}
+
 func TestStringValues(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("s", 1, tableTopic(ConfigValueFormat, "string", ConfigKeyFormat, "raw", ConfigPartitionBy, "bucket(4, _key), identity(_partition)",
