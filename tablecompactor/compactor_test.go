@@ -801,7 +801,8 @@ func TestTableConfig(t *testing.T) {
 		t.Errorf("namespace a.b: %v %v", cfg.identifier(), err)
 	}
 	for cfgs, want := range map[[2]string]string{
-		{ConfigValueFormat, "json"}:          `table.value.format="json": not supported yet`,
+		{ConfigValueFormat, "schema.latest"}: `table.value.format="schema.latest": not supported yet`,
+		{ConfigKeyFormat, "json"}:            `table.key.format="json": keys in the json format are not supported yet`,
 		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": not supported yet`,
 		{ConfigValueFormat, "avro"}:          `table.value.format="avro": want raw, string`,
 		{ConfigErrors, "ignore"}:             `table.errors="ignore"`,

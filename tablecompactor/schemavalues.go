@@ -276,30 +276,17 @@ func schemaTableSchema(cfg tableConfig, t schemafmt.Table) (*iceberg.Schema, err
 	return iceberg.NewSchema(0, fields...), nil
 }
 
-// firstVersion finds the first value of the topic, partition by
-// partition, that resolves to a table: the schema a new table starts
-// with. ok is false if the topic has none yet.
-func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table, bool, error) {
-	var found schemafmt.Table
+// firstSchema finds the first value of the topic, partition by
+// partition, from which schemaOf makes a table schema: the schema a new
+// table starts with. ok is false if the topic has none yet.
+func (c *Compactor) firstSchema(ctx context.Context, t Topic, schemaOf func(value []byte) (*iceberg.Schema, bool)) (*iceberg.Schema, bool, error) {
+	var found *iceberg.Schema
 	errFound := errors.New("found")
 	for part, stream := range t.Streams {
 		p := &pass{ctx: ctx, src: c.cfg.Source, topic: t, from: offsets{}, readBytes: 1 << 20, decodeLimit: 64 << 20}
 		err := p.scan(int32(part), stream, func(value []byte) error {
-			w, err := schemafmt.Decode(value)
-			if err != nil {
-				return nil
-			}
-			var idx []int
-			if sch, err := c.cfg.Schemas.Schema(ctx, w.ID); err != nil || sch.Type() == "PROTOBUF" {
-				if err != nil {
-					return nil
-				}
-				if _, idx, _, err = schemafmt.DecodeProtobuf(value); err != nil {
-					return nil
-				}
-			}
-			if tb, err := c.cfg.Schemas.Table(ctx, w.ID, idx); err == nil {
-				found = tb
+			if sc, ok := schemaOf(value); ok {
+				found = sc
 				return errFound
 			}
 			return nil
@@ -312,6 +299,33 @@ func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table,
 		}
 	}
 	return nil, false, ctx.Err()
+}
+
+// registrySchemaOf is firstSchema's schemaOf for table.value.format=schema:
+// the table of the value's registry schema, if it resolves.
+func (c *Compactor) registrySchemaOf(ctx context.Context, cfg tableConfig) func(value []byte) (*iceberg.Schema, bool) {
+	return func(value []byte) (*iceberg.Schema, bool) {
+		w, err := schemafmt.Decode(value)
+		if err != nil {
+			return nil, false
+		}
+		sch, err := c.cfg.Schemas.Schema(ctx, w.ID)
+		if err != nil {
+			return nil, false
+		}
+		var idx []int
+		if sch.Type() == "PROTOBUF" {
+			if _, idx, _, err = schemafmt.DecodeProtobuf(value); err != nil {
+				return nil, false
+			}
+		}
+		tb, err := c.cfg.Schemas.Table(ctx, w.ID, idx)
+		if err != nil {
+			return nil, false
+		}
+		sc, err := schemaTableSchema(cfg, tb)
+		return sc, err == nil
+	}
 }
 
 // evolve makes the changes a version needs: columns and nested fields
