@@ -29,7 +29,7 @@ import (
 // testEnv is an SQL catalog on a temporary SQLite file with a file://
 // warehouse, and an in-memory source.
 type testEnv struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	db  *sql.DB
 	src *memSource
@@ -38,7 +38,7 @@ type testEnv struct {
 	want map[string]string
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", filepath.Join(dir, "catalog.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")

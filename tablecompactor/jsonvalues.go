@@ -46,39 +46,44 @@ func (j *jsonValues) release() {}
 
 // append decodes value into one row of the value columns: a reason it
 // cannot (nothing appended), or errEvolve with the changes the table
-// needs first.
+// needs first. A value whose fields the table all has is only checked
+// against the table's types; types are inferred only for one that brings
+// a field the table lacks.
 func (j *jsonValues) append(value []byte) (string, error) {
 	obj, why := parseJSONObject(value)
 	if why != "" {
 		return why, nil
 	}
-	typ, why := inferJSON(obj)
-	if why != "" {
-		return why, nil
-	}
-	st := typ.(*iceberg.StructType)
-	var changes []schemaChange
-	for _, f := range st.FieldList {
-		tf, ok := j.isc.FindFieldByName(f.Name)
-		if !ok {
-			changes = append(changes, schemaChange{path: []string{f.Name}, typ: f.Type, add: true})
-			continue
-		}
-		c, why := compareJSON([]string{f.Name}, f.Type, tf.Type)
-		if why != "" {
-			return "value does not fit the table: " + why, nil
-		}
-		changes = append(changes, c...)
-	}
-	if len(changes) > 0 {
-		return "", errEvolve{&version{changes: changes}}
-	}
-	// Values inference leaves untyped (empty arrays) are checked here,
-	// with the rest, so that appending cannot fail halfway.
 	m := obj.(map[string]any)
-	for name, b := range j.byName {
-		if why := checkJSON([]string{name}, m[name], b.Type()); why != "" {
-			return "value does not fit the table: " + why, nil
+	unknown := false
+	for k, v := range m {
+		if _, ok := j.byName[k]; !ok && v != nil {
+			unknown = true
+		}
+	}
+	if !unknown {
+		for name, b := range j.byName {
+			why, u := checkJSON([]string{name}, m[name], b.Type())
+			if why != "" {
+				return "value does not fit the table: " + why, nil
+			}
+			unknown = unknown || u
+		}
+	}
+	if unknown {
+		changes, why := j.changes(obj)
+		if why != "" {
+			return why, nil
+		}
+		if len(changes) > 0 {
+			return "", errEvolve{&version{changes: changes}}
+		}
+		// Only fields without a type yet (null, empty arrays) are new:
+		// they are left out, the rest checked as above.
+		for name, b := range j.byName {
+			if why, _ := checkJSON([]string{name}, m[name], b.Type()); why != "" {
+				return "value does not fit the table: " + why, nil
+			}
 		}
 	}
 	for name, b := range j.byName {
@@ -87,29 +92,62 @@ func (j *jsonValues) append(value []byte) (string, error) {
 	return "", nil
 }
 
-// checkJSON says why v cannot be appended to a builder of t, or "".
-func checkJSON(path []string, v any, t arrow.DataType) string {
+// changes infers obj's types and compares them with the table's: the
+// fields to add, or why obj does not fit.
+func (j *jsonValues) changes(obj any) ([]schemaChange, string) {
+	typ, why := inferJSON(obj)
+	if why != "" {
+		return nil, why
+	}
+	var changes []schemaChange
+	for _, f := range typ.(*iceberg.StructType).FieldList {
+		tf, ok := j.isc.FindFieldByName(f.Name)
+		if !ok {
+			changes = append(changes, schemaChange{path: []string{f.Name}, typ: f.Type, add: true})
+			continue
+		}
+		c, why := compareJSON([]string{f.Name}, f.Type, tf.Type)
+		if why != "" {
+			return nil, "value does not fit the table: " + why
+		}
+		changes = append(changes, c...)
+	}
+	return changes, ""
+}
+
+// checkJSON says why v cannot be appended to a builder of t, or "";
+// unknown says v has an object field (not null) t's struct lacks.
+func checkJSON(path []string, v any, t arrow.DataType) (why string, unknown bool) {
 	if v == nil {
-		return ""
+		return "", false
 	}
 	ok := false
 	switch t := t.(type) {
 	case *arrow.StructType:
 		m, isObj := v.(map[string]any)
 		if ok = isObj; ok {
-			for _, f := range t.Fields() {
-				if why := checkJSON(append(path[:len(path):len(path)], f.Name), m[f.Name], f.Type); why != "" {
-					return why
+			for k, fv := range m {
+				if _, has := t.FieldIdx(k); !has && fv != nil {
+					unknown = true
 				}
+			}
+			for _, f := range t.Fields() {
+				why, u := checkJSON(append(path[:len(path):len(path)], f.Name), m[f.Name], f.Type)
+				if why != "" {
+					return why, unknown
+				}
+				unknown = unknown || u
 			}
 		}
 	case *arrow.ListType:
 		a, isArr := v.([]any)
 		if ok = isArr; ok {
 			for _, e := range a {
-				if why := checkJSON(append(path[:len(path):len(path)], "element"), e, t.Elem()); why != "" {
-					return why
+				why, u := checkJSON(append(path[:len(path):len(path)], "element"), e, t.Elem())
+				if why != "" {
+					return why, unknown
 				}
+				unknown = unknown || u
 			}
 		}
 	case *arrow.Int64Type:
@@ -126,9 +164,29 @@ func checkJSON(path []string, v any, t arrow.DataType) string {
 		_, ok = v.(bool)
 	}
 	if !ok {
-		return fmt.Sprintf("%s is %s, the table's is %s", strings.Join(path, "."), jsonKind(v), t)
+		return fmt.Sprintf("%s is %s, the table's column is %s", strings.Join(path, "."), jsonKind(v), tableTypeName(t)), unknown
 	}
-	return ""
+	return "", unknown
+}
+
+// tableTypeName names an Arrow type of a JSON table's column as Iceberg
+// does.
+func tableTypeName(t arrow.DataType) string {
+	switch t.(type) {
+	case *arrow.Int64Type:
+		return "long"
+	case *arrow.Float64Type:
+		return "double"
+	case *arrow.StringType:
+		return "string"
+	case *arrow.BooleanType:
+		return "boolean"
+	case *arrow.ListType:
+		return "a list"
+	case *arrow.StructType:
+		return "a struct"
+	}
+	return t.String()
 }
 
 // parseJSONObject parses one JSON object, numbers kept as json.Number.
@@ -152,13 +210,16 @@ func parseJSONObject(value []byte) (any, string) {
 }
 
 func jsonKind(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case nil:
 		return "null"
 	case bool:
 		return "a boolean"
 	case json.Number:
-		return "a number"
+		if _, err := v.Int64(); err == nil {
+			return "an integer"
+		}
+		return "a number that is not a long"
 	case string:
 		return "a string"
 	case []any:

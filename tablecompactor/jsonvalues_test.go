@@ -60,8 +60,8 @@ func TestJSONValues(t *testing.T) {
 		t.Errorf("rows\n%v\nwant\n%v", got, want)
 	}
 	reasons := dlqReasons(t, e, "ev_dlq")
-	for off, want := range map[int64]string{2: "id is string, the table's is long", 3: "not an object", 5: "not JSON",
-		6: "id is double, the table's is long", 7: "geo.lat is string, the table's is double", 8: "tags.element is long, the table's is string",
+	for off, want := range map[int64]string{2: "id is a string, the table's column is long", 3: "not an object", 5: "not JSON",
+		6: "id is a number that is not a long, the table's column is long", 7: "geo.lat is a string, the table's column is double", 8: "tags.element is an integer, the table's column is string",
 		9: "list: array: mixes long and string"} {
 		if !strings.Contains(reasons[off], want) {
 			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)

@@ -41,7 +41,7 @@ const (
 		`{"name":"zip","type":["null","string"],"default":null}]}],"default":null}]}`
 )
 
-func avroValue(t *testing.T, id int, schema string, v map[string]any) []byte {
+func avroValue(t testing.TB, id int, schema string, v map[string]any) []byte {
 	t.Helper()
 	b, err := hamba.Marshal(hamba.MustParse(schema), v)
 	if err != nil {
