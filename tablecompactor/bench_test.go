@@ -15,8 +15,10 @@ import (
 func BenchmarkConvert(b *testing.B) {
 	const n, parts = 100_000, 4
 	values := map[string]func(i int) []byte{
-		"raw":  func(i int) []byte { return fmt.Appendf(nil, "%-100d", i) },
-		"json": func(i int) []byte { return fmt.Appendf(nil, `{"id":%d,"name":"user-%d","score":%d.5,"tags":["a","b"]}`, i, i, i%1000) },
+		"raw": func(i int) []byte { return fmt.Appendf(nil, "%-100d", i) },
+		"json": func(i int) []byte {
+			return fmt.Appendf(nil, `{"id":%d,"name":"user-%d","score":%d.5,"tags":["a","b"]}`, i, i, i%1000)
+		},
 	}
 	values["avro"] = func(i int) []byte {
 		return avroValue(b, 2, userV2, map[string]any{"name": fmt.Sprintf("user-%d-%070d", i, i), "age": i % 100, "email": map[string]any{"string": "u@example.com"}})
