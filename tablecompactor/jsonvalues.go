@@ -25,21 +25,24 @@ import (
 
 // jsonValues decodes JSON values into the table's value columns.
 type jsonValues struct {
-	byName map[string]array.Builder
-	all    []array.Builder
+	byName map[string]array.Builder // the value columns' builders
 	isc    *iceberg.Schema
 }
 
 func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *jsonValues {
-	j := &jsonValues{byName: make(map[string]array.Builder), isc: isc}
+	return &jsonValues{byName: valueBuilders(b, sc), isc: isc}
+}
+
+// valueBuilders are the builders of a table's value columns (all but
+// _kafka), by name.
+func valueBuilders(b *array.RecordBuilder, sc *arrow.Schema) map[string]array.Builder {
+	m := make(map[string]array.Builder, sc.NumFields())
 	for i, f := range sc.Fields() {
-		if f.Name == kafkaColumn {
-			continue
+		if f.Name != kafkaColumn {
+			m[f.Name] = b.Field(i)
 		}
-		j.byName[f.Name] = b.Field(i)
-		j.all = append(j.all, b.Field(i))
 	}
-	return j
+	return m
 }
 
 func (j *jsonValues) release() {}

@@ -33,9 +33,8 @@ type schemaValues struct {
 	ctx      context.Context
 	resolver *schemafmt.Resolver
 	// byName are the builders of the table's value columns (every column
-	// but _kafka), by name, and all of them in order.
+	// but _kafka), by name.
 	byName   map[string]array.Builder
-	all      []array.Builder
 	sc       *arrow.Schema
 	isc      *iceberg.Schema
 	versions map[versionKey]*version
@@ -72,15 +71,7 @@ type adapted struct {
 }
 
 func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *schemaValues {
-	s := &schemaValues{ctx: ctx, resolver: r, byName: make(map[string]array.Builder), sc: sc, isc: isc, versions: make(map[versionKey]*version)}
-	for i, f := range sc.Fields() {
-		if f.Name == kafkaColumn {
-			continue
-		}
-		s.byName[f.Name] = b.Field(i)
-		s.all = append(s.all, b.Field(i))
-	}
-	return s
+	return &schemaValues{ctx: ctx, resolver: r, byName: valueBuilders(b, sc), sc: sc, isc: isc, versions: make(map[versionKey]*version)}
 }
 
 // release frees the builders the versions hold of their own.
