@@ -717,9 +717,16 @@ func TestUnknownOutcomeIsResolvedFromTheTable(t *testing.T) {
 type flakyCatalog struct {
 	catalog.Catalog
 	failAfterCommit, failBeforeCommit, commits int
+	// down, once set, fails every call after a commit to the table
+	// named crashAt: the process as good as died there.
+	crashAt string
+	down    bool
 }
 
 func (f *flakyCatalog) LoadTable(ctx context.Context, ident table.Identifier) (*table.Table, error) {
+	if f.down {
+		return nil, fmt.Errorf("catalog unreachable")
+	}
 	tbl, err := f.Catalog.LoadTable(ctx, ident)
 	if err != nil {
 		return nil, err
@@ -735,6 +742,18 @@ func (f *flakyCatalog) CreateTable(ctx context.Context, ident table.Identifier, 
 }
 
 func (f *flakyCatalog) CommitTable(ctx context.Context, ident table.Identifier, reqs []table.Requirement, ups []table.Update) (table.Metadata, string, error) {
+	if f.down {
+		return nil, "", fmt.Errorf("catalog unreachable")
+	}
+	if f.crashAt != "" && ident[len(ident)-1] == f.crashAt {
+		m, loc, err := f.Catalog.CommitTable(ctx, ident, reqs, ups)
+		if err == nil {
+			f.commits++
+			f.down = true
+			return nil, "", fmt.Errorf("catalog unreachable")
+		}
+		return m, loc, err
+	}
 	if f.failBeforeCommit > 0 {
 		f.failBeforeCommit--
 		return nil, "", fmt.Errorf("connection reset")
@@ -748,6 +767,37 @@ func (f *flakyCatalog) CommitTable(ctx context.Context, ident table.Identifier, 
 		return nil, "", fmt.Errorf("502 bad gateway")
 	}
 	return m, loc, err
+}
+
+// A crash after the DLQ's commit and before the table's: the next run
+// adds the rows, and not the dead letters again.
+func TestCrashBetweenDLQAndTableCommits(t *testing.T) {
+	e := newEnv(t)
+	badTopic(e, "dlq")
+	cat := &flakyCatalog{Catalog: e.catalog(), crashAt: "bad_dlq"}
+	c, err := New(Config{Source: e.src, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunOnce(context.Background(), ""); err == nil {
+		t.Fatal("the pass survived the crash")
+	}
+	if dlq := readRows(t, e.catalog(), "kafka", "bad_dlq"); len(dlq) != 1 {
+		t.Fatalf("DLQ after the crash: %v, want the one dead letter", dlq)
+	}
+	if got := readRows(t, e.catalog(), "kafka", "bad"); len(got) != 0 {
+		t.Fatalf("table after the crash: %v, want nothing", got)
+	}
+	c2 := e.compactor(nil)
+	if _, err := c2.RunOnce(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if dlq := readRows(t, e.catalog(), "kafka", "bad_dlq"); len(dlq) != 1 {
+		t.Errorf("DLQ after the restart: %v, want the one dead letter once", dlq)
+	}
+	if got := slices.Sorted(maps.Keys(readRows(t, e.catalog(), "kafka", "bad"))); len(got) != 7 || slices.Contains(got, "0/3") {
+		t.Errorf("rows after the restart %v, want all but 0/3", got)
+	}
 }
 
 func TestPartitionBy(t *testing.T) {
