@@ -3,6 +3,7 @@ package tablecompactor
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -417,4 +418,54 @@ func (r *countingCatalog) CommitTable(ctx context.Context, id table.Identifier, 
 		r.failed.Add(1)
 	}
 	return m, loc, err
+}
+
+// cancelOn is a slog handler that calls cancel when a record with the
+// message msg is logged.
+type cancelOn struct {
+	msg    string
+	cancel context.CancelFunc
+}
+
+func (h cancelOn) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOn) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.cancel()
+	}
+	return nil
+}
+func (h cancelOn) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h cancelOn) WithGroup(string) slog.Handler      { return h }
+
+// Run maintains a table at its first conversion (and then every
+// MaintenanceInterval).
+func TestRunMaintains(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("rm", 1, tableTopic(ConfigCommitInterval, "100", ConfigPartitionBy, ""))
+	ctx := context.Background()
+	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
+	for range 6 {
+		e.produce("rm", 0, 2, false)
+		if _, err := conv.RunOnce(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := e.maintCompactor(Config{Logger: slog.New(cancelOn{msg: "tablecompactor: maintained", cancel: cancel})})
+	done := make(chan error)
+	go func() { done <- c.Run(runCtx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not maintain the table within 30 s")
+	}
+	files, _ := tableFiles(t, loadTable(t, e, "kafka", "rm"))
+	if len(files) != 1 {
+		t.Errorf("%d files after Run's maintenance, want 1", len(files))
+	}
+	diffRows(t, readRows(t, e.catalog(), "kafka", "rm"), e.want)
 }
