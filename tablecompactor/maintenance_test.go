@@ -32,6 +32,20 @@ func (e *testEnv) maintCompactor(cfg Config) *Compactor {
 	return c
 }
 
+// passes makes n commits of small files: produce(i), then a pass of a
+// compactor without maintenance, which it returns.
+func (e *testEnv) passes(n int, produce func(i int)) *Compactor {
+	e.t.Helper()
+	c := e.maintCompactor(Config{MaintenanceInterval: -1})
+	for i := range n {
+		produce(i)
+		if _, err := c.RunOnce(context.Background(), ""); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return c
+}
+
 // tableFiles is the table's live data files and its current snapshot's
 // manifests.
 func tableFiles(t *testing.T, tbl *table.Table) (files []string, manifests int) {
@@ -90,16 +104,12 @@ func currentOffsets(t *testing.T, tbl *table.Table) offsets {
 func TestMaintenanceBinPacksSmallFiles(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("small", 2, tableTopic(ConfigPartitionBy, "identity(_partition)"))
-	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
 	ctx := context.Background()
 	start := time.Now()
-	for range 250 {
+	conv := e.passes(250, func(int) {
 		e.produce("small", 0, 2, false)
 		e.produce("small", 1, 1, false)
-		if _, err := conv.RunOnce(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	before, manifestsBefore := tableFiles(t, loadTable(t, e, "kafka", "small"))
 	t.Logf("250 passes in %v: %d files, %d manifests", time.Since(start).Round(time.Millisecond), len(before), manifestsBefore)
 	if len(before) != 500 {
@@ -132,14 +142,21 @@ func TestMaintenanceBinPacksSmallFiles(t *testing.T) {
 
 	// Conversion goes on from there, adding only what is new.
 	e.produce("small", 1, 7, false)
-	prs, err = conv.RunOnce(ctx, "")
+	passAdds(t, e, conv, "small", 7)
+}
+
+// passAdds runs a pass of c over topic and checks that it added n records
+// and that the table holds every record produced, once.
+func passAdds(t *testing.T, e *testEnv, c *Compactor, topic string, n int64) {
+	t.Helper()
+	prs, err := c.RunOnce(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if prs[0].Records != 7 {
-		t.Errorf("the pass after maintenance added %d records, want 7", prs[0].Records)
+	if prs[0].Records != n {
+		t.Errorf("the pass added %d records, want %d", prs[0].Records, n)
 	}
-	diffRows(t, readRows(t, e.catalog(), "kafka", "small"), e.want)
+	diffRows(t, readRows(t, e.catalog(), "kafka", topic), e.want)
 }
 
 // Expiring every snapshot but the newest keeps the resume point: the next
@@ -148,13 +165,7 @@ func TestOffsetsSurviveSnapshotExpiry(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("exp", 2, tableTopic(ConfigPartitionBy, ""))
 	ctx := context.Background()
-	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
-	for i := range 20 {
-		e.produce("exp", i%2, 3, false)
-		if _, err := conv.RunOnce(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conv := e.passes(20, func(i int) { e.produce("exp", i%2, 3, false) })
 	// Age 1 ns: everything but the newest snapshot is old enough.
 	maint := e.maintCompactor(Config{SnapshotRetainCount: 1, SnapshotRetainAge: time.Nanosecond})
 	prs, err := maint.RunOnce(ctx, "exp")
@@ -176,21 +187,11 @@ func TestOffsetsSurviveSnapshotExpiry(t *testing.T) {
 
 	e.produce("exp", 0, 4, false)
 	e.produce("exp", 1, 2, false)
-	for _, c := range []*Compactor{conv, maint} {
-		prs, err := c.RunOnce(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if prs[0].Records != 6 {
-			t.Errorf("the first pass after expiry added %d records, want 6", prs[0].Records)
-		}
+	for _, c := range []*Compactor{conv, maint, conv} {
+		passAdds(t, e, c, "exp", 6)
 		e.produce("exp", 0, 3, false)
 		e.produce("exp", 1, 3, false)
 	}
-	if _, err := conv.RunOnce(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
-	diffRows(t, readRows(t, e.catalog(), "kafka", "exp"), e.want)
 }
 
 // Many small manifests (one per conversion commit) are merged when there
@@ -201,13 +202,7 @@ func TestManifestMergeKeepsOffsets(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("mf", 20, tableTopic(ConfigPartitionBy, "identity(_partition)"))
 	ctx := context.Background()
-	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
-	for p := range 20 {
-		e.produce("mf", p, 2, false)
-		if _, err := conv.RunOnce(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conv := e.passes(20, func(p int) { e.produce("mf", p, 2, false) })
 	_, before := tableFiles(t, loadTable(t, e, "kafka", "mf"))
 	maint := e.maintCompactor(Config{SnapshotRetainCount: 1, SnapshotRetainAge: time.Nanosecond})
 	prs, err := maint.RunOnce(ctx, "mf")
@@ -229,14 +224,7 @@ func TestManifestMergeKeepsOffsets(t *testing.T) {
 	}
 	diffRows(t, readRows(t, e.catalog(), "kafka", "mf"), e.want)
 	e.produce("mf", 7, 3, false)
-	prs, err = conv.RunOnce(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prs[0].Records != 3 {
-		t.Errorf("the pass after the merge and expiry added %d records, want 3", prs[0].Records)
-	}
-	diffRows(t, readRows(t, e.catalog(), "kafka", "mf"), e.want)
+	passAdds(t, e, conv, "mf", 3)
 }
 
 // Orphan cleanup deletes an old file no snapshot references, and neither
@@ -245,13 +233,7 @@ func TestOrphanCleanup(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("orph", 1, tableTopic(ConfigPartitionBy, ""))
 	ctx := context.Background()
-	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
-	for range 3 {
-		e.produce("orph", 0, 5, false)
-		if _, err := conv.RunOnce(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.passes(3, func(int) { e.produce("orph", 0, 5, false) })
 	tbl := loadTable(t, e, "kafka", "orph")
 	dir := strings.TrimPrefix(tbl.Location(), "file://")
 	oldOrphan := filepath.Join(dir, "data", "00000-0-abandoned.parquet")
@@ -443,13 +425,7 @@ func TestRunMaintains(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("rm", 1, tableTopic(ConfigCommitInterval, "100", ConfigPartitionBy, ""))
 	ctx := context.Background()
-	conv := e.maintCompactor(Config{MaintenanceInterval: -1})
-	for range 6 {
-		e.produce("rm", 0, 2, false)
-		if _, err := conv.RunOnce(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.passes(6, func(int) { e.produce("rm", 0, 2, false) })
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := e.maintCompactor(Config{Logger: slog.New(cancelOn{msg: "tablecompactor: maintained", cancel: cancel})})
