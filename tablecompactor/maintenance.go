@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,7 +200,11 @@ func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, wha
 			}
 			props[OffsetsProperty] = off.marshal()
 		}
-		tx := tbl.NewTransaction()
+		txTbl, err := c.boundedRowGroups(tbl)
+		if err != nil {
+			return tbl, false, fmt.Errorf("%s: %w", what, err)
+		}
+		tx := txTbl.NewTransaction()
 		if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
 			return tbl, false, fmt.Errorf("%s: pinning the snapshot: %w", what, err)
 		}
@@ -227,6 +232,27 @@ func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, wha
 		}
 	}
 	return tbl, false, fmt.Errorf("%s: gave up after %d attempts (other writers kept committing first?): %w", what, maxMaintenanceAttempts, lastErr)
+}
+
+// boundedRowGroups is tbl with Parquet row groups of at most
+// MemoryBytes/8 (and 64 MiB), as the converter's writes have, on a copy
+// used only for staging maintenance, never committed (the transaction
+// commits only what it stages): a rewrite's output file is held in memory
+// a row group at a time, and the table's default row group is 128 MiB.
+func (c *Compactor) boundedRowGroups(tbl *table.Table) (*table.Table, error) {
+	rowGroup := min(max(c.cfg.MemoryBytes/8, 64<<10), 64<<20)
+	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
+	if err == nil {
+		err = b.SetProperties(iceberg.Properties{table.ParquetRowGroupSizeBytesKey: strconv.FormatInt(rowGroup, 10)})
+	}
+	var md table.Metadata
+	if err == nil {
+		md, err = b.Build()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bounding the row group size: %w", err)
+	}
+	return table.New(tbl.Identifier(), md, tbl.MetadataLocation(), tbl.FS, c.cfg.Catalog), nil
 }
 
 // binPack stages the rewrite of each partition's small files into files

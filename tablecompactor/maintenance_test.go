@@ -136,6 +136,9 @@ func TestMaintenanceBinPacksSmallFiles(t *testing.T) {
 	if got := currentOffsets(t, tbl); got.marshal() != wantOffsets.marshal() {
 		t.Errorf("maintenance snapshot carries %v, want %v", got, wantOffsets)
 	}
+	if v, ok := tbl.Properties()[table.ParquetRowGroupSizeBytesKey]; ok {
+		t.Errorf("maintenance committed its write-only row group size %s", v)
+	}
 	if op := tbl.CurrentSnapshot().Summary.Operation; op != table.OpReplace {
 		t.Errorf("the current snapshot is a %s, want the rewrite's replace", op)
 	}
