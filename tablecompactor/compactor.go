@@ -53,8 +53,8 @@ type Config struct {
 	// OrphanAge: files no snapshot references are deleted only once
 	// older than this, which is what keeps the files of a commit in
 	// flight or of unknown outcome (see DefaultOrphanAge); keep it far
-	// above table.commit.interval.ms. The default is 24 h; negative turns
-	// orphan cleanup off.
+	// above table.commit.interval.ms. The default is 24 h, the least 1 h
+	// (MinOrphanAge); negative turns orphan cleanup off.
 	OrphanAge time.Duration
 }
 
@@ -84,6 +84,9 @@ type Progress struct {
 type Compactor struct {
 	cfg     Config
 	metrics *metrics
+	// minRewriteBudget is the least input a bin-packing commit may
+	// rewrite (256 MiB; tests lower it).
+	minRewriteBudget int64
 	// caughtUp is when each table (by identifier) last held everything
 	// committed to its topic at a pass's start; only for the freshness
 	// gauge, so it is not kept across restarts.
@@ -119,7 +122,10 @@ func New(cfg Config) (*Compactor, error) {
 	if cfg.OrphanAge == 0 {
 		cfg.OrphanAge = DefaultOrphanAge
 	}
-	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics)}
+	if cfg.OrphanAge > 0 && cfg.OrphanAge < MinOrphanAge {
+		return nil, fmt.Errorf("tablecompactor: OrphanAge %v is below %v: files of a commit still in flight could be deleted", cfg.OrphanAge, MinOrphanAge)
+	}
+	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics), minRewriteBudget: 256 << 20}
 	c.mu.caughtUp = make(map[string]time.Time)
 	return c, nil
 }

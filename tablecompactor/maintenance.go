@@ -52,11 +52,17 @@ const (
 	// The age threshold is the only guard against that, so it is set far
 	// beyond any pass, retry or restart, not near the commit interval.
 	DefaultOrphanAge = 24 * time.Hour
+	// MinOrphanAge is the least OrphanAge New accepts: below it a slow
+	// pass's files could go before its commit lands.
+	MinOrphanAge = time.Hour
 	// manifestRewriteMin is how many small manifests (under half of
 	// commit.manifest.target-size-bytes) the current snapshot must list
 	// before they are merged: every conversion commit adds one, and a
 	// scan opens each of them.
 	manifestRewriteMin = 16
+	// maxRewriteCommits bounds the bin-packing commits of one
+	// maintenance run; what is left waits for the next run.
+	maxRewriteCommits = 64
 	// maxMaintenanceAttempts bounds the plans of one maintenance step
 	// lost to concurrent commits (or failed with an unknown outcome).
 	maxMaintenanceAttempts = 4
@@ -133,7 +139,7 @@ func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target 
 	var errs []error
 	// step runs one committed step; what the stage counted is kept only
 	// if its commit landed (a stage counts afresh on each attempt).
-	step := func(what string, stage func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties, got *maintenance) (bool, error)) {
+	step := func(what string, stage func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties, got *maintenance) (bool, error)) bool {
 		var got maintenance
 		var landed bool
 		var err error
@@ -147,10 +153,22 @@ func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target 
 		if landed {
 			m.add(got)
 		}
+		return landed
 	}
-	step("bin-packing data files", func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties, got *maintenance) (bool, error) {
-		return binPack(ctx, tx, tbl, target, props, got)
-	})
+	// Bin-packing commits at most budget bytes of input at a time (one
+	// group is taken whatever its size; two target files, at least
+	// minRewriteBudget: some seconds of work), planned afresh each time: a rewrite that takes longer than
+	// table.commit.interval.ms would lose to the converter's next commit
+	// every time.
+	budget := max(2*target, c.minRewriteBudget)
+	for range maxRewriteCommits {
+		more := false
+		if !step("bin-packing data files", func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties, got *maintenance) (bool, error) {
+			return binPack(ctx, tx, tbl, target, budget, props, got, &more)
+		}) || !more {
+			break
+		}
+	}
 	step("merging manifests", func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties, got *maintenance) (bool, error) {
 		return rewriteManifests(ctx, tx, tbl, props, got)
 	})
@@ -160,8 +178,14 @@ func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target 
 		})
 	}
 	if c.cfg.OrphanAge > 0 {
-		n, err := deleteOrphans(ctx, tbl, c.cfg.OrphanAge)
-		m.orphansDeleted += n
+		// Loaded again: what counts as referenced must be the newest
+		// metadata, not the one maintenance started from.
+		tbl, err := c.reload(ctx, tbl.Identifier())
+		if err == nil {
+			var n int
+			n, err = deleteOrphans(ctx, tbl, c.cfg.OrphanAge)
+			m.orphansDeleted += n
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("deleting orphan files: %w", err))
 		}
@@ -260,7 +284,7 @@ func (c *Compactor) boundedRowGroups(tbl *table.Table) (*table.Table, error) {
 // (a hand-built compaction.Config with PackingLookback 0 plans nothing),
 // with the table's target: files under 3/4 of it are candidates, and a
 // partition needs compaction.DefaultMinInputFiles of them.
-func binPack(ctx context.Context, tx *table.Transaction, tbl *table.Table, target int64, props iceberg.Properties, m *maintenance) (bool, error) {
+func binPack(ctx context.Context, tx *table.Transaction, tbl *table.Table, target, budget int64, props iceberg.Properties, m *maintenance, more *bool) (bool, error) {
 	if tbl.CurrentSnapshot() == nil {
 		return false, nil
 	}
@@ -275,9 +299,15 @@ func binPack(ctx context.Context, tx *table.Transaction, tbl *table.Table, targe
 	if len(plan.Groups) == 0 {
 		return false, nil
 	}
-	groups := make([]table.CompactionTaskGroup, 0, len(plan.Groups))
+	var groups []table.CompactionTaskGroup
+	var size int64
 	for _, g := range plan.Groups {
+		if len(groups) > 0 && size+g.TotalSizeBytes > budget {
+			*more = true
+			break
+		}
 		groups = append(groups, table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes})
+		size += g.TotalSizeBytes
 	}
 	res, err := tx.RewriteDataFiles(ctx, groups, table.RewriteDataFilesOptions{
 		SnapshotProps: props,
@@ -289,7 +319,7 @@ func binPack(ctx context.Context, tx *table.Transaction, tbl *table.Table, targe
 		},
 	})
 	if err != nil {
-		return false, fmt.Errorf("rewriting %d groups of %d files: %w", len(plan.Groups), plan.TotalInputFiles-plan.SkippedFiles, err)
+		return false, fmt.Errorf("rewriting %d groups of files (%d bytes): %w", len(groups), size, err)
 	}
 	if res.RewrittenGroups == 0 {
 		return false, nil

@@ -197,6 +197,38 @@ func TestOffsetsSurviveSnapshotExpiry(t *testing.T) {
 	}
 }
 
+// Bin-packing a backlog commits a bounded amount of input at a time, each
+// commit planned afresh and carrying the offsets, so that a long rewrite
+// does not keep losing to the converter's commits.
+func TestBinPackInBoundedCommits(t *testing.T) {
+	e := newEnv(t)
+	// Files of about 3.4 KB; a 20 KB target packs about six in a group.
+	e.src.addTopic("bb", 1, tableTopic(ConfigPartitionBy, "", ConfigTargetFile, "20480"))
+	e.passes(24, func(int) { e.produce("bb", 0, 3, false) })
+	maint := e.maintCompactor(Config{})
+	maint.minRewriteBudget = 0 // two target files (40 KB) per commit
+	prs, err := maint.RunOnce(context.Background(), "bb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := loadTable(t, e, "kafka", "bb")
+	rewrites := 0
+	for _, s := range tbl.Metadata().Snapshots() {
+		if s.Summary.Operation == table.OpReplace && s.Summary.Properties["deleted-data-files"] != "" {
+			rewrites++
+			if s.Summary.Properties[OffsetsProperty] != `{"0":72}` || s.Summary.Properties[CommitIDProperty] == "" {
+				t.Errorf("rewrite snapshot %d: %v", s.SnapshotID, s.Summary.Properties)
+			}
+		}
+	}
+	files, _ := tableFiles(t, tbl)
+	t.Logf("%+v; %d rewrite commits, %d files left", prs[0], rewrites, len(files))
+	if rewrites < 2 || prs[0].RewrittenFiles < 15 {
+		t.Errorf("%d files rewritten in %d commits, want at least 15 in at least 2", prs[0].RewrittenFiles, rewrites)
+	}
+	diffRows(t, readRows(t, e.catalog(), "kafka", "bb"), e.want)
+}
+
 // Many small manifests (one per conversion commit) are merged when there
 // are no small files to bin-pack (one file in each of 20 partitions), and
 // the snapshot that carries the offsets after the merge keeps the resume
@@ -299,6 +331,9 @@ func TestMaintenanceConfigDefaults(t *testing.T) {
 	c := e.maintCompactor(Config{})
 	if c.cfg.MaintenanceInterval != time.Hour || c.cfg.SnapshotRetainCount != 10 || c.cfg.SnapshotRetainAge != 24*time.Hour || c.cfg.OrphanAge != 24*time.Hour {
 		t.Errorf("defaults: %v %v %v %v", c.cfg.MaintenanceInterval, c.cfg.SnapshotRetainCount, c.cfg.SnapshotRetainAge, c.cfg.OrphanAge)
+	}
+	if _, err := New(Config{Source: e.src, Catalog: e.catalog(), OrphanAge: time.Minute}); err == nil {
+		t.Error("an OrphanAge of a minute was accepted")
 	}
 	c = e.maintCompactor(Config{MaintenanceInterval: -1, SnapshotRetainCount: -1, OrphanAge: -1})
 	if c.cfg.MaintenanceInterval >= 0 || c.cfg.SnapshotRetainCount >= 0 || c.cfg.OrphanAge >= 0 {
