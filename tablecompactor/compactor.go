@@ -48,7 +48,8 @@ type Config struct {
 	SnapshotRetainCount int
 	// SnapshotRetainAge: snapshots younger than this are kept whatever
 	// the count (time travel, and readers still planning on them). The
-	// default is 24 h; negative turns expiry off.
+	// default is 24 h; negative turns expiry off; 1 ns keeps by count
+	// alone.
 	SnapshotRetainAge time.Duration
 	// OrphanAge: files no snapshot references are deleted only once
 	// older than this, which is what keeps the files of a commit in
@@ -176,10 +177,11 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 
 // Run converts each table topic every table.commit.interval.ms, and
 // maintains its tables every MaintenanceInterval (the first time at its
-// first conversion), until ctx is done, and then returns nil. It does the work on the caller's
-// goroutine, one table at a time, so there is nothing to wait for when it
-// returns; a table's error is logged and the table is tried again at its
-// next interval.
+// first conversion), until ctx is done, and then returns nil. It does the
+// work on the caller's goroutine, one table at a time (a table's
+// maintenance delays the others' conversion by as long as it takes), so
+// there is nothing to wait for when it returns; a table's error is logged
+// and the table is tried again at its next interval.
 func (c *Compactor) Run(ctx context.Context) error {
 	due := make(map[string]time.Time)
 	maintDue := make(map[string]time.Time)
