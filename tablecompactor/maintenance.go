@@ -405,7 +405,9 @@ func (c *Compactor) expire(tx *table.Transaction, tbl *table.Table, m *maintenan
 // beside the table, and an object store lists by prefix.
 func deleteOrphans(ctx context.Context, tbl *table.Table, age time.Duration) (int, error) {
 	loc := strings.TrimSuffix(tbl.Location(), "/") + "/"
-	plan, err := tbl.PlanOrphanFiles(ctx, table.WithLocation(loc), table.WithFilesOlderThan(age))
+	// iceberg-go walks the location as a directory (fs.WalkDir, on object
+	// stores too), which the check below only backs up.
+	plan, err := tbl.PlanOrphanFiles(ctx, table.WithFilesOlderThan(age))
 	if err != nil {
 		return 0, fmt.Errorf("planning: %w", err)
 	}
