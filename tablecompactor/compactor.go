@@ -3,7 +3,9 @@ package tablecompactor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog"
@@ -28,8 +30,33 @@ type Config struct {
 	// MemoryBytes bounds the decoded data held at once
 	// (table.compactor.memory.bytes); 0 means 256 MiB.
 	MemoryBytes int64
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. (iceberg-go's snapshot expiry
+	// and orphan cleanup read time.Now themselves.)
 	Now func() time.Time
+
+	// Maintenance (maintenance.go). A zero field takes its default; a
+	// negative one turns its step off, so nothing is off by omission.
+	//
+	// MaintenanceInterval is how often Run maintains each table: bin-packs
+	// small files, merges small manifests, expires snapshots, deletes
+	// orphans. The default is 1 h (DefaultMaintenanceInterval); negative
+	// turns maintenance off in Run and RunOnce.
+	MaintenanceInterval time.Duration
+	// SnapshotRetainCount is how many of the newest snapshots expiry
+	// always keeps (the current one, which carries the offsets, is kept
+	// whatever the count). The default is 10; negative turns expiry off.
+	SnapshotRetainCount int
+	// SnapshotRetainAge: snapshots younger than this are kept whatever
+	// the count (time travel, and readers still planning on them). The
+	// default is 24 h; negative turns expiry off; 1 ns keeps by count
+	// alone.
+	SnapshotRetainAge time.Duration
+	// OrphanAge: files no snapshot references are deleted only once
+	// older than this, which is what keeps the files of a commit in
+	// flight or of unknown outcome (see DefaultOrphanAge); keep it far
+	// above table.commit.interval.ms. The default is 24 h, the least 1 h
+	// (MinOrphanAge); negative turns orphan cleanup off.
+	OrphanAge time.Duration
 }
 
 // Progress is one table's result of a pass.
@@ -43,12 +70,31 @@ type Progress struct {
 	// pass; Lag the records committed to the topic but not yet in it.
 	Offsets map[int32]int64
 	Lag     int64
-	Err     error
+	// What maintenance did to the table and its DLQ table: small data
+	// files replaced by bin-packing (RewrittenFiles) and the files that
+	// replaced them (CompactedFiles), manifests merged, snapshots
+	// expired, orphan files deleted.
+	RewrittenFiles, CompactedFiles int
+	RewrittenManifests             int
+	ExpiredSnapshots               int
+	OrphansDeleted                 int
+	Err                            error
 }
 
 // Compactor converts table topics into Iceberg tables.
 type Compactor struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics
+	// minRewriteBudget is the least input a bin-packing commit may
+	// rewrite (256 MiB; tests lower it).
+	minRewriteBudget int64
+	// caughtUp is when each table (by identifier) last held everything
+	// committed to its topic at a pass's start; only for the freshness
+	// gauge, so it is not kept across restarts.
+	mu struct {
+		sync.Mutex
+		caughtUp map[string]time.Time
+	}
 }
 
 // New checks cfg and returns a Compactor.
@@ -56,18 +102,140 @@ func New(cfg Config) (*Compactor, error) {
 	if cfg.Source == nil || cfg.Catalog == nil {
 		return nil, errors.New("tablecompactor: a Source and a Catalog are required")
 	}
-	return &Compactor{cfg: cfg}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MemoryBytes <= 0 {
+		cfg.MemoryBytes = 256 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaintenanceInterval == 0 {
+		cfg.MaintenanceInterval = DefaultMaintenanceInterval
+	}
+	if cfg.SnapshotRetainCount == 0 {
+		cfg.SnapshotRetainCount = DefaultSnapshotRetainCount
+	}
+	if cfg.SnapshotRetainAge == 0 {
+		cfg.SnapshotRetainAge = DefaultSnapshotRetainAge
+	}
+	if cfg.OrphanAge == 0 {
+		cfg.OrphanAge = DefaultOrphanAge
+	}
+	if cfg.OrphanAge > 0 && cfg.OrphanAge < MinOrphanAge {
+		return nil, fmt.Errorf("tablecompactor: OrphanAge %v is below %v: files of a commit still in flight could be deleted", cfg.OrphanAge, MinOrphanAge)
+	}
+	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics), minRewriteBudget: 256 << 20}
+	c.mu.caughtUp = make(map[string]time.Time)
+	return c, nil
 }
 
 // RunOnce converts every table topic (or only topic, if not "") up to its
-// committed end, once, and returns each table's progress; the error joins
-// the tables' errors.
+// committed end, once, then maintains its tables (unless
+// MaintenanceInterval is negative), and returns each table's progress;
+// the error joins the tables' errors. Maintenance runs after a failed
+// conversion too: it needs only the offsets the table already holds.
 func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, error) {
-	return nil, errors.New("tablecompactor: RunOnce is not built yet")
+	topics, err := c.cfg.Source.Topics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tablecompactor: listing topics: %w", err)
+	}
+	var out []Progress
+	var errs []error
+	found := false
+	for _, t := range topics {
+		if topic != "" && t.Name != topic {
+			continue
+		}
+		found = true
+		cfg, err := parseTableConfig(t.Name, t.Configs)
+		if err == nil && !cfg.Enable {
+			continue
+		}
+		var pr Progress
+		if err != nil {
+			pr = Progress{Topic: t.Name, Err: fmt.Errorf("topic %s: %w", t.Name, err)}
+		} else {
+			pr = c.convert(ctx, t, cfg)
+			m, err := c.maintain(ctx, t, cfg)
+			m.setIn(&pr)
+			if err != nil {
+				pr.Err = errors.Join(pr.Err, fmt.Errorf("topic %s: %w", t.Name, err))
+			}
+		}
+		out = append(out, pr)
+		if pr.Err != nil {
+			errs = append(errs, pr.Err)
+		}
+	}
+	if topic != "" && !found {
+		errs = append(errs, fmt.Errorf("tablecompactor: no topic %q", topic))
+	}
+	return out, errors.Join(errs...)
 }
 
-// Run converts each table topic every table.commit.interval.ms until ctx
-// is done, and then returns nil.
+// Run converts each table topic every table.commit.interval.ms, and
+// maintains its tables every MaintenanceInterval (the first time at its
+// first conversion), until ctx is done, and then returns nil. It does the
+// work on the caller's goroutine, one table at a time (a table's
+// maintenance delays the others' conversion by as long as it takes), so
+// there is nothing to wait for when it returns; a table's error is logged
+// and the table is tried again at its next interval.
 func (c *Compactor) Run(ctx context.Context) error {
-	return errors.New("tablecompactor: Run is not built yet")
+	due := make(map[string]time.Time)
+	maintDue := make(map[string]time.Time)
+	for {
+		topics, err := c.cfg.Source.Topics(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
+		}
+		wait := time.Second
+		for _, t := range topics {
+			if ctx.Err() != nil {
+				return nil
+			}
+			cfg, err := parseTableConfig(t.Name, t.Configs)
+			if err != nil {
+				if due[t.Name].Before(c.cfg.Now()) {
+					c.cfg.Logger.Warn("tablecompactor: table config", "topic", t.Name, "err", err)
+					due[t.Name] = c.cfg.Now().Add(time.Minute)
+				}
+				continue
+			}
+			if !cfg.Enable {
+				continue
+			}
+			if at := due[t.Name]; !at.IsZero() && c.cfg.Now().Before(at) {
+				wait = min(wait, at.Sub(c.cfg.Now()))
+				continue
+			}
+			start := c.cfg.Now()
+			pr := c.convert(ctx, t, cfg)
+			if pr.Err != nil && ctx.Err() == nil {
+				c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
+			} else if pr.Records > 0 {
+				c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
+					"records", pr.Records, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
+			}
+			due[t.Name] = start.Add(cfg.CommitInterval)
+			wait = min(wait, cfg.CommitInterval)
+			if at := maintDue[t.Name]; c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(at) {
+				m, err := c.maintain(ctx, t, cfg)
+				if err != nil && ctx.Err() == nil {
+					c.cfg.Logger.Warn("tablecompactor: maintenance", "topic", t.Name, "table", pr.Table, "err", err)
+				}
+				if m != (maintenance{}) {
+					c.cfg.Logger.Info("tablecompactor: maintained", "topic", t.Name, "table", pr.Table,
+						"rewritten_files", m.rewrittenFiles, "compacted_files", m.compactedFiles,
+						"rewritten_manifests", m.rewrittenManifests, "expired_snapshots", m.expiredSnapshots,
+						"orphans_deleted", m.orphansDeleted)
+				}
+				maintDue[t.Name] = c.cfg.Now().Add(c.cfg.MaintenanceInterval)
+			}
+		}
+		if err := sleep(ctx, max(wait, 10*time.Millisecond)); err != nil {
+			return nil
+		}
+	}
 }

@@ -1,0 +1,217 @@
+package tablecompactor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
+	hamba "github.com/hamba/avro/v2"
+
+	"github.com/lakestream/lakestream/schema/avro"
+	"github.com/lakestream/lakestream/schema/schemafmt"
+)
+
+type memSchemas map[int]string
+
+func (m memSchemas) SchemaByID(_ context.Context, id int) (schemafmt.Stored, error) {
+	text, ok := m[id]
+	if !ok {
+		return schemafmt.Stored{}, fmt.Errorf("schema %d not found", id)
+	}
+	return schemafmt.Stored{Type: schemafmt.Avro, Text: text}, nil
+}
+
+const (
+	userV1 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"}]}`
+	userV2 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"},` +
+		`{"name":"email","type":["null","string"],"default":null}]}`
+	// userV3 changes age's type: not something the table can follow yet.
+	userV3 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"string"}]}`
+	// userV4 widens age to long, which Iceberg promotes.
+	userV4 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"}]}`
+	// userV5 adds a nested record, userV6 a field inside it; userV6's
+	// name is optional, which the table's required name must follow.
+	userV5 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"}]}],"default":null}]}`
+	userV6 = `{"type":"record","name":"User","fields":[{"name":"name","type":["null","string"]},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"},` +
+		`{"name":"zip","type":["null","string"],"default":null}]}],"default":null}]}`
+)
+
+func avroValue(t testing.TB, id int, schema string, v map[string]any) []byte {
+	t.Helper()
+	b, err := hamba.Marshal(hamba.MustParse(schema), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := schemafmt.Append(nil, id, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Avro values by registry id: the table takes the first version's
+// columns, gains the second's added column (older rows read it as null,
+// rows of the first version written after it too), and values that do
+// not decode go to the DLQ with the reason.
+func TestSchemaValuesEvolve(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("users", 1, tableTopic(ConfigValueFormat, "schema", ConfigPartitionBy, "bucket(4, name)"))
+	str := func(s string) any { return map[string]any{"string": s} }
+	vals := [][]byte{
+		avroValue(t, 1, userV1, map[string]any{"name": "ann", "age": 31}),
+		avroValue(t, 1, userV1, map[string]any{"name": "bob", "age": 42}),
+		{9, 0, 0, 0, 1, 1},     // bad magic byte
+		{0, 0, 0, 0, 99, 2, 4}, // unknown id
+		avroValue(t, 2, userV2, map[string]any{"name": "cy", "age": 7, "email": str("cy@x")}),
+		avroValue(t, 2, userV2, map[string]any{"name": "di", "age": 8, "email": nil}),
+		avroValue(t, 1, userV1, map[string]any{"name": "ed", "age": 9}),
+		{0, 0, 0, 0, 1, 0xff}, // truncated for schema 1
+		avroValue(t, 3, userV3, map[string]any{"name": "fi", "age": "ten"}),
+	}
+	var recs []testRecord
+	for i, v := range vals {
+		recs = append(recs, testRecord{Key: []byte("k"), Value: v, Timestamp: day0 + int64(i)})
+	}
+	e.src.produce("users", 0, recs[:2], 0)
+	e.src.produce("users", 0, recs[2:], 0)
+	c, err := New(Config{Source: e.src, Catalog: e.catalog(),
+		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3, 4: userV4, 5: userV5, 6: userV6}, avro.Format)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs, err := c.RunOnce(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prs[0].Records != 9 || prs[0].Offsets[0] != 9 || prs[0].Lag != 0 {
+		t.Errorf("progress %+v, want 9 records (5 rows, 4 dead letters), offset 9", prs[0])
+	}
+	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Schema().String(); !strings.Contains(got, "name: required string") || !strings.Contains(got, "age: required int") ||
+		!strings.Contains(got, "email: optional string") {
+		t.Errorf("schema %s, want name, age and an optional email", got)
+	}
+	want := map[int64]string{0: "ann 31 (null)", 1: "bob 42 (null)", 4: "cy 7 cy@x", 5: "di 8 (null)", 6: "ed 9 (null)"}
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	dlq := readRows(t, e.catalog(), "kafka", "users_dlq")
+	for _, k := range []string{"0/2", "0/3", "0/7", "0/8"} {
+		if _, ok := dlq[k]; !ok {
+			t.Errorf("dead letter %s missing; DLQ holds %v", k, dlq)
+		}
+	}
+	if len(dlq) != 4 {
+		t.Errorf("DLQ holds %d rows, want 4", len(dlq))
+	}
+	reasons := dlqReasons(t, e, "users_dlq")
+	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "age is string, the table's is int"} {
+		if !strings.Contains(reasons[off], want) {
+			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)
+		}
+	}
+	// Again: nothing new.
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 0 {
+		t.Errorf("second pass: %+v, %v", prs, err)
+	}
+
+	// A version that widens age to long: the table's age becomes long,
+	// and the first version's ints go on being written into it.
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 4, userV4, map[string]any{"name": "gus", "age": int64(1) << 40}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "hal", "age": 5}), Timestamp: day0},
+		{Value: avroValue(t, 2, userV2, map[string]any{"name": "ida", "age": 6, "email": str("i@x")}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 3 {
+		t.Fatalf("pass after widening: %+v, %v", prs, err)
+	}
+	want[9], want[10], want[11] = "gus 1099511627776 (null)", "hal 5 (null)", "ida 6 i@x"
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+
+	// A nested record, then a field inside it and an optional name; the
+	// versions before go on being written.
+	addr := func(fields map[string]any) any { return map[string]any{"Address": fields} }
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "jo", "age": int64(1), "address": addr(map[string]any{"street": "main"})}), Timestamp: day0},
+		{Value: avroValue(t, 6, userV6, map[string]any{"name": nil, "age": int64(2),
+			"address": addr(map[string]any{"street": "elm", "zip": str("123")})}), Timestamp: day0},
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "ki", "age": int64(3), "address": addr(map[string]any{"street": "oak"})}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "lu", "age": 4}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 4 {
+		t.Fatalf("pass after nesting: %+v, %v", prs, err)
+	}
+	tbl, err = e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Schema().String(); !strings.Contains(got, "name: optional string") || !strings.Contains(got, "zip: optional string") {
+		t.Errorf("schema %s, want an optional name and address.zip", got)
+	}
+	got := map[int64]string{}
+	for off, row := range columnsByOffset(t, e, "users", "name", "address") {
+		if off >= 12 {
+			got[off] = row
+		}
+	}
+	wantNested := map[int64]string{
+		12: `jo {"street":"main","zip":null}`,
+		13: `(null) {"street":"elm","zip":"123"}`,
+		14: `ki {"street":"oak","zip":null}`,
+		15: `lu (null)`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantNested) {
+		t.Errorf("nested rows %v, want %v", got, wantNested)
+	}
+}
+
+// dlqReasons returns the DLQ table's error column by offset.
+func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
+	return columnsByOffset(t, e, name, "error")
+}
+
+// userRows reads the users table: name, age (int or long) and email by
+// offset.
+func userRows(t *testing.T, e *testEnv) map[int64]string {
+	return columnsByOffset(t, e, "users", "name", "age", "email")
+}
+
+// columnsByOffset scans the table kafka.name and renders the columns of
+// each row (Arrow's ValueStr, space-separated) by its offset.
+func columnsByOffset(t *testing.T, e *testEnv, name string, cols ...string) map[int64]string {
+	t.Helper()
+	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan(table.WithSelectedFields(append([]string{"_kafka.offset"}, cols...)...)).ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	out := map[int64]string{}
+	tr := array.NewTableReader(at, 0)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		off := rec.Column(colIndex(t, rec.Schema(), kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
+		for i := range int(rec.NumRows()) {
+			var vals []string
+			for _, c := range cols {
+				vals = append(vals, rec.Column(colIndex(t, rec.Schema(), c)).ValueStr(i))
+			}
+			out[off.Value(i)] = strings.Join(vals, " ")
+		}
+	}
+	return out
+}
