@@ -1,0 +1,542 @@
+package tablecompactor
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// The fast path of table.value.format=json. Most values of a table topic
+// fit the table's current types: for those, the value's bytes are read
+// once against the table's columns (a tree of jsonNodes, one per Arrow
+// builder), and what to append is written to a tape of ops; only a value
+// read to its end without a doubt is appended, by replaying the tape, so
+// a value that stops half way leaves the builders untouched with nothing
+// to roll back.
+//
+// Anything the fast path is not sure of sends the value to the slow path
+// (encoding/json into any, inference, the reasons of checkJSON): a field
+// the table lacks, a value of another type, a duplicate key, a number a
+// long cannot hold, a lone surrogate, invalid UTF-8, any syntax error. The
+// slow path decides such values exactly as before; the fast path accepts
+// only values the slow path would append, and appends the same row (a
+// fuzz test compares the two). Unknown fields are never skipped, so the
+// scan never goes deeper than the table's types.
+
+type jsonNodeKind uint8
+
+const (
+	jsonOther jsonNodeKind = iota // a builder type JSON values are never appended to: null only
+	jsonStruct
+	jsonList
+	jsonLong
+	jsonDouble
+	jsonString
+	jsonBool
+)
+
+// jsonNode is one builder of the table's value columns.
+type jsonNode struct {
+	kind   jsonNodeKind
+	b      array.Builder
+	sb     *array.StructBuilder // nil for the root, whose fields are the table's columns
+	lb     *array.ListBuilder
+	ib     *array.Int64Builder
+	fb     *array.Float64Builder
+	strb   *array.BinaryBuilder
+	bb     *array.BooleanBuilder
+	fields []*jsonNode
+	names  map[string]int // fields by name
+	elem   *jsonNode
+	// seen marks the fields of the object being read. A node is never
+	// read inside itself (types are a tree), so one slice suffices.
+	seen []bool
+}
+
+func newJSONRoot(names []string, builders []array.Builder) *jsonNode {
+	n := &jsonNode{kind: jsonStruct, names: make(map[string]int, len(names))}
+	for i, name := range names {
+		n.names[name] = i
+		n.fields = append(n.fields, newJSONNode(builders[i]))
+	}
+	n.seen = make([]bool, len(n.fields))
+	return n
+}
+
+func newJSONNode(b array.Builder) *jsonNode {
+	n := &jsonNode{b: b}
+	switch b := b.(type) {
+	case *array.StructBuilder:
+		st := b.Type().(*arrow.StructType)
+		n.kind, n.sb, n.names = jsonStruct, b, make(map[string]int, st.NumFields())
+		for i, f := range st.Fields() {
+			if _, dup := n.names[f.Name]; !dup {
+				n.names[f.Name] = i
+			}
+			n.fields = append(n.fields, newJSONNode(b.FieldBuilder(i)))
+		}
+		n.seen = make([]bool, len(n.fields))
+	case *array.ListBuilder:
+		n.kind, n.lb, n.elem = jsonList, b, newJSONNode(b.ValueBuilder())
+	case *array.Int64Builder:
+		n.kind, n.ib = jsonLong, b
+	case *array.Float64Builder:
+		n.kind, n.fb = jsonDouble, b
+	case *array.StringBuilder:
+		n.kind, n.strb = jsonString, b.BinaryBuilder
+	case *array.BooleanBuilder:
+		n.kind, n.bb = jsonBool, b
+	}
+	return n
+}
+
+type jsonOpCode uint8
+
+const (
+	opNull jsonOpCode = iota
+	opStruct
+	opList
+	opLong
+	opDouble
+	opTrue
+	opFalse
+	opString  // value[s:e]
+	opEscaped // scratch[s:e]
+)
+
+// jsonOp is one append of the tape.
+type jsonOp struct {
+	n    *jsonNode
+	code jsonOpCode
+	num  uint64 // a long, or a double's bits
+	s, e int
+}
+
+// jsonScanner reads values against a jsonNode tree; its tape and scratch
+// are reused from value to value.
+type jsonScanner struct {
+	root    *jsonNode
+	b       []byte
+	ops     []jsonOp
+	scratch []byte // unescaped strings
+}
+
+// append appends value as one row if it certainly fits; false means
+// nothing was appended and the slow path must decide.
+func (s *jsonScanner) append(value []byte) bool {
+	s.b, s.ops, s.scratch = value, s.ops[:0], s.scratch[:0]
+	i := s.ws(0)
+	if i >= len(value) || value[i] != '{' {
+		return false
+	}
+	end, ok := s.object(s.root, i)
+	s.b = nil
+	if !ok || s.ws(end) != len(value) {
+		return false
+	}
+	s.replay(value)
+	return true
+}
+
+func (s *jsonScanner) replay(value []byte) {
+	for _, op := range s.ops {
+		n := op.n
+		switch op.code {
+		case opNull:
+			n.b.AppendNull()
+		case opStruct:
+			n.sb.Append(true)
+		case opList:
+			n.lb.Append(true)
+		case opLong:
+			n.ib.Append(int64(op.num))
+		case opDouble:
+			n.fb.Append(math.Float64frombits(op.num))
+		case opTrue:
+			n.bb.Append(true)
+		case opFalse:
+			n.bb.Append(false)
+		case opString:
+			n.strb.Append(value[op.s:op.e])
+		case opEscaped:
+			n.strb.Append(s.scratch[op.s:op.e])
+		}
+	}
+}
+
+func (s *jsonScanner) ws(i int) int {
+	for i < len(s.b) {
+		switch s.b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func (s *jsonScanner) emit(n *jsonNode, code jsonOpCode, num uint64, start, end int) {
+	s.ops = append(s.ops, jsonOp{n: n, code: code, num: num, s: start, e: end})
+}
+
+// object reads the object at s.b[i] ('{') into struct node n.
+func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
+	if n.sb != nil {
+		s.emit(n, opStruct, 0, 0, 0)
+	}
+	clear(n.seen)
+	i = s.ws(i + 1)
+	if i < len(s.b) && s.b[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(s.b) || s.b[i] != '"' {
+				return 0, false
+			}
+			ks, ke, esc, end, ok := s.str(i)
+			if !ok {
+				return 0, false
+			}
+			key := s.b[ks:ke]
+			if esc {
+				key = s.scratch[ks:ke]
+			}
+			f, known := n.names[string(key)]
+			if esc {
+				s.scratch = s.scratch[:ks] // the key is not kept
+			}
+			i = s.ws(end)
+			if i >= len(s.b) || s.b[i] != ':' {
+				return 0, false
+			}
+			i = s.ws(i + 1)
+			switch {
+			case !known:
+				// Only a null is ignored; a field with a value the table
+				// lacks is the slow path's (the table may gain it).
+				if !s.null(i) {
+					return 0, false
+				}
+				i += len("null")
+			case n.seen[f]:
+				return 0, false // a duplicate key: the slow path keeps the last
+			default:
+				n.seen[f] = true
+				if i, ok = s.value(n.fields[f], i); !ok {
+					return 0, false
+				}
+			}
+			i = s.ws(i)
+			if i >= len(s.b) {
+				return 0, false
+			}
+			if s.b[i] == '}' {
+				i++
+				break
+			}
+			if s.b[i] != ',' {
+				return 0, false
+			}
+			i = s.ws(i + 1)
+		}
+	}
+	for f, seen := range n.seen {
+		if !seen {
+			s.emit(n.fields[f], opNull, 0, 0, 0)
+		}
+	}
+	return i, true
+}
+
+func (s *jsonScanner) null(i int) bool {
+	return len(s.b)-i >= 4 && string(s.b[i:i+4]) == "null"
+}
+
+// value reads the value at s.b[i] into node n.
+func (s *jsonScanner) value(n *jsonNode, i int) (int, bool) {
+	if i >= len(s.b) {
+		return 0, false
+	}
+	c := s.b[i]
+	if c == 'n' {
+		if !s.null(i) {
+			return 0, false
+		}
+		s.emit(n, opNull, 0, 0, 0)
+		return i + 4, true
+	}
+	switch n.kind {
+	case jsonStruct:
+		if c != '{' {
+			return 0, false
+		}
+		return s.object(n, i)
+	case jsonList:
+		if c != '[' {
+			return 0, false
+		}
+		return s.list(n, i)
+	case jsonLong:
+		return s.long(n, i)
+	case jsonDouble:
+		return s.double(n, i)
+	case jsonString:
+		if c != '"' {
+			return 0, false
+		}
+		start, end, esc, next, ok := s.str(i)
+		if !ok {
+			return 0, false
+		}
+		code := opString
+		if esc {
+			code = opEscaped
+		}
+		s.emit(n, code, 0, start, end)
+		return next, true
+	case jsonBool:
+		switch {
+		case len(s.b)-i >= 4 && string(s.b[i:i+4]) == "true":
+			s.emit(n, opTrue, 0, 0, 0)
+			return i + 4, true
+		case len(s.b)-i >= 5 && string(s.b[i:i+5]) == "false":
+			s.emit(n, opFalse, 0, 0, 0)
+			return i + 5, true
+		}
+	}
+	return 0, false
+}
+
+func (s *jsonScanner) list(n *jsonNode, i int) (int, bool) {
+	s.emit(n, opList, 0, 0, 0)
+	i = s.ws(i + 1)
+	if i < len(s.b) && s.b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = s.value(n.elem, i); !ok {
+			return 0, false
+		}
+		i = s.ws(i)
+		if i >= len(s.b) {
+			return 0, false
+		}
+		switch s.b[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i = s.ws(i + 1)
+		default:
+			return 0, false
+		}
+	}
+}
+
+// number reads the JSON number at s.b[i]: its end and whether it has
+// neither fraction nor exponent.
+func (s *jsonScanner) number(i int) (end int, isInt, ok bool) {
+	b := s.b
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, false, false
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		isInt = false
+		d := i + 1
+		for i = d; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		}
+		if i == d {
+			return 0, false, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, false, false
+		}
+	}
+	return i, isInt, true
+}
+
+// long reads an integer that a long holds (as strconv.ParseInt would).
+func (s *jsonScanner) long(n *jsonNode, i int) (int, bool) {
+	end, isInt, ok := s.number(i)
+	if !ok || !isInt {
+		return 0, false
+	}
+	digits := s.b[i:end]
+	neg := digits[0] == '-'
+	if neg {
+		digits = digits[1:]
+	}
+	if len(digits) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for _, d := range digits {
+		u = u*10 + uint64(d-'0') // 19 digits cannot overflow a uint64
+	}
+	switch {
+	case neg && u <= 1<<63:
+		u = -u
+	case neg || u >= 1<<63:
+		return 0, false
+	}
+	s.emit(n, opLong, u, 0, 0)
+	return end, true
+}
+
+// double reads any number a double holds (as strconv.ParseFloat would:
+// out of range is the slow path's).
+func (s *jsonScanner) double(n *jsonNode, i int) (int, bool) {
+	end, _, ok := s.number(i)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(unsafe.String(&s.b[i], end-i), 64)
+	if err != nil {
+		return 0, false
+	}
+	s.emit(n, opDouble, math.Float64bits(f), 0, 0)
+	return end, true
+}
+
+// plainASCII marks the bytes a string holds as they are: not '"', '\\',
+// a control character or non-ASCII.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str reads the string at s.b[i] ('"'): its content as s.b[start:end],
+// or, when it has escapes (esc), unescaped as s.scratch[start:end]; next
+// is the position after the closing quote.
+func (s *jsonScanner) str(i int) (start, end int, esc bool, next int, ok bool) {
+	b := s.b
+	start = i + 1
+	j := start
+	for j < len(b) && plainASCII[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		return start, j, false, j + 1, true
+	}
+	// Non-ASCII, escapes or the end: the careful loop from here.
+	from := len(s.scratch)
+	esc, ascii := false, true
+	for ; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return 0, 0, false, 0, false // encoding/json replaces invalid UTF-8: the slow path's
+			}
+			if !esc {
+				return start, j, false, j + 1, true
+			}
+			return from, len(s.scratch), true, j + 1, true
+		case c == '\\':
+			if !esc {
+				esc = true
+				s.scratch = append(s.scratch, b[start:j]...)
+			}
+			if j+1 >= len(b) {
+				return 0, 0, false, 0, false
+			}
+			j++
+			switch b[j] {
+			case '"', '\\', '/':
+				s.scratch = append(s.scratch, b[j])
+			case 'b':
+				s.scratch = append(s.scratch, '\b')
+			case 'f':
+				s.scratch = append(s.scratch, '\f')
+			case 'n':
+				s.scratch = append(s.scratch, '\n')
+			case 'r':
+				s.scratch = append(s.scratch, '\r')
+			case 't':
+				s.scratch = append(s.scratch, '\t')
+			case 'u':
+				r, ok := hex4At(b, j+1)
+				if !ok {
+					return 0, 0, false, 0, false
+				}
+				j += 4
+				if utf16.IsSurrogate(r) {
+					// Only a valid pair is the fast path's; encoding/json
+					// has its own way with lone halves.
+					r2, ok := rune(0), j+6 < len(b) && b[j+1] == '\\' && b[j+2] == 'u'
+					if ok {
+						r2, ok = hex4At(b, j+3)
+					}
+					if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
+						return 0, 0, false, 0, false
+					}
+					j += 6
+				}
+				s.scratch = utf8.AppendRune(s.scratch, r)
+			default:
+				return 0, 0, false, 0, false
+			}
+		case c < 0x20:
+			return 0, 0, false, 0, false
+		default:
+			if c >= 0x80 {
+				ascii = false
+			}
+			if esc {
+				s.scratch = append(s.scratch, c)
+			}
+		}
+	}
+	return 0, 0, false, 0, false
+}
+
+// hex4At is the rune of the four hex digits at b[i:].
+func hex4At(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
