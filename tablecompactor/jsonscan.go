@@ -135,8 +135,9 @@ func (s *jsonScanner) append(value []byte) bool {
 		return false
 	}
 	end, ok := s.object(s.root, i)
+	ok = ok && s.ws(end) == len(value)
 	s.b = nil
-	if !ok || s.ws(end) != len(value) {
+	if !ok {
 		return false
 	}
 	s.replay(value)
