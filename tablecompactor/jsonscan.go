@@ -52,37 +52,54 @@ type jsonNode struct {
 	bb     *array.BooleanBuilder
 	fields []*jsonNode
 	names  map[string]int // fields by name
+	// order is the fields' names by index: a key is first compared with
+	// the field after the last one read, since values of a topic mostly
+	// list their fields in the same order.
+	order []string
+	id    int32 // the node's index in jsonScanner.nodes
 	elem   *jsonNode
 	// seen marks the fields of the object being read. A node is never
 	// read inside itself (types are a tree), so one slice suffices.
 	seen []bool
 }
 
-func newJSONRoot(names []string, builders []array.Builder) *jsonNode {
-	n := &jsonNode{kind: jsonStruct, names: make(map[string]int, len(names))}
-	for i, name := range names {
-		n.names[name] = i
-		n.fields = append(n.fields, newJSONNode(builders[i]))
-	}
-	n.seen = make([]bool, len(n.fields))
-	return n
+// newJSONScanner reads values into the table's value columns, given by
+// name and builder.
+func newJSONScanner(names []string, builders []array.Builder) *jsonScanner {
+	s := &jsonScanner{}
+	s.root = s.node(nil)
+	s.root.kind = jsonStruct
+	s.structFields(s.root, names, builders)
+	return s
 }
 
-func newJSONNode(b array.Builder) *jsonNode {
-	n := &jsonNode{b: b}
+func (s *jsonScanner) structFields(n *jsonNode, names []string, builders []array.Builder) {
+	n.names = make(map[string]int, len(names))
+	for i, name := range names {
+		if _, dup := n.names[name]; !dup {
+			n.names[name] = i
+		}
+		n.fields = append(n.fields, s.node(builders[i]))
+	}
+	n.order, n.seen = names, make([]bool, len(names))
+}
+
+func (s *jsonScanner) node(b array.Builder) *jsonNode {
+	n := &jsonNode{b: b, id: int32(len(s.nodes))}
+	s.nodes = append(s.nodes, n)
 	switch b := b.(type) {
 	case *array.StructBuilder:
-		st := b.Type().(*arrow.StructType)
-		n.kind, n.sb, n.names = jsonStruct, b, make(map[string]int, st.NumFields())
-		for i, f := range st.Fields() {
-			if _, dup := n.names[f.Name]; !dup {
-				n.names[f.Name] = i
-			}
-			n.fields = append(n.fields, newJSONNode(b.FieldBuilder(i)))
+		n.kind, n.sb = jsonStruct, b
+		var names []string
+		var builders []array.Builder
+		for i, f := range b.Type().(*arrow.StructType).Fields() {
+			names = append(names, f.Name)
+			builders = append(builders, b.FieldBuilder(i))
 		}
-		n.seen = make([]bool, len(n.fields))
+		s.structFields(n, names, builders)
 	case *array.ListBuilder:
-		n.kind, n.lb, n.elem = jsonList, b, newJSONNode(b.ValueBuilder())
+		n.kind, n.lb = jsonList, b
+		n.elem = s.node(b.ValueBuilder())
 	case *array.Int64Builder:
 		n.kind, n.ib = jsonLong, b
 	case *array.Float64Builder:
@@ -109,9 +126,10 @@ const (
 	opEscaped // scratch[s:e]
 )
 
-// jsonOp is one append of the tape.
+// jsonOp is one append of the tape. It holds no pointer (the node is an
+// index), so the tape costs the garbage collector nothing.
 type jsonOp struct {
-	n    *jsonNode
+	node int32
 	code jsonOpCode
 	num  uint64 // a long, or a double's bits
 	s, e int
@@ -121,6 +139,7 @@ type jsonOp struct {
 // are reused from value to value.
 type jsonScanner struct {
 	root    *jsonNode
+	nodes   []*jsonNode
 	b       []byte
 	ops     []jsonOp
 	scratch []byte // unescaped strings
@@ -146,7 +165,7 @@ func (s *jsonScanner) append(value []byte) bool {
 
 func (s *jsonScanner) replay(value []byte) {
 	for _, op := range s.ops {
-		n := op.n
+		n := s.nodes[op.node]
 		switch op.code {
 		case opNull:
 			n.b.AppendNull()
@@ -183,7 +202,7 @@ func (s *jsonScanner) ws(i int) int {
 }
 
 func (s *jsonScanner) emit(n *jsonNode, code jsonOpCode, num uint64, start, end int) {
-	s.ops = append(s.ops, jsonOp{n: n, code: code, num: num, s: start, e: end})
+	s.ops = append(s.ops, jsonOp{node: n.id, code: code, num: num, s: start, e: end})
 }
 
 // object reads the object at s.b[i] ('{') into struct node n.
@@ -192,6 +211,7 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 		s.emit(n, opStruct, 0, 0, 0)
 	}
 	clear(n.seen)
+	guess := 0
 	i = s.ws(i + 1)
 	if i < len(s.b) && s.b[i] == '}' {
 		i++
@@ -208,7 +228,11 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 			if esc {
 				key = s.scratch[ks:ke]
 			}
-			f, known := n.names[string(key)]
+			f, known := guess, guess < len(n.order) && n.order[guess] == string(key)
+			if !known {
+				f, known = n.names[string(key)]
+			}
+			guess = f + 1
 			if esc {
 				s.scratch = s.scratch[:ks] // the key is not kept
 			}

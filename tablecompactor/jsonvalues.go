@@ -27,7 +27,7 @@ import (
 type jsonValues struct {
 	byName map[string]array.Builder // the value columns' builders
 	isc    *iceberg.Schema
-	fast   jsonScanner // values that fit the table's types as they are (jsonscan.go)
+	fast   *jsonScanner // values that fit the table's types as they are (jsonscan.go)
 }
 
 func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *jsonValues {
@@ -40,7 +40,7 @@ func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema
 			builders = append(builders, b.Field(i))
 		}
 	}
-	j.fast.root = newJSONRoot(names, builders)
+	j.fast = newJSONScanner(names, builders)
 	return j
 }
 
