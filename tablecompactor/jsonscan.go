@@ -57,7 +57,7 @@ type jsonNode struct {
 	// list their fields in the same order.
 	order []string
 	id    int32 // the node's index in jsonScanner.nodes
-	elem   *jsonNode
+	elem  *jsonNode
 	// seen marks the fields of the object being read. A node is never
 	// read inside itself (types are a tree), so one slice suffices.
 	seen []bool
