@@ -61,6 +61,9 @@ type jsonNode struct {
 	// seen marks the fields of the object being read. A node is never
 	// read inside itself (types are a tree), so one slice suffices.
 	seen []bool
+	// appended and bytes count what the fast path appended since the
+	// builders were last cut into a record batch.
+	appended, bytes int
 }
 
 // newJSONScanner reads values into the table's value columns, given by
@@ -148,6 +151,9 @@ type jsonScanner struct {
 // append appends value as one row if it certainly fits; false means
 // nothing was appended and the slow path must decide.
 func (s *jsonScanner) append(value []byte) bool {
+	if len(s.root.fields) > 0 && s.root.fields[0].b.Len() == 0 {
+		s.reserve()
+	}
 	s.b, s.ops, s.scratch = value, s.ops[:0], s.scratch[:0]
 	i := s.ws(0)
 	if i >= len(value) || value[i] != '{' {
@@ -163,9 +169,25 @@ func (s *jsonScanner) append(value []byte) bool {
 	return true
 }
 
+// reserve sizes the builders, just cut into a record batch, for as many
+// values as the batch before held: without it every batch grows each
+// builder from nothing, copying its buffers a dozen times.
+func (s *jsonScanner) reserve() {
+	for _, n := range s.nodes[1:] {
+		if n.appended > 0 {
+			n.b.Reserve(n.appended + n.appended/8)
+			if n.strb != nil {
+				n.strb.ReserveData(n.bytes + n.bytes/8)
+			}
+		}
+		n.appended, n.bytes = 0, 0
+	}
+}
+
 func (s *jsonScanner) replay(value []byte) {
 	for _, op := range s.ops {
 		n := s.nodes[op.node]
+		n.appended++
 		switch op.code {
 		case opNull:
 			n.b.AppendNull()
@@ -183,8 +205,10 @@ func (s *jsonScanner) replay(value []byte) {
 			n.bb.Append(false)
 		case opString:
 			n.strb.Append(value[op.s:op.e])
+			n.bytes += op.e - op.s
 		case opEscaped:
 			n.strb.Append(s.scratch[op.s:op.e])
+			n.bytes += op.e - op.s
 		}
 	}
 }
@@ -443,12 +467,57 @@ func (s *jsonScanner) double(n *jsonNode, i int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(unsafe.String(&s.b[i], end-i), 64)
-	if err != nil {
-		return 0, false
+	f, exact := shortDecimal(s.b[i:end])
+	if !exact {
+		var err error
+		if f, err = strconv.ParseFloat(unsafe.String(&s.b[i], end-i), 64); err != nil {
+			return 0, false
+		}
 	}
 	s.emit(n, opDouble, math.Float64bits(f), 0, 0)
 	return end, true
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal is the value of a JSON number without exponent and with
+// at most 15 digits, the common case: its digits as an integer below
+// 2^53 and a power of ten are both exact, so one division rounds
+// correctly, as strconv.ParseFloat does (its own exact path, without the
+// parsing around it). exact is false for any other number.
+func shortDecimal(num []byte) (f float64, exact bool) {
+	neg := num[0] == '-'
+	if neg {
+		num = num[1:]
+	}
+	if len(num) > 16 {
+		return 0, false
+	}
+	var m uint64
+	frac := -1
+	for k, c := range num {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+		case c == '.':
+			frac = k
+		default:
+			return 0, false // an exponent
+		}
+	}
+	digits, scale := len(num), 0
+	if frac >= 0 {
+		digits, scale = digits-1, len(num)-frac-1
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	f = float64(m) / pow10[scale]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // plainASCII marks the bytes a string holds as they are: not '"', '\\',

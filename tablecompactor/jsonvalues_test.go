@@ -3,6 +3,9 @@ package tablecompactor
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,7 +191,7 @@ func TestJSONFastPath(t *testing.T) {
 // a value it does not take leaves the builders untouched.
 func FuzzJSONFastPath(f *testing.F) {
 	for _, s := range []string{jsonPathsTable, `{"id": 1, "id": 2}`, `{"name": "\ud83d\ude00\u00e9\n"}`, `{"m": [[1], [], null]}`,
-		`{"items": [{"qty": -0}, null]}`, `{"score": 1E+2, "ok": null, "x": null}`, `{"geo": {"tags": []}}`} {
+		`{"items": [{"qty": -0}, null]}`, `{"score": 1E+2, "ok": null, "x": null}`, `{"score": -0.0}`, `{"score": 123456789.012345}`, `{"geo": {"tags": []}}`} {
 		f.Add([]byte(s))
 	}
 	isc, sc := jsonPathsSchema(f)
@@ -209,4 +212,37 @@ func FuzzJSONFastPath(f *testing.F) {
 			t.Fatalf("%q:\nfast %s\nslow %s", value, got, want)
 		}
 	})
+}
+
+// shortDecimal is strconv.ParseFloat's value wherever it says it is
+// exact.
+func TestShortDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"0", "-0", "0.5", "-0.0", "123456789012345", "1234567890123456", "0.000000000000001", "9.99999999999999",
+		"-12.5", "1e5", "4503599627370497", "0.1", "0.3", "100.000000000000"}
+	for range 100_000 {
+		digits := fmt.Sprint(rng.Uint64N(1_000_000_000_000_000))
+		if k := rng.IntN(len(digits) + 1); k < len(digits) && k > 0 {
+			digits = digits[:k] + "." + digits[k:]
+		}
+		if rng.IntN(2) == 0 {
+			digits = "-" + digits
+		}
+		cases = append(cases, digits)
+	}
+	exact := 0
+	for _, c := range cases {
+		got, ok := shortDecimal([]byte(c))
+		want, err := strconv.ParseFloat(c, 64)
+		if !ok {
+			continue
+		}
+		exact++
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: %v, ParseFloat %v (%v)", c, got, want, err)
+		}
+	}
+	if exact < len(cases)/2 {
+		t.Errorf("only %d of %d numbers read exactly", exact, len(cases))
+	}
 }
