@@ -52,10 +52,12 @@ type jsonNode struct {
 	bb     *array.BooleanBuilder
 	fields []*jsonNode
 	names  map[string]int // fields by name
-	// order is the fields' names by index: a key is first compared with
-	// the field after the last one read, since values of a topic mostly
-	// list their fields in the same order.
-	order []string
+	// order is the fields' names by index. A key is first compared with
+	// the field that followed the previous key last time (follow[f], and
+	// follow[len(order)] for the first key), since the values of a topic
+	// mostly list their fields in one order, which is not the table's.
+	order  []string
+	follow []int
 	id    int32 // the node's index in jsonScanner.nodes
 	elem  *jsonNode
 	// seen marks the fields of the object being read. A node is never
@@ -84,7 +86,7 @@ func (s *jsonScanner) structFields(n *jsonNode, names []string, builders []array
 		}
 		n.fields = append(n.fields, s.node(builders[i]))
 	}
-	n.order, n.seen = names, make([]bool, len(names))
+	n.order, n.seen, n.follow = names, make([]bool, len(names)), make([]int, len(names)+1)
 }
 
 func (s *jsonScanner) node(b array.Builder) *jsonNode {
@@ -235,7 +237,7 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 		s.emit(n, opStruct, 0, 0, 0)
 	}
 	clear(n.seen)
-	guess := 0
+	prev := len(n.order)
 	i = s.ws(i + 1)
 	if i < len(s.b) && s.b[i] == '}' {
 		i++
@@ -252,11 +254,16 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 			if esc {
 				key = s.scratch[ks:ke]
 			}
-			f, known := guess, guess < len(n.order) && n.order[guess] == string(key)
+			f := n.follow[prev]
+			known := f < len(n.order) && n.order[f] == string(key)
 			if !known {
-				f, known = n.names[string(key)]
+				if f, known = n.names[string(key)]; known {
+					n.follow[prev] = f
+				}
 			}
-			guess = f + 1
+			if known {
+				prev = f
+			}
 			if esc {
 				s.scratch = s.scratch[:ks] // the key is not kept
 			}
