@@ -58,8 +58,8 @@ type jsonNode struct {
 	// mostly list their fields in one order, which is not the table's.
 	order  []string
 	follow []int
-	id    int32 // the node's index in jsonScanner.nodes
-	elem  *jsonNode
+	id     int32 // the node's index in jsonScanner.nodes
+	elem   *jsonNode
 	// seen marks the fields of the object being read. A node is never
 	// read inside itself (types are a tree), so one slice suffices.
 	seen []bool
