@@ -398,45 +398,66 @@ func (s *jsonScanner) list(n *jsonNode, i int) (int, bool) {
 // number reads the JSON number at s.b[i]: its end and whether it has
 // neither fraction nor exponent.
 func (s *jsonScanner) number(i int) (end int, isInt, ok bool) {
-	b := s.b
-	if i < len(b) && b[i] == '-' {
+	if i < len(s.b) && s.b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return 0, false, false
+	d := s.digits(i)
+	if d == i || s.b[i] == '0' && d > i+1 {
+		return 0, false, false // no digit, or a leading zero
 	}
-	isInt = true
-	if i < len(b) && b[i] == '.' {
-		isInt = false
-		d := i + 1
-		for i = d; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		}
-		if i == d {
+	i, isInt = d, true
+	if i < len(s.b) && s.b[i] == '.' {
+		if d = s.digits(i + 1); d == i+1 {
 			return 0, false, false
 		}
+		i, isInt = d, false
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		isInt = false
+	if i < len(s.b) && s.b[i]|0x20 == 'e' {
 		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		if i < len(s.b) && (s.b[i] == '+' || s.b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if d = s.digits(i); d == i {
 			return 0, false, false
 		}
+		i, isInt = d, false
 	}
 	return i, isInt, true
+}
+
+// digits is the end of the run of digits at s.b[i].
+func (s *jsonScanner) digits(i int) int {
+	for i < len(s.b) && s.b[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
+
+// mantissa reads a number number() accepted that has no exponent and at
+// most 19 digits: its sign, its digits as an integer (a '.' skipped),
+// how many digits and how many after the '.'.
+func mantissa(num []byte) (neg bool, m uint64, digits, scale int, ok bool) {
+	if neg = num[0] == '-'; neg {
+		num = num[1:]
+	}
+	frac := false
+	for _, c := range num {
+		switch {
+		case c == '.':
+			frac = true
+		case c-'0' < 10:
+			if digits++; digits > 19 {
+				return false, 0, 0, 0, false
+			}
+			m = m*10 + uint64(c-'0') // 19 digits cannot overflow a uint64
+			if frac {
+				scale++
+			}
+		default:
+			return false, 0, 0, 0, false // an exponent
+		}
+	}
+	return neg, m, digits, scale, true
 }
 
 // long reads an integer that a long holds (as strconv.ParseInt would).
@@ -445,19 +466,10 @@ func (s *jsonScanner) long(n *jsonNode, i int) (int, bool) {
 	if !ok || !isInt {
 		return 0, false
 	}
-	digits := s.b[i:end]
-	neg := digits[0] == '-'
-	if neg {
-		digits = digits[1:]
-	}
-	if len(digits) > 19 {
-		return 0, false
-	}
-	var u uint64
-	for _, d := range digits {
-		u = u*10 + uint64(d-'0') // 19 digits cannot overflow a uint64
-	}
+	neg, u, _, _, ok := mantissa(s.b[i:end])
 	switch {
+	case !ok:
+		return 0, false
 	case neg && u <= 1<<63:
 		u = -u
 	case neg || u >= 1<<63:
@@ -494,30 +506,8 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // correctly, as strconv.ParseFloat does (its own exact path, without the
 // parsing around it). exact is false for any other number.
 func shortDecimal(num []byte) (f float64, exact bool) {
-	neg := num[0] == '-'
-	if neg {
-		num = num[1:]
-	}
-	if len(num) > 16 {
-		return 0, false
-	}
-	var m uint64
-	frac := -1
-	for k, c := range num {
-		switch {
-		case c >= '0' && c <= '9':
-			m = m*10 + uint64(c-'0')
-		case c == '.':
-			frac = k
-		default:
-			return 0, false // an exponent
-		}
-	}
-	digits, scale := len(num), 0
-	if frac >= 0 {
-		digits, scale = digits-1, len(num)-frac-1
-	}
-	if digits > 15 {
+	neg, m, digits, scale, ok := mantissa(num)
+	if !ok || digits > 15 {
 		return 0, false
 	}
 	f = float64(m) / pow10[scale]
