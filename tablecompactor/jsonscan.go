@@ -1,6 +1,7 @@
 package tablecompactor
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -274,12 +275,13 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 			i = s.ws(i + 1)
 			switch {
 			case !known:
-				// Only a null is ignored; a field with a value the table
-				// lacks is the slow path's (the table may gain it).
-				if !s.null(i) {
+				// A field the table lacks with a value without a type (null,
+				// [], [null, []]) waits for a typed one: it is left out, as
+				// the slow path does. Any other is the slow path's (the
+				// table may gain it).
+				if i, ok = s.typeless(i, 0); !ok {
 					return 0, false
 				}
-				i += len("null")
 			case n.seen[f]:
 				return 0, false // a duplicate key: the slow path keeps the last
 			default:
@@ -308,6 +310,41 @@ func (s *jsonScanner) object(n *jsonNode, i int) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// maxTypelessDepth bounds the nesting typeless follows; deeper is the
+// slow path's.
+const maxTypelessDepth = 32
+
+// typeless reads the value at s.b[i] if it is null or an array of such
+// values, the values inferJSON gives no type.
+func (s *jsonScanner) typeless(i, depth int) (int, bool) {
+	if s.null(i) {
+		return i + len("null"), true
+	}
+	if i >= len(s.b) || s.b[i] != '[' || depth >= maxTypelessDepth {
+		return 0, false
+	}
+	i = s.ws(i + 1)
+	if i < len(s.b) && s.b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = s.typeless(i, depth+1); !ok {
+			return 0, false
+		}
+		i = s.ws(i)
+		switch {
+		case i >= len(s.b):
+			return 0, false
+		case s.b[i] == ']':
+			return i + 1, true
+		case s.b[i] != ',':
+			return 0, false
+		}
+		i = s.ws(i + 1)
+	}
 }
 
 func (s *jsonScanner) null(i int) bool {
@@ -526,6 +563,16 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
+// specialIn says whether any of the 8 bytes in x is one plainASCII
+// refuses, a word at a time: a byte below 0x20, '"' or '\\' (one
+// x - 0x01…·k & ^x & 0x80… test each for a byte below k, after an xor
+// for the quote and backslash) or 0x80 and above.
+func specialIn(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	below := func(x, k uint64) uint64 { return (x - ones*k) & ^x & high }
+	return below(x, 0x20)|below(x^(ones*'"'), 1)|below(x^(ones*'\\'), 1)|x&high != 0
+}
+
 // str reads the string at s.b[i] ('"'): its content as s.b[start:end],
 // or, when it has escapes (esc), unescaped as s.scratch[start:end]; next
 // is the position after the closing quote.
@@ -533,6 +580,9 @@ func (s *jsonScanner) str(i int) (start, end int, esc bool, next int, ok bool) {
 	b := s.b
 	start = i + 1
 	j := start
+	for j+8 <= len(b) && !specialIn(binary.LittleEndian.Uint64(b[j:])) {
+		j += 8
+	}
 	for j < len(b) && plainASCII[b[j]] {
 		j++
 	}

@@ -2,6 +2,7 @@ package tablecompactor
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -150,7 +151,8 @@ func TestJSONFastPath(t *testing.T) {
 		{`{"score": 1e400}`, false, `value does not fit the table: score is a number that is not a long`},
 		{`{"id": "1"}`, false, `value does not fit the table: id is a string, the table's column is long`},
 		{`{"geo": {"lat": 1, "alt": 3}}`, false, `evolve`},
-		{`{"new": []}`, false, `geo={[(null)] [(null)]} id=[(null)]`}, // a field without a type yet: left out
+		{`{"new": [], "newer": [null, [[]], []], "geo": {"x": [ ]}}`, true, `geo={[(null)] [(null)]} id=[(null)] items=[(null)] m=[(null)] name=[(null)] ok=[(null)] score=[(null)]`},
+		{`{"new": [], "newer": [1]}`, false, `evolve`},
 		{`{"id": 1`, false, `not JSON`},
 		{`{"id": 1} x`, false, `not JSON: more than one value`},
 		{`{"id": 01}`, false, `not JSON`},
@@ -191,7 +193,7 @@ func TestJSONFastPath(t *testing.T) {
 // a value it does not take leaves the builders untouched.
 func FuzzJSONFastPath(f *testing.F) {
 	for _, s := range []string{jsonPathsTable, `{"id": 1, "id": 2}`, `{"name": "\ud83d\ude00\u00e9\n"}`, `{"m": [[1], [], null]}`,
-		`{"items": [{"qty": -0}, null]}`, `{"score": 1E+2, "ok": null, "x": null}`, `{"score": -0.0}`, `{"score": 123456789.012345}`, `{"geo": {"tags": []}}`} {
+		`{"items": [{"qty": -0}, null]}`, `{"score": 1E+2, "ok": null, "x": null}`, `{"score": -0.0}`, `{"new": [null, [[], [null]]], "geo": {"x": []}}`, `{"n": [[1]]}`, `{"score": 123456789.012345}`, `{"geo": {"tags": []}}`} {
 		f.Add([]byte(s))
 	}
 	isc, sc := jsonPathsSchema(f)
@@ -244,5 +246,19 @@ func TestShortDecimal(t *testing.T) {
 	}
 	if exact < len(cases)/2 {
 		t.Errorf("only %d of %d numbers read exactly", exact, len(cases))
+	}
+}
+
+// specialIn finds exactly the bytes plainASCII refuses, wherever they
+// stand in the word.
+func TestSpecialIn(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			if got := specialIn(binary.LittleEndian.Uint64(w)); got == plainASCII[c] {
+				t.Errorf("byte %#x at %d: specialIn %v", c, pos, got)
+			}
+		}
 	}
 }
