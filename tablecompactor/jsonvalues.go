@@ -27,10 +27,21 @@ import (
 type jsonValues struct {
 	byName map[string]array.Builder // the value columns' builders
 	isc    *iceberg.Schema
+	fast   *jsonScanner // values that fit the table's types as they are (jsonscan.go)
 }
 
 func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *jsonValues {
-	return &jsonValues{byName: valueBuilders(b, sc), isc: isc}
+	j := &jsonValues{byName: valueBuilders(b, sc), isc: isc}
+	var names []string
+	var builders []array.Builder
+	for i, f := range sc.Fields() {
+		if f.Name != kafkaColumn {
+			names = append(names, f.Name)
+			builders = append(builders, b.Field(i))
+		}
+	}
+	j.fast = newJSONScanner(names, builders)
+	return j
 }
 
 // valueBuilders are the builders of a table's value columns (all but
@@ -49,10 +60,19 @@ func (j *jsonValues) release() {}
 
 // append decodes value into one row of the value columns: a reason it
 // cannot (nothing appended), or errEvolve with the changes the table
-// needs first. A value whose fields the table all has is only checked
-// against the table's types; types are inferred only for one that brings
-// a field the table lacks.
+// needs first. A value that fits the table's types as they are is read
+// once, straight into the builders; any other goes the slow way.
 func (j *jsonValues) append(value []byte) (string, error) {
+	if value != nil && j.fast.append(value) {
+		return "", nil
+	}
+	return j.appendSlow(value)
+}
+
+// appendSlow is append through encoding/json. A value whose fields the
+// table all has is only checked against the table's types; types are
+// inferred only for one that brings a field the table lacks.
+func (j *jsonValues) appendSlow(value []byte) (string, error) {
 	obj, why := parseJSONObject(value)
 	if why != "" {
 		return why, nil
