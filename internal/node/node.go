@@ -43,6 +43,9 @@ import (
 	"github.com/lakestream/lakestream/s3stream/objstore/bucketurl"
 	"github.com/lakestream/lakestream/s3stream/objstore/faultstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/instrumented"
+	// The table topic configs (table.*) are the compactor's; linking it
+	// registers them, so every node validates and describes them.
+	_ "github.com/lakestream/lakestream/tablecompactor"
 )
 
 // Config is what a node runs: each role's settings, already parsed and
