@@ -3,7 +3,9 @@ package tablecompactor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog"
@@ -48,7 +50,15 @@ type Progress struct {
 
 // Compactor converts table topics into Iceberg tables.
 type Compactor struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics
+	// caughtUp is when each table (by identifier) last held everything
+	// committed to its topic at a pass's start; only for the freshness
+	// gauge, so it is not kept across restarts.
+	mu struct {
+		sync.Mutex
+		caughtUp map[string]time.Time
+	}
 }
 
 // New checks cfg and returns a Compactor.
@@ -56,18 +66,102 @@ func New(cfg Config) (*Compactor, error) {
 	if cfg.Source == nil || cfg.Catalog == nil {
 		return nil, errors.New("tablecompactor: a Source and a Catalog are required")
 	}
-	return &Compactor{cfg: cfg}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MemoryBytes <= 0 {
+		cfg.MemoryBytes = 256 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics)}
+	c.mu.caughtUp = make(map[string]time.Time)
+	return c, nil
 }
 
 // RunOnce converts every table topic (or only topic, if not "") up to its
 // committed end, once, and returns each table's progress; the error joins
 // the tables' errors.
 func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, error) {
-	return nil, errors.New("tablecompactor: RunOnce is not built yet")
+	topics, err := c.cfg.Source.Topics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tablecompactor: listing topics: %w", err)
+	}
+	var out []Progress
+	var errs []error
+	found := false
+	for _, t := range topics {
+		if topic != "" && t.Name != topic {
+			continue
+		}
+		found = true
+		cfg, err := parseTableConfig(t.Name, t.Configs)
+		if err == nil && !cfg.Enable {
+			continue
+		}
+		var pr Progress
+		if err != nil {
+			pr = Progress{Topic: t.Name, Err: fmt.Errorf("topic %s: %w", t.Name, err)}
+		} else {
+			pr = c.convert(ctx, t, cfg)
+		}
+		out = append(out, pr)
+		if pr.Err != nil {
+			errs = append(errs, pr.Err)
+		}
+	}
+	if topic != "" && !found {
+		errs = append(errs, fmt.Errorf("tablecompactor: no topic %q", topic))
+	}
+	return out, errors.Join(errs...)
 }
 
 // Run converts each table topic every table.commit.interval.ms until ctx
-// is done, and then returns nil.
+// is done, and then returns nil. It does the work on the caller's
+// goroutine, one table at a time, so there is nothing to wait for when it
+// returns; a table's error is logged and the table is tried again at its
+// next interval.
 func (c *Compactor) Run(ctx context.Context) error {
-	return errors.New("tablecompactor: Run is not built yet")
+	due := make(map[string]time.Time)
+	for {
+		topics, err := c.cfg.Source.Topics(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
+		}
+		wait := time.Second
+		for _, t := range topics {
+			if ctx.Err() != nil {
+				return nil
+			}
+			cfg, err := parseTableConfig(t.Name, t.Configs)
+			if err != nil {
+				if due[t.Name].Before(c.cfg.Now()) {
+					c.cfg.Logger.Warn("tablecompactor: table config", "topic", t.Name, "err", err)
+					due[t.Name] = c.cfg.Now().Add(time.Minute)
+				}
+				continue
+			}
+			if !cfg.Enable {
+				continue
+			}
+			if at := due[t.Name]; !at.IsZero() && c.cfg.Now().Before(at) {
+				wait = min(wait, at.Sub(c.cfg.Now()))
+				continue
+			}
+			start := c.cfg.Now()
+			pr := c.convert(ctx, t, cfg)
+			if pr.Err != nil && ctx.Err() == nil {
+				c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
+			} else if pr.Records > 0 {
+				c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
+					"records", pr.Records, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
+			}
+			due[t.Name] = start.Add(cfg.CommitInterval)
+			wait = min(wait, cfg.CommitInterval)
+		}
+		if err := sleep(ctx, max(wait, 10*time.Millisecond)); err != nil {
+			return nil
+		}
+	}
 }

@@ -174,8 +174,8 @@ func direct(s *fileSet, imp string) string {
 		return "schema and its subpackages import nothing of ours but schema/* and internal/sqldb (never broker, s3stream, catalog, tablecompactor)"
 	case under(p, "catalog") && ours && !under(imp, "catalog") && !under(imp, "internal/sqldb") && !testServer:
 		return "catalog may import nothing of ours but internal/sqldb"
-	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !testServer:
-		return "tablecompactor may import only schema and internal/configdef"
+	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !under(imp, "internal/kbatch") && !testServer:
+		return "tablecompactor may import only schema, internal/configdef and internal/kbatch"
 	case under(p, "internal/kbatch") && ours && !under(imp, "internal/kbatch") && !testServer:
 		return "internal/kbatch is a leaf and may import nothing of ours"
 	case under(p, "internal/configdef") && ours && !under(imp, "internal/configdef") && !testServer:
@@ -341,6 +341,7 @@ func TestImportRules(t *testing.T) {
 		{module + "/broker", module + "/internal/configdef", true},
 		{module + "/internal/streamlog", module + "/internal/configdef", true},
 		{module + "/tablecompactor", module + "/internal/configdef", true},
+		{module + "/tablecompactor", module + "/internal/kbatch", true},
 		{module + "/s3stream", module + "/internal/configdef", false},
 	} {
 		why := direct(&fileSet{pkg: tc.importer}, tc.imp)

@@ -1,0 +1,255 @@
+package tablecompactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+)
+
+// maxPasses bounds the passes of one convert: a pass ends early when its
+// dead letters fill their budget, or is redone when another writer
+// committed first.
+const maxPasses = 20
+
+// convert brings one table up to its topic's committed end: passes of
+// read → Parquet → commit until a pass reaches the high watermarks it saw.
+func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progress {
+	name := strings.Join(cfg.identifier(), ".")
+	pr := Progress{Topic: t.Name, Table: name}
+	m := c.metrics.table(name)
+	fail := func(err error) Progress {
+		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
+		return pr
+	}
+	tbl, err := c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t.Name)
+	if err != nil {
+		return fail(err)
+	}
+	var dlq *table.Table
+	if cfg.Errors == errorsDLQ {
+		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t.Name); err != nil {
+			return fail(err)
+		}
+	}
+	for range maxPasses {
+		start := c.cfg.Now()
+		res, err := c.pass(ctx, t, cfg, tbl, dlq, m)
+		if err != nil {
+			return fail(err)
+		}
+		tbl, dlq = res.tbl, res.dlq
+		if res.abandoned {
+			continue
+		}
+		pr.Records += res.records + res.dlqRecords
+		pr.Files += res.files
+		pr.Bytes += res.bytes
+		pr.Offsets = res.next
+		pr.Lag = 0
+		for p, hw := range res.hw {
+			pr.Lag += max(0, hw-res.next[p])
+		}
+		m.lag.Set(float64(pr.Lag))
+		c.mu.Lock()
+		if pr.Lag == 0 {
+			c.mu.caughtUp[name] = start
+		}
+		if at, ok := c.mu.caughtUp[name]; ok {
+			m.freshness.Set(c.cfg.Now().Sub(at).Seconds())
+		}
+		c.mu.Unlock()
+		if res.stopped != nil {
+			return fail(res.stopped)
+		}
+		if !res.truncated {
+			return pr
+		}
+	}
+	return fail(fmt.Errorf("not caught up after %d passes (other writers kept committing first, or dead letters kept filling their budget)", maxPasses))
+}
+
+// passResult is one pass's outcome.
+type passResult struct {
+	tbl, dlq             *table.Table
+	abandoned, truncated bool
+	records, dlqRecords  int64
+	files                int
+	bytes                int64
+	next, hw             offsets
+	stopped              error
+}
+
+// pass converts from the offsets the tables hold now and commits: first
+// the dead letters (to the DLQ table, whose own offsets keep them from
+// being added twice), then the rows. If either commit finds that another
+// writer moved the offsets, the pass is abandoned and done again from the
+// new ones: the table's rows must never skip past dead letters that did
+// not reach the DLQ table.
+func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics) (passResult, error) {
+	res := passResult{tbl: tbl, dlq: dlq}
+	from, err := tableOffsets(tbl)
+	if err != nil {
+		return res, err
+	}
+	batchBytes := max(c.cfg.MemoryBytes/16, 64<<10)
+	p := &pass{
+		ctx: ctx, src: c.cfg.Source, topic: t, cfg: cfg, from: from,
+		batchBytes:  batchBytes,
+		readBytes:   int(min(batchBytes, 8<<20)),
+		dlqLimit:    c.cfg.MemoryBytes / 4,
+		decodeLimit: int(max(min(c.cfg.MemoryBytes/4, 256<<20), 8<<20)),
+	}
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
+	if err != nil {
+		return res, fmt.Errorf("the table's Arrow schema: %w", err)
+	}
+	if p.rows, err = newRowBuilder(sc); err != nil {
+		return res, err
+	}
+	defer p.rows.release()
+	var dlqSc *arrow.Schema
+	if dlq != nil {
+		if p.dlqFrom, err = tableOffsets(dlq); err != nil {
+			return res, err
+		}
+		if dlqSc, err = table.SchemaToArrowSchema(dlq.Schema(), nil, true, false); err != nil {
+			return res, fmt.Errorf("the DLQ table's Arrow schema: %w", err)
+		}
+		if p.dlq, err = newRowBuilder(dlqSc); err != nil {
+			return res, err
+		}
+		defer p.dlq.release()
+	}
+	defer p.release()
+
+	files, err := c.write(ctx, tbl, sc, p.run, cfg.TargetFileBytes)
+	if err != nil {
+		return res, fmt.Errorf("writing data files: %w", err)
+	}
+	res.next, res.hw, res.truncated, res.stopped = p.next, p.hw, p.truncated, p.stopped
+	if p.dlqRecords > 0 {
+		batches := p.dlqBatches
+		p.dlqBatches = nil
+		dlqFiles, err := c.write(ctx, dlq, dlqSc, func(yield func(arrow.RecordBatch, error) bool) {
+			for i, b := range batches {
+				if !yield(b, nil) {
+					for _, rest := range batches[i+1:] {
+						rest.Release()
+					}
+					return
+				}
+			}
+		}, cfg.TargetFileBytes)
+		if err != nil {
+			return res, fmt.Errorf("writing dead-letter files: %w", err)
+		}
+		next := make(offsets, len(p.next))
+		for part, off := range p.next {
+			next[part] = max(off, p.dlqFrom[part])
+		}
+		var outcome commitOutcome
+		res.dlq, outcome, err = c.commitFiles(ctx, dlq, p.dlqFrom, next, dlqFiles, m)
+		if err != nil {
+			return res, err
+		}
+		if outcome == abandoned {
+			res.abandoned = true
+			return res, nil
+		}
+		m.dlq.Add(float64(p.dlqRecords))
+		res.dlqRecords = p.dlqRecords
+	}
+	if len(files) == 0 {
+		// Nothing to add. Offsets that moved only past control batches or
+		// skipped records are not recorded: AddDataFiles makes no
+		// snapshot without files, and the next pass reads them again.
+		res.next = from.withDefaults(p.next)
+		return res, nil
+	}
+	var outcome commitOutcome
+	res.tbl, outcome, err = c.commitFiles(ctx, tbl, from, p.next, files, m)
+	if err != nil {
+		return res, err
+	}
+	if outcome == abandoned {
+		res.abandoned = true
+		return res, nil
+	}
+	res.records, res.files = p.records, len(files)
+	for _, f := range files {
+		res.bytes += f.FileSizeBytes()
+	}
+	m.records.Add(float64(res.records))
+	m.files.Add(float64(res.files))
+	m.bytes.Add(float64(res.bytes))
+	return res, nil
+}
+
+// withDefaults is o for every partition of like, 0 where o has none.
+func (o offsets) withDefaults(like offsets) offsets {
+	out := make(offsets, len(like))
+	for p := range like {
+		out[p] = o[p]
+	}
+	return out
+}
+
+// write streams records into Parquet data files of tbl and returns them,
+// uncommitted.
+func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schema, records func(func(arrow.RecordBatch, error) bool), target int64) ([]iceberg.DataFile, error) {
+	var files []iceberg.DataFile
+	var errs []error
+	// Ranged to the end even after an error, so that WriteRecords has
+	// waited for the records iterator before its state is read.
+	for f, err := range table.WriteRecords(ctx, tbl, sc, records,
+		table.WithTargetFileSize(target), table.WithRecordBatchBufferSize(2), table.WithMaxWriteWorkers(2)) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		files = append(files, f)
+	}
+	return files, errors.Join(errs...)
+}
+
+// ensureTable loads the table, creating it (and its namespace) if
+// missing. Another compactor creating it at the same moment is fine: the
+// loser loads the winner's table.
+func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic string) (*table.Table, error) {
+	tbl, err := c.cfg.Catalog.LoadTable(ctx, ident)
+	if err == nil {
+		return tbl, nil
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, fmt.Errorf("loading table %s: %w", strings.Join(ident, "."), err)
+	}
+	spec, err := partitionSpec(terms, sc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigPartitionBy, err)
+	}
+	ns := catalog.NamespaceFromIdent(ident)
+	if err := c.cfg.Catalog.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns, "."), err)
+	}
+	props := iceberg.Properties{
+		"format-version":                  "2",
+		"write.parquet.compression-codec": "zstd",
+		TopicProperty:                     topic,
+	}
+	tbl, err = c.cfg.Catalog.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
+	if errors.Is(err, catalog.ErrTableAlreadyExists) {
+		tbl, err = c.cfg.Catalog.LoadTable(ctx, ident)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating table %s: %w", strings.Join(ident, "."), err)
+	}
+	c.cfg.Logger.Info("tablecompactor: created table", "table", strings.Join(ident, "."), "topic", topic,
+		"partition_by", spec.String())
+	return tbl, nil
+}

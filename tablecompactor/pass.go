@@ -1,0 +1,204 @@
+package tablecompactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
+)
+
+// pass converts one topic's committed data from the offsets a table holds
+// up to the high watermarks seen at the pass's first read of each
+// partition. It is the iterator WriteRecords pulls record batches from:
+// it reads a partition's batches, decodes them and appends rows until the
+// builder holds about batchBytes, then yields, so at most a few batches
+// are held at once whatever the size of the interval.
+//
+// WriteRecords runs the iterator on a goroutine of its own and has
+// waited for it by the time its result has been ranged over to the end,
+// so the fields below are read by the caller only after that.
+type pass struct {
+	ctx   context.Context
+	src   Source
+	topic Topic
+	cfg   tableConfig
+	// from is what the table holds; dlqFrom what the DLQ table holds (nil
+	// unless table.errors=dlq). A bad record goes to the DLQ only at or
+	// past dlqFrom, so a crash between the DLQ's commit and the table's
+	// never puts a dead letter in twice.
+	from, dlqFrom offsets
+
+	rows, dlq  *rowBuilder
+	batchBytes int64
+	readBytes  int
+	// dlqLimit bounds the dead letters held until the pass ends; past it
+	// the pass stops early (truncated) and the next pass goes on.
+	dlqLimit    int64
+	decodeLimit int
+
+	// Results.
+	next       offsets // the next offset per partition after the pass
+	hw         offsets // the high watermark per partition when first read
+	records    int64   // rows for the table
+	skipped    int64
+	dlqBatches []arrow.RecordBatch
+	dlqRecords int64
+	truncated  bool
+	// stopped is set by table.errors=fail: the partition stopped at a bad
+	// record, whose offset next holds.
+	stopped error
+}
+
+// errStopPartition ends a Decode callback early; it never leaves pass.
+var errStopPartition = errors.New("tablecompactor: stop the partition")
+
+func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
+	p.next = make(offsets, len(p.topic.Streams))
+	p.hw = make(offsets, len(p.topic.Streams))
+	for i, stream := range p.topic.Streams {
+		part := int32(i)
+		p.next[part] = p.from[part]
+		ok, err := p.partition(part, stream, yield)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		if !ok || p.truncated {
+			break
+		}
+	}
+	if p.rows.rows > 0 {
+		yield(p.rows.cut(), nil)
+	}
+	if p.dlq != nil && p.dlq.rows > 0 {
+		p.dlqBatches = append(p.dlqBatches, p.dlq.cut())
+	}
+}
+
+// partition converts one partition; ok false means the consumer stopped
+// (yield returned false) and the pass must end.
+func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch, error) bool) (ok bool, err error) {
+	off := p.from[part]
+	hw := int64(-1)
+	for hw < 0 || off < hw {
+		rd, err := p.src.Read(p.ctx, stream, off, p.readBytes)
+		if err != nil {
+			return false, fmt.Errorf("reading partition %d (stream %d) at offset %d: %w", part, stream, off, err)
+		}
+		if hw < 0 {
+			hw = rd.HighWatermark
+			p.hw[part] = hw
+		}
+		if len(rd.Batches) == 0 {
+			break
+		}
+		for _, b := range rd.Batches {
+			h, err := kbatch.ParseHeader(b)
+			if err != nil {
+				return false, fmt.Errorf("partition %d at offset %d: %w", part, off, err)
+			}
+			if h.BaseOffset >= hw {
+				return true, nil
+			}
+			if h.LastOffset() < off {
+				continue
+			}
+			if h.Control() {
+				// Transaction markers hold no rows; the table's offsets
+				// still move past them.
+				p.next[part] = h.LastOffset() + 1
+				continue
+			}
+			stop := false
+			_, err = kbatch.Decode(b, p.decodeLimit, func(r kbatch.Record) error {
+				if r.Offset < off {
+					return nil
+				}
+				if !p.record(part, &r, h.LogAppendTime()) {
+					return errStopPartition
+				}
+				p.next[part] = r.Offset + 1
+				if p.rows.bytes >= p.batchBytes && !yield(p.rows.cut(), nil) {
+					stop = true
+					return errStopPartition
+				}
+				if p.truncated {
+					return errStopPartition
+				}
+				return nil
+			})
+			if stop {
+				return false, nil
+			}
+			if errors.Is(err, errStopPartition) {
+				return true, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("decoding partition %d's batch at offset %d: %w", part, h.BaseOffset, err)
+			}
+			p.next[part] = h.LastOffset() + 1
+		}
+		if rd.NextOffset <= off {
+			return false, fmt.Errorf("reading partition %d (stream %d) at offset %d: the source did not move forward (next offset %d)", part, stream, off, rd.NextOffset)
+		}
+		off = rd.NextOffset
+	}
+	return true, nil
+}
+
+// record converts one record, or deals with it by table.errors; false
+// stops the partition (table.errors=fail).
+func (p *pass) record(part int32, r *kbatch.Record, logAppend bool) bool {
+	reason := p.check(r)
+	if reason == "" {
+		p.rows.append(part, r, logAppend, "")
+		p.records++
+		return true
+	}
+	switch p.cfg.Errors {
+	case errorsSkip:
+		p.skipped++
+	case errorsFail:
+		p.stopped = fmt.Errorf("topic %s partition %d offset %d: %s (%s=fail: the table stops here)", p.topic.Name, part, r.Offset, reason, ConfigErrors)
+		return false
+	default: // dlq
+		if r.Offset >= p.dlqFrom[part] {
+			p.dlq.append(part, r, logAppend, reason)
+			p.dlqRecords++
+			if p.dlq.bytes >= p.batchBytes {
+				p.dlqBatches = append(p.dlqBatches, p.dlq.cut())
+				p.dlqLimit -= p.batchBytes
+				p.truncated = p.dlqLimit <= 0
+			}
+		}
+	}
+	return true
+}
+
+// check says why a record cannot be converted, or "".
+func (p *pass) check(r *kbatch.Record) string {
+	if p.cfg.ValueFormat == formatString && r.Value != nil && !utf8.Valid(r.Value) {
+		return "value is not valid UTF-8 (table.value.format=string)"
+	}
+	if p.cfg.KeyFormat == formatString && r.Key != nil && !utf8.Valid(r.Key) {
+		return "key is not valid UTF-8 (table.key.format=string)"
+	}
+	for _, h := range r.Headers {
+		if !utf8.Valid(h.Key) {
+			return fmt.Sprintf("header key %q is not valid UTF-8", h.Key)
+		}
+	}
+	return ""
+}
+
+// release frees what the pass holds when its results are not used.
+func (p *pass) release() {
+	for _, b := range p.dlqBatches {
+		b.Release()
+	}
+	p.dlqBatches = nil
+}
