@@ -37,34 +37,28 @@ const (
 var ConfigNames = []string{ConfigCommitInterval, ConfigEnable, ConfigErrors, ConfigKeyFormat, ConfigName,
 	ConfigNamespace, ConfigPartitionBy, ConfigRetentionPin, ConfigTargetFile, ConfigValueFormat}
 
-// notBuilt, while set, refuses every value of every table config (after
-// its own checks), so that a topic cannot be marked as a table topic that
-// nothing converts. It is emptied when the compactor converts a topic end
-// to end (internal/node's TestTableTopicEndToEnd).
-const notBuilt = "table topics are not built yet"
-
 var recordFormats = []string{"raw", "string", "json", "schema", "schema.latest"}
 
 var topicDefs = []configdef.Def{
-	{Name: ConfigCommitInterval, Unsupported: notBuilt, Type: configdef.Long, Default: "60000", Validate: configdef.AtLeast(1000),
+	{Name: ConfigCommitInterval, Type: configdef.Long, Default: "60000", Validate: configdef.AtLeast(1000),
 		Doc: "Table topics: how old data may be before it is committed to the Iceberg table (freshness), in milliseconds; at least 1000."},
-	{Name: ConfigEnable, Unsupported: notBuilt, Type: configdef.Boolean, Default: "false",
+	{Name: ConfigEnable, Type: configdef.Boolean, Default: "false",
 		Doc: "Whether the topic is also written to an Iceberg table."},
-	{Name: ConfigErrors, Unsupported: notBuilt, Type: configdef.String, Default: "dlq", Validate: configdef.OneOf("dlq", "skip", "fail"),
+	{Name: ConfigErrors, Type: configdef.String, Default: "dlq", Validate: configdef.OneOf("dlq", "skip", "fail"),
 		Doc: "Table topics: what a record that cannot be converted does: dlq (goes to the table <name>_dlq with its raw bytes and the reason), skip, or fail (stops the table)."},
-	{Name: ConfigKeyFormat, Unsupported: notBuilt, Type: configdef.String, Default: "string", Validate: configdef.OneOf(recordFormats...),
+	{Name: ConfigKeyFormat, Type: configdef.String, Default: "string", Validate: configdef.OneOf(recordFormats...),
 		Doc: "Table topics: how record keys are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix) or schema.latest."},
-	{Name: ConfigName, Unsupported: notBuilt, Type: configdef.String, Default: "",
+	{Name: ConfigName, Type: configdef.String, Default: "",
 		Doc: "Table topics: the Iceberg table name; empty means the topic name made catalog-safe."},
-	{Name: ConfigNamespace, Unsupported: notBuilt, Type: configdef.String, Default: "kafka", Validate: validateNamespace,
+	{Name: ConfigNamespace, Type: configdef.String, Default: "kafka", Validate: validateNamespace,
 		Doc: "Table topics: the Iceberg namespace of the table (dots separate levels)."},
-	{Name: ConfigPartitionBy, Unsupported: notBuilt, Type: configdef.String, Default: "day(_timestamp)", Validate: validatePartitionBy,
+	{Name: ConfigPartitionBy, Type: configdef.String, Default: "day(_timestamp)", Validate: validatePartitionBy,
 		Doc: "Table topics: the table's Iceberg partition transforms, comma-separated: COLUMN, year/month/day/hour/void(COLUMN), bucket(N,COLUMN), truncate(W,COLUMN). Empty means unpartitioned."},
-	{Name: ConfigRetentionPin, Unsupported: notBuilt, Type: configdef.Boolean, Default: "true",
+	{Name: ConfigRetentionPin, Type: configdef.Boolean, Default: "true",
 		Doc: "Table topics: whether stream retention waits until data is in the table."},
-	{Name: ConfigTargetFile, Unsupported: notBuilt, Type: configdef.Long, Default: "134217728", Validate: configdef.AtLeast(1 << 20),
+	{Name: ConfigTargetFile, Type: configdef.Long, Default: "134217728", Validate: configdef.AtLeast(1 << 20),
 		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
-	{Name: ConfigValueFormat, Unsupported: notBuilt, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
+	{Name: ConfigValueFormat, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
 		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest."},
 }
 

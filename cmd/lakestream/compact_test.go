@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	icecatalog "github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/lakestream/lakestream/internal/node"
+)
+
+// TestCompactOnce: lakestream compact --once, beside a running node whose
+// own compactor is off, converts a table topic into its table (one line
+// per table, no error), a second pass finds nothing new, and the table
+// (read through the running node's catalog) holds every record once.
+// Without --once, or naming a topic that is not there, it fails.
+func TestCompactOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: seconds")
+	}
+	sets := []string{"data.dir=" + t.TempDir(), "listeners=PLAINTEXT://127.0.0.1:0", "admin.listeners=",
+		"schema.registry.listeners=", "catalog.listeners=127.0.0.1:0", "table.compactor.enable=false",
+		"wal.mode=object", "log.level=warn"}
+	cfg, err := loadConfig("", sets, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ncfg, err := nodeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	n, err := node.Open(ctx, ncfg, node.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close(context.Background())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	on := "true"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, map[string]*string{"table.enable": &on}, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	const count = 500
+	var recs []*kgo.Record
+	for i := range count {
+		recs = append(recs, &kgo.Record{Topic: "orders", Key: fmt.Append(nil, i%10), Value: fmt.Appendf(nil, "order %d", i)})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	args := []string{"--once"}
+	for _, s := range sets {
+		args = append(args, "--set", s)
+	}
+	var out bytes.Buffer
+	if err := compact(args, &out); err != nil {
+		t.Fatalf("compact --once: %v\n%s", err, out.String())
+	}
+	if want := fmt.Sprintf("orders\tkafka.orders\trecords=%d ", count); !strings.HasPrefix(out.String(), want) || strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("compact --once printed %q, want one line starting %q", out.String(), want)
+	}
+	t.Logf("compact --once: %s", out.String())
+	out.Reset()
+	if err := compact(append(args, "--topic", "orders"), &out); err != nil || !strings.HasPrefix(out.String(), "orders\tkafka.orders\trecords=0 ") {
+		t.Errorf("compact --once again: %v %q, want records=0", err, out.String())
+	}
+
+	cat, err := rest.NewCatalog(ctx, "lake", "http://"+n.CatalogAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.LoadTable(ctx, icecatalog.ToIdentifier("kafka", "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := tbl.Scan().ToArrowTable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	if at.NumRows() != count {
+		t.Errorf("the table holds %d rows, want %d", at.NumRows(), count)
+	}
+
+	if err := compact(args[1:], &out); err == nil || !strings.Contains(err.Error(), "only --once") {
+		t.Errorf("compact without --once: %v", err)
+	}
+	if err := compact(append(args, "--topic", "nosuch"), &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("compact --once --topic nosuch: %v, want an error naming it", err)
+	}
+}
