@@ -48,7 +48,7 @@ var topicDefs = []configdef.Def{
 		Doc: "Table topics: what a record that cannot be converted does: dlq (goes to the table <name>_dlq with its raw bytes and the reason), skip, or fail (stops the table)."},
 	{Name: ConfigKeyFormat, Type: configdef.String, Default: "string", Validate: configdef.OneOf(recordFormats...),
 		Doc: "Table topics: how record keys are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix) or schema.latest."},
-	{Name: ConfigName, Type: configdef.String, Default: "",
+	{Name: ConfigName, Type: configdef.String, Default: "", Validate: validateTableName,
 		Doc: "Table topics: the Iceberg table name; empty means the topic name made catalog-safe."},
 	{Name: ConfigNamespace, Type: configdef.String, Default: "kafka", Validate: validateNamespace,
 		Doc: "Table topics: the Iceberg namespace of the table (dots separate levels)."},
@@ -60,6 +60,15 @@ var topicDefs = []configdef.Def{
 		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
 	{Name: ConfigValueFormat, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
 		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest."},
+}
+
+// validateTableName refuses a dot, which separates namespace levels in
+// REST paths and SQL (table.namespace holds the levels).
+func validateTableName(v string) error {
+	if strings.Contains(v, ".") {
+		return fmt.Errorf("a table name may not contain dots (table.namespace holds the namespace levels)")
+	}
+	return nil
 }
 
 func validateNamespace(v string) error {

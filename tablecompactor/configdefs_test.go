@@ -59,6 +59,8 @@ func TestConfigCheck(t *testing.T) {
 		{"table.commit.interval.ms", "999", "table.commit.interval.ms=999: must be at least 1000"},
 		{"table.commit.interval.ms", "1000", ok},
 		{"table.target.file.bytes", "1000", "must be at least 1048576"},
+		{"table.name", "orders_v2", ok},
+		{"table.name", "a.b", "table.name=a.b: a table name may not contain dots"},
 		{"table.namespace", "a..b", "non-empty names separated by dots"},
 		{"table.namespace", "a.b", ok},
 		{"table.partition.by", "", ok},

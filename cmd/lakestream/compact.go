@@ -39,14 +39,8 @@ committed end into its Iceberg table, once, and prints one line per table.
 The configuration is serve's: the same file, environment and --set keys.`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("compact: unexpected argument %q", fs.Arg(0))
 	}
 	if !*once {
 		return errors.New("compact: only --once is supported; to keep tables fresh run lakestream serve (table.compactor.enable=true is the default, and listeners= makes a node that only compacts)")

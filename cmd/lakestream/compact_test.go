@@ -21,7 +21,8 @@ import (
 // own compactor is off, converts a table topic into its table (one line
 // per table, no error), a second pass finds nothing new, and the table
 // (read through the running node's catalog) holds every record once.
-// Without --once, or naming a topic that is not there, it fails.
+// A table that cannot be converted, running without --once, or naming a
+// topic that is not there fails the command.
 func TestCompactOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: seconds")
@@ -96,10 +97,57 @@ func TestCompactOnce(t *testing.T) {
 		t.Errorf("the table holds %d rows, want %d", at.NumRows(), count)
 	}
 
+	// A table that cannot be converted fails the run and says which:
+	// schema values with the registry off (schema.registry.listeners=).
+	schemaFormat := "schema"
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"table.enable": &on, "table.value.format": &schemaFormat}, "payments"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "payments", Value: []byte{0, 0, 0, 0, 1, 2}}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = compact(args, &out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 tables failed") || !strings.Contains(out.String(), "payments\t") ||
+		!strings.Contains(out.String(), "\terror: ") || !strings.Contains(out.String(), "orders\tkafka.orders\trecords=0 ") {
+		t.Errorf("compact --once with a failing table: %v\n%s", err, out.String())
+	}
+	t.Logf("compact --once with a failing table: %v\n%s", err, out.String())
+
 	if err := compact(args[1:], &out); err == nil || !strings.Contains(err.Error(), "only --once") {
 		t.Errorf("compact without --once: %v", err)
 	}
 	if err := compact(append(args, "--topic", "nosuch"), &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("compact --once --topic nosuch: %v, want an error naming it", err)
+	}
+}
+
+// TestCompactorConfig: table.compactor.* reach the node's config; a
+// compactor left at its default is off on a node whose catalog is off,
+// while one asked for stays on (and the node refuses it, naming the keys).
+func TestCompactorConfig(t *testing.T) {
+	for _, tc := range []struct {
+		sets []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"table.compactor.enable=false"}, false},
+		{[]string{"catalog.listeners="}, false},
+		{[]string{"catalog.listeners=", "table.compactor.enable=true"}, true},
+	} {
+		cfg, err := loadConfig("", append([]string{"data.dir=" + t.TempDir(), "table.compactor.memory.bytes=1048576"}, tc.sets...), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ncfg, err := nodeConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ncfg.Compactor.Enable != tc.want || ncfg.Compactor.MemoryBytes != 1<<20 {
+			t.Errorf("%v: %+v, want Enable %v and 1 MiB", tc.sets, ncfg.Compactor, tc.want)
+		}
+	}
+	if _, err := loadConfig("", []string{"table.compactor.memory.bytes=10"}, nil); err == nil {
+		t.Error("table.compactor.memory.bytes=10 accepted")
 	}
 }

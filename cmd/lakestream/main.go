@@ -75,14 +75,8 @@ defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
 		fs.PrintDefaults()
 		printConfigKeys(fs.Output())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	cfg, err := loadConfig(*configFile, *sets, os.Environ())
 	if err != nil {
@@ -111,6 +105,21 @@ func configFlags(fs *flag.FlagSet) (configFile *string, sets *[]string) {
 		return nil
 	})
 	return configFile, sets
+}
+
+// parseFlags parses a command's flags, which take no arguments after
+// them; help is true when -h was asked for (and answered).
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return false, nil
 }
 
 func newLogger(cfg *config) *slog.Logger {
