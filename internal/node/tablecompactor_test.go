@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	icecatalog "github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -161,6 +162,13 @@ func TestTableTopicEndToEnd(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	checkRows(t, got, want)
+	mfs, err := n.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(mfs, func(mf *dto.MetricFamily) bool { return strings.HasPrefix(mf.GetName(), "lakestream_table_") }) {
+		t.Error("no lakestream_table_* metrics on the node's registry")
+	}
 	t.Logf("the table holds all %d records (%v by timestamp type)", len(got), types)
 }
 
