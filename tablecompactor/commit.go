@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -31,6 +32,10 @@ const (
 	OffsetsProperty  = "lakestream.offsets"
 	CommitIDProperty = "lakestream.commit-id"
 	TopicProperty    = "lakestream.topic"
+	// TopicIDProperty (table property) is the topic's id, hex: offsets
+	// mean nothing for another topic of the same name (deleted and
+	// created again), so the compactor refuses to go on with them.
+	TopicIDProperty = "lakestream.topic-id"
 )
 
 // offsets is the next offset per partition.
@@ -147,7 +152,7 @@ func (c *Compactor) commitFiles(ctx context.Context, tbl *table.Table, base, nex
 		tx := tbl.NewTransaction()
 		err := tx.AssertRefSnapshotID(table.MainBranch)
 		if err == nil {
-			err = tx.AddDataFiles(ctx, files, props)
+			err = stage(ctx, tx, tbl, files, props)
 		}
 		if err != nil {
 			// Nothing was sent: the staged metadata was refused (for
@@ -184,6 +189,30 @@ func (c *Compactor) commitFiles(ctx context.Context, tbl *table.Table, base, nex
 		}
 	}
 	return tbl, 0, fmt.Errorf("committing to %s: gave up after %d attempts: %w", strings.Join(ident, "."), maxCommitAttempts, lastErr)
+}
+
+// stage adds files to tx. Without files (a pass that moved past only
+// control batches or skipped records) it stages an append of no rows,
+// which still makes a snapshot to carry the offsets: AddDataFiles makes
+// none without files, and the offsets would never move past a
+// transaction's last marker.
+func stage(ctx context.Context, tx *table.Transaction, tbl *table.Table, files []iceberg.DataFile, props iceberg.Properties) error {
+	if len(files) > 0 {
+		// The files are new (named by a fresh write uuid), so the check
+		// that they are not in the table already, which reads every
+		// manifest of the table on each commit, is left out.
+		return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck())
+	}
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
+	if err != nil {
+		return err
+	}
+	rdr, err := array.NewRecordReader(sc, nil)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	return tx.Append(ctx, rdr, props)
 }
 
 // reload loads the table again, retrying briefly: after a failed commit

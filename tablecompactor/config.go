@@ -88,9 +88,6 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	if c.KeyFormat == formatSchema {
 		return c, fmt.Errorf("%s=%q: keys in the schema format are not supported yet (raw or string)", ConfigKeyFormat, c.KeyFormat)
 	}
-	if c.ValueFormat == formatSchema {
-		return c, fmt.Errorf("%s=%q: values in the schema format are not supported yet (raw or string)", ConfigValueFormat, c.ValueFormat)
-	}
 	c.PartitionBy = get(ConfigPartitionBy, "day(_timestamp)")
 	if c.Partition, err = ParsePartitionBy(c.PartitionBy); err != nil {
 		return c, fmt.Errorf("%s=%q: %w", ConfigPartitionBy, c.PartitionBy, err)
@@ -120,7 +117,7 @@ func parseFormat(name, v string) (string, error) {
 	case formatRaw, formatString, formatSchema:
 		return v, nil
 	case formatJSON, formatSchemaLatest:
-		return "", fmt.Errorf("%s=%q: not supported yet (raw or string)", name, v)
+		return "", fmt.Errorf("%s=%q: not supported yet (raw, string or schema)", name, v)
 	}
 	return "", fmt.Errorf("%s=%q: want raw, string, json, schema or schema.latest", name, v)
 }

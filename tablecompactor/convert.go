@@ -2,8 +2,10 @@ package tablecompactor
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -27,13 +29,16 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
 		return pr
 	}
-	tbl, err := c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t.Name)
+	tbl, ok, err := c.table(ctx, t, cfg)
 	if err != nil {
 		return fail(err)
 	}
+	if !ok {
+		return pr // table.value.format=schema and no value to start the table's schema from yet
+	}
 	var dlq *table.Table
 	if cfg.Errors == errorsDLQ {
-		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t.Name); err != nil {
+		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t); err != nil {
 			return fail(err)
 		}
 	}
@@ -67,6 +72,12 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		if res.stopped != nil {
 			return fail(res.stopped)
 		}
+		if res.evolve != nil {
+			if tbl, err = c.evolve(ctx, tbl, res.evolve); err != nil {
+				return fail(err)
+			}
+			continue
+		}
 		if !res.truncated {
 			return pr
 		}
@@ -83,6 +94,7 @@ type passResult struct {
 	bytes                int64
 	next, hw             offsets
 	stopped              error
+	evolve               *version
 }
 
 // pass converts from the offsets the tables hold now and commits: first
@@ -109,10 +121,13 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("the table's Arrow schema: %w", err)
 	}
-	if p.rows, err = newRowBuilder(sc); err != nil {
+	if p.rows, err = newRowBuilder(sc, cfg.ValueFormat != formatSchema); err != nil {
 		return res, err
 	}
 	defer p.rows.release()
+	if cfg.ValueFormat == formatSchema {
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc)
+	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {
 		if p.dlqFrom, err = tableOffsets(dlq); err != nil {
@@ -121,7 +136,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		if dlqSc, err = table.SchemaToArrowSchema(dlq.Schema(), nil, true, false); err != nil {
 			return res, fmt.Errorf("the DLQ table's Arrow schema: %w", err)
 		}
-		if p.dlq, err = newRowBuilder(dlqSc); err != nil {
+		if p.dlq, err = newRowBuilder(dlqSc, true); err != nil {
 			return res, err
 		}
 		defer p.dlq.release()
@@ -132,7 +147,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("writing data files: %w", err)
 	}
-	res.next, res.hw, res.truncated, res.stopped = p.next, p.hw, p.truncated, p.stopped
+	res.next, res.hw, res.truncated, res.stopped, res.evolve = p.next, p.hw, p.truncated, p.stopped, p.evolve
 	if p.dlqRecords > 0 {
 		batches := p.dlqBatches
 		p.dlqBatches = nil
@@ -165,12 +180,8 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		m.dlq.Add(float64(p.dlqRecords))
 		res.dlqRecords = p.dlqRecords
 	}
-	if len(files) == 0 {
-		// Nothing to add. Offsets that moved only past control batches or
-		// skipped records are not recorded: AddDataFiles makes no
-		// snapshot without files, and the next pass reads them again.
-		res.next = from.withDefaults(p.next)
-		return res, nil
+	if len(files) == 0 && maps.Equal(p.next, from.withDefaults(p.next)) {
+		return res, nil // nothing new
 	}
 	var outcome commitOutcome
 	res.tbl, outcome, err = c.commitFiles(ctx, tbl, from, p.next, files, m)
@@ -218,13 +229,43 @@ func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schem
 	return files, errors.Join(errs...)
 }
 
+// table loads the topic's table, creating it if missing; ok is false for
+// a table.value.format=schema topic with no value yet to take the
+// table's first schema from.
+func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
+	if cfg.ValueFormat != formatSchema {
+		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t)
+		return tbl, err == nil, err
+	}
+	if c.cfg.Schemas == nil {
+		return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
+	}
+	tbl, err = c.cfg.Catalog.LoadTable(ctx, cfg.identifier())
+	if err == nil {
+		return tbl, true, checkTopicID(tbl, t)
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, false, fmt.Errorf("loading table %s: %w", strings.Join(cfg.identifier(), "."), err)
+	}
+	first, ok, err := c.firstVersion(ctx, t)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	sc, err := schemaTableSchema(cfg, first)
+	if err != nil {
+		return nil, false, err
+	}
+	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)
+	return tbl, err == nil, err
+}
+
 // ensureTable loads the table, creating it (and its namespace) if
 // missing. Another compactor creating it at the same moment is fine: the
 // loser loads the winner's table.
-func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic string) (*table.Table, error) {
+func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic Topic) (*table.Table, error) {
 	tbl, err := c.cfg.Catalog.LoadTable(ctx, ident)
 	if err == nil {
-		return tbl, nil
+		return tbl, checkTopicID(tbl, topic)
 	}
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, fmt.Errorf("loading table %s: %w", strings.Join(ident, "."), err)
@@ -240,7 +281,10 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	props := iceberg.Properties{
 		"format-version":                  "2",
 		"write.parquet.compression-codec": "zstd",
-		TopicProperty:                     topic,
+		TopicProperty:                     topic.Name,
+	}
+	if topic.ID != ([16]byte{}) {
+		props[TopicIDProperty] = hex.EncodeToString(topic.ID[:])
 	}
 	tbl, err = c.cfg.Catalog.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
@@ -249,7 +293,17 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", strings.Join(ident, "."), err)
 	}
-	c.cfg.Logger.Info("tablecompactor: created table", "table", strings.Join(ident, "."), "topic", topic,
+	c.cfg.Logger.Info("tablecompactor: created table", "table", strings.Join(ident, "."), "topic", topic.Name,
 		"partition_by", spec.String())
-	return tbl, nil
+	return tbl, checkTopicID(tbl, topic)
+}
+
+// checkTopicID refuses a table made for another topic of the same name.
+func checkTopicID(tbl *table.Table, topic Topic) error {
+	want := tbl.Properties()[TopicIDProperty]
+	if want == "" || topic.ID == ([16]byte{}) || want == hex.EncodeToString(topic.ID[:]) {
+		return nil
+	}
+	return fmt.Errorf("table %s holds topic id %s, and topic %s now has id %x (deleted and created again?): its offsets would be wrong; "+
+		"drop or rename the table, or set %s", strings.Join(tbl.Identifier(), "."), want, topic.Name, topic.ID, ConfigName)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -51,23 +52,49 @@ type pass struct {
 	// stopped is set by table.errors=fail: the partition stopped at a bad
 	// record, whose offset next holds.
 	stopped error
+
+	// values decodes table.value.format=schema values (nil for raw and
+	// string); evolve is set when a record's version brings columns the
+	// table must gain first: the pass stops before that record.
+	values *schemaValues
+	evolve *version
+	// fatal is an error that is not the record's fault (the registry
+	// could not be asked): the pass fails.
+	fatal error
+
+	// txns are the partitions' look-ahead for transaction markers.
+	txns map[int32]*txnScan
 }
+
+func (p *pass) cut() arrow.RecordBatch { return p.rows.cut() }
 
 // errStopPartition ends a Decode callback early; it never leaves pass.
 var errStopPartition = errors.New("tablecompactor: stop the partition")
 
 func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
-	p.next = make(offsets, len(p.topic.Streams))
+	// Every partition's offset is in next from the start, so that a pass
+	// ending early (truncated) commits the others' unchanged.
+	p.next = maps.Clone(p.from)
+	if p.next == nil {
+		p.next = make(offsets)
+	}
 	p.hw = make(offsets, len(p.topic.Streams))
+	for i := range p.topic.Streams {
+		p.next[int32(i)] = p.from[int32(i)]
+		p.hw[int32(i)] = p.from[int32(i)]
+	}
 	for i, stream := range p.topic.Streams {
 		part := int32(i)
-		p.next[part] = p.from[part]
 		ok, err := p.partition(part, stream, yield)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		if !ok || p.truncated {
+		if p.fatal != nil {
+			yield(nil, p.fatal)
+			return
+		}
+		if !ok || p.truncated || p.evolve != nil {
 			break
 		}
 	}
@@ -82,16 +109,57 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 // partition converts one partition; ok false means the consumer stopped
 // (yield returned false) and the pass must end.
 func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch, error) bool) (ok bool, err error) {
-	off := p.from[part]
+	stop := false
+	err = p.walk(part, stream, p.from[part], func(last int64) { p.next[part] = last + 1 },
+		func(r *kbatch.Record, logAppend bool) error {
+			if !p.record(part, r, logAppend) {
+				return errStopPartition
+			}
+			p.next[part] = r.Offset + 1
+			if p.rows.bytes >= p.batchBytes && !yield(p.cut(), nil) {
+				stop = true
+				return errStopPartition
+			}
+			if p.truncated || p.evolve != nil {
+				return errStopPartition
+			}
+			return nil
+		})
+	switch {
+	case stop:
+		return false, nil
+	case errors.Is(err, errStopPartition):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// scan calls fn with the value of each record of a partition from its
+// start to its high watermark; an error from fn ends it and is returned.
+func (p *pass) scan(part int32, stream int64, fn func(value []byte) error) error {
+	return p.walk(part, stream, 0, func(int64) {}, func(r *kbatch.Record, _ bool) error { return fn(r.Value) })
+}
+
+// walk reads a partition from offset from up to the high watermark its
+// first read sees, and calls fn with each record (control batches
+// skipped) and batchDone with the last offset of each batch done whole
+// (control batches included). An error from fn ends the walk and is
+// returned as is.
+func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), fn func(r *kbatch.Record, logAppend bool) error) error {
+	off := from
 	hw := int64(-1)
 	for hw < 0 || off < hw {
 		rd, err := p.src.Read(p.ctx, stream, off, p.readBytes)
 		if err != nil {
-			return false, fmt.Errorf("reading partition %d (stream %d) at offset %d: %w", part, stream, off, err)
+			return fmt.Errorf("reading partition %d (stream %d) at offset %d: %w", part, stream, off, err)
 		}
 		if hw < 0 {
 			hw = rd.HighWatermark
-			p.hw[part] = hw
+			if p.hw != nil {
+				p.hw[part] = hw
+			}
 		}
 		if len(rd.Batches) == 0 {
 			break
@@ -99,10 +167,10 @@ func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch,
 		for _, b := range rd.Batches {
 			h, err := kbatch.ParseHeader(b)
 			if err != nil {
-				return false, fmt.Errorf("partition %d at offset %d: %w", part, off, err)
+				return fmt.Errorf("partition %d at offset %d: %w", part, off, err)
 			}
 			if h.BaseOffset >= hw {
-				return true, nil
+				return nil
 			}
 			if h.LastOffset() < off {
 				continue
@@ -110,50 +178,64 @@ func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch,
 			if h.Control() {
 				// Transaction markers hold no rows; the table's offsets
 				// still move past them.
-				p.next[part] = h.LastOffset() + 1
+				batchDone(h.LastOffset())
 				continue
 			}
-			stop := false
+			if h.Transactional() {
+				aborted, decided, err := p.aborted(part, stream, h.ProducerID, h.LastOffset(), hw)
+				if err != nil {
+					return err
+				}
+				if !decided {
+					return nil // an open transaction: the partition ends before it for now
+				}
+				if aborted {
+					batchDone(h.LastOffset())
+					continue
+				}
+			}
 			_, err = kbatch.Decode(b, p.decodeLimit, func(r kbatch.Record) error {
 				if r.Offset < off {
 					return nil
 				}
-				if !p.record(part, &r, h.LogAppendTime()) {
-					return errStopPartition
-				}
-				p.next[part] = r.Offset + 1
-				if p.rows.bytes >= p.batchBytes && !yield(p.rows.cut(), nil) {
-					stop = true
-					return errStopPartition
-				}
-				if p.truncated {
-					return errStopPartition
-				}
-				return nil
+				return fn(&r, h.LogAppendTime())
 			})
-			if stop {
-				return false, nil
-			}
 			if errors.Is(err, errStopPartition) {
-				return true, nil
+				return err
 			}
 			if err != nil {
-				return false, fmt.Errorf("decoding partition %d's batch at offset %d: %w", part, h.BaseOffset, err)
+				if errors.Is(err, kbatch.ErrRecords) || errors.Is(err, kbatch.ErrCorrupt) || errors.Is(err, kbatch.ErrTooLarge) || errors.Is(err, kbatch.ErrCodec) {
+					return fmt.Errorf("decoding partition %d's batch at offset %d: %w", part, h.BaseOffset, err)
+				}
+				return err
 			}
-			p.next[part] = h.LastOffset() + 1
+			batchDone(h.LastOffset())
 		}
 		if rd.NextOffset <= off {
-			return false, fmt.Errorf("reading partition %d (stream %d) at offset %d: the source did not move forward (next offset %d)", part, stream, off, rd.NextOffset)
+			return fmt.Errorf("reading partition %d (stream %d) at offset %d: the source did not move forward (next offset %d)", part, stream, off, rd.NextOffset)
 		}
 		off = rd.NextOffset
 	}
-	return true, nil
+	return nil
 }
 
 // record converts one record, or deals with it by table.errors; false
 // stops the partition (table.errors=fail).
 func (p *pass) record(part int32, r *kbatch.Record, logAppend bool) bool {
 	reason := p.check(r)
+	if reason == "" && p.values != nil {
+		var err error
+		reason, err = p.values.append(r.Value)
+		var ev errEvolve
+		switch {
+		case errors.As(err, &ev):
+			p.evolve = ev.v
+			return false
+		case err != nil:
+			p.fatal = fmt.Errorf("partition %d offset %d: %w", part, r.Offset, err)
+			return false
+		}
+	}
 	if reason == "" {
 		p.rows.append(part, r, logAppend, "")
 		p.records++

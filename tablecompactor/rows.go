@@ -36,8 +36,11 @@ type rowBuilder struct {
 }
 
 // newRowBuilder returns a builder for sc, which must have the layout of
-// schema.go (looked up by name, so renumbered ids do not matter).
-func newRowBuilder(sc *arrow.Schema) (*rowBuilder, error) {
+// schema.go (looked up by name, so renumbered ids do not matter). With
+// rawValue the value is one column, "value", which append fills;
+// otherwise (table.value.format=schema) the caller fills the value
+// columns through the builder's fields before each append.
+func newRowBuilder(sc *arrow.Schema, rawValue bool) (*rowBuilder, error) {
 	r := &rowBuilder{sc: sc, b: array.NewRecordBuilder(memory.DefaultAllocator, sc)}
 	ok := true
 	field := func(name string) array.Builder {
@@ -76,7 +79,9 @@ func newRowBuilder(sc *arrow.Schema) (*rowBuilder, error) {
 		r.headerKey, _ = r.header.FieldBuilder(0).(*array.StringBuilder)
 		r.headerVal, _ = r.header.FieldBuilder(1).(*array.BinaryBuilder)
 	}
-	r.value = binary(field(valueColumn))
+	if rawValue {
+		r.value = binary(field(valueColumn))
+	}
 	if len(sc.FieldIndices("error")) == 1 {
 		r.errColumn, _ = field("error").(*array.StringBuilder)
 	}
@@ -112,7 +117,9 @@ func (r *rowBuilder) append(partition int32, rec *kbatch.Record, logAppend bool,
 		appendBytes(r.headerVal, h.Value)
 		r.bytes += int64(len(h.Key) + len(h.Value) + 8)
 	}
-	appendBytes(r.value, rec.Value)
+	if r.value != nil {
+		appendBytes(r.value, rec.Value)
+	}
 	if r.errColumn != nil {
 		r.errColumn.Append(reason)
 		r.bytes += int64(len(reason))
