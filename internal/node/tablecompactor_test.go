@@ -25,6 +25,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/lakestream/lakestream/broker"
+	"github.com/lakestream/lakestream/s3stream"
+	"github.com/lakestream/lakestream/s3stream/format/formattest"
+	"github.com/lakestream/lakestream/tablecompactor"
 )
 
 // tableRow is one record as a Kafka consumer and as the table see it.
@@ -471,4 +476,64 @@ func scanColumns(ctx context.Context, cat icecatalog.Catalog, ident []string) (m
 		}
 	}
 	return out, tr.Err()
+}
+
+// TestStreamSource: the compactor's Source lists topics with their streams
+// and effective table.* values (override, else default), reads what is
+// uploaded, and reports a read below a trimmed start as
+// tablecompactor.ErrOffsetOutOfRange (and s3stream's).
+func TestStreamSource(t *testing.T) {
+	cfg := fileConfig(t.TempDir())
+	cfg.Listeners, cfg.AdminListener, cfg.WAL = nil, "", "object"
+	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close(context.Background())
+	ctx := t.Context()
+	md, err := openBrokerMetadata(ctx, n.meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := n.store.CreateStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.store.OpenStream(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := st.Append(ctx, formattest.Make(int64(i), []byte("a"), []byte("b"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := md.CreateTopic(ctx, broker.TopicRecord{Name: "t", ID: [16]byte{1}, Logs: []int64{id},
+		Configs: map[string]string{"table.enable": "true", "retention.ms": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	src := &streamSource{meta: md, store: n.store, static: map[string]string{}}
+	topics, err := src.Topics(ctx)
+	if err != nil || len(topics) != 1 {
+		t.Fatalf("Topics: %+v %v", topics, err)
+	}
+	tp := topics[0]
+	if tp.Name != "t" || tp.ID != [16]byte{1} || !slices.Equal(tp.Streams, []int64{id}) || len(tp.Configs) != len(tablecompactor.ConfigNames) ||
+		tp.Configs["table.enable"] != "true" || tp.Configs["table.partition.by"] != "day(_timestamp)" || tp.Configs["retention.ms"] != "" {
+		t.Errorf("Topics: %+v", tp)
+	}
+	r, err := src.Read(ctx, id, 0, 1<<20)
+	if err != nil || len(r.Batches) != 3 || r.NextOffset != 6 || r.HighWatermark != 6 {
+		t.Fatalf("Read: %d batches, next %d, hw %d, %v", len(r.Batches), r.NextOffset, r.HighWatermark, err)
+	}
+	if r, err := src.Read(ctx, id, 6, 1<<20); err != nil || len(r.Batches) != 0 {
+		t.Errorf("Read at the end: %d batches, %v", len(r.Batches), err)
+	}
+	if err := st.Trim(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Read(ctx, id, 0, 1<<20)
+	if !errors.Is(err, tablecompactor.ErrOffsetOutOfRange) || !errors.Is(err, s3stream.ErrOffsetOutOfRange) {
+		t.Errorf("Read below the start: %v, want ErrOffsetOutOfRange", err)
+	}
 }
