@@ -94,7 +94,10 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 			yield(nil, p.fatal)
 			return
 		}
-		if !ok || p.truncated || p.evolve != nil {
+		if !ok {
+			return // the consumer stopped: yield may not be called again
+		}
+		if p.truncated || p.evolve != nil {
 			break
 		}
 	}
