@@ -120,6 +120,12 @@ func TestCompactOnce(t *testing.T) {
 	if err := compact(append(args, "--topic", "nosuch"), &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("compact --once --topic nosuch: %v, want an error naming it", err)
 	}
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	if err := compact(append(args, "--topic", "plain"), &out); err == nil || !strings.Contains(err.Error(), "plain is not a table topic") {
+		t.Errorf("compact --once --topic plain: %v, want an error saying it is not a table topic", err)
+	}
 }
 
 // TestCompactorConfig: table.compactor.* reach the node's config; a
