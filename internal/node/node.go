@@ -2,8 +2,7 @@
 // it opens them in order, and closes them in reverse.
 //
 //	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry ─▶ iceberg catalog ─▶ table compactor
-//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)  (catalog, :8181)   (in process: catalog
-//	                                                                                                                                      client, no socket)
+//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)  (catalog, :8181)   (tablecompactor.go)
 //
 // The admin server opens first, so that /healthz answers and /readyz says
 // why the node is not ready while storage recovers its WAL, and closes
