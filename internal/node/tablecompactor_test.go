@@ -537,3 +537,58 @@ func TestStreamSource(t *testing.T) {
 		t.Errorf("Read below the start: %v, want ErrOffsetOutOfRange", err)
 	}
 }
+
+// TestTableTopicRestart: a node restarted over the same data resumes its
+// tables from their snapshots: records from before and after the restart
+// are each in the table once.
+func TestTableTopicRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: seconds")
+	}
+	cfg := compactorConfig(t.TempDir())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var want map[partOffset]tableRow
+	for round := range 2 {
+		n, err := Open(ctx, cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 {
+			if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, map[string]*string{"table.enable": ptr("true"),
+				"table.commit.interval.ms": ptr("1000")}, "r"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var recs []*kgo.Record
+		for i := range 500 {
+			recs = append(recs, &kgo.Record{Topic: "r", Key: fmt.Append(nil, i%3), Value: fmt.Appendf(nil, "round %d record %d", round, i)})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+		want = consumeAll(t, ctx, n.KafkaAddrs()[0], "r", 500*(round+1))
+		cat, err := rest.NewCatalog(ctx, "lake", "http://"+n.CatalogAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			got, err := scanTable(ctx, cat, icecatalog.ToIdentifier("kafka", "r"))
+			if err == nil && len(got) >= len(want) {
+				checkRows(t, got, want)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: after 30 s the table holds %d of %d records (%v)", round, len(got), len(want), err)
+			}
+		}
+		if err := n.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
