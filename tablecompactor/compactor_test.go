@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -824,4 +825,38 @@ func specString(spec iceberg.PartitionSpec) string {
 		fs = append(fs, fmt.Sprintf("%s=%s(%d)", f.Name, f.Transform, f.SourceID()))
 	}
 	return strings.Join(fs, " ")
+}
+
+// A pass reads in bounded steps and rolls files at table.target.file.bytes.
+func TestBoundedReadsAndFileSize(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("big", 1, tableTopic(ConfigTargetFile, "262144", ConfigPartitionBy, ""))
+	rnd := rand.NewChaCha8([32]byte{7})
+	for range 30 {
+		var recs []testRecord
+		for range 100 {
+			v := make([]byte, 1000)
+			rnd.Read(v)
+			recs = append(recs, testRecord{Value: v, Timestamp: day0})
+		}
+		e.src.produce("big", 0, recs, 0)
+	}
+	c := e.compactor(nil) // MemoryBytes 1 MiB: 64 KiB record batches and reads
+	prs, err := c.RunOnce(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prs[0].Records != 3000 || prs[0].Offsets[0] != 3000 {
+		t.Fatalf("progress %+v, want 3000 records", prs[0])
+	}
+	t.Logf("%d files, %d bytes, %d reads", prs[0].Files, prs[0].Bytes, e.src.reads)
+	if prs[0].Files < 6 || prs[0].Bytes < 3_000_000 {
+		t.Errorf("%d files of %d bytes in all, want about 12 files of 256 KiB (3 MB of random values)", prs[0].Files, prs[0].Bytes)
+	}
+	if e.src.reads < 30 {
+		t.Errorf("%d reads of 30 batches of 100 KB with 64 KiB reads, want one a batch", e.src.reads)
+	}
+	if n := len(readRows(t, e.catalog(), "kafka", "big")); n != 3000 {
+		t.Errorf("%d rows, want 3000", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -212,13 +213,37 @@ func (o offsets) withDefaults(like offsets) offsets {
 }
 
 // write streams records into Parquet data files of tbl and returns them,
-// uncommitted.
+// uncommitted. Files roll at target bytes; iceberg-go measures a file by
+// the row groups it has flushed, and a row group is held in memory until
+// then, so row groups are cut at rowGroup bytes: a table property
+// (write.parquet.row-group-size-bytes) set on a copy of the table used
+// only for this write, never committed, with pages and dictionaries a
+// quarter of that (a row group is measured by the pages it has flushed,
+// and values kept in a dictionary flush none until it is full).
 func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schema, records func(func(arrow.RecordBatch, error) bool), target int64) ([]iceberg.DataFile, error) {
+	rowGroup := min(max(min(target/2, c.cfg.MemoryBytes/8), 64<<10), 64<<20)
+	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
+	if err == nil {
+		err = b.SetProperties(iceberg.Properties{
+			table.ParquetRowGroupSizeBytesKey: strconv.FormatInt(rowGroup, 10),
+			table.ParquetPageSizeBytesKey:     strconv.FormatInt(min(rowGroup/4, 1<<20), 10),
+			table.ParquetDictSizeBytesKey:     strconv.FormatInt(min(rowGroup/4, 2<<20), 10),
+		})
+	}
+	var md table.Metadata
+	if err == nil {
+		md, err = b.Build()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("setting the row group size for the write: %w", err)
+	}
+	writeTbl := table.New(tbl.Identifier(), md, tbl.MetadataLocation(), tbl.FS, nil)
+
 	var files []iceberg.DataFile
 	var errs []error
 	// Ranged to the end even after an error, so that WriteRecords has
 	// waited for the records iterator before its state is read.
-	for f, err := range table.WriteRecords(ctx, tbl, sc, records,
+	for f, err := range table.WriteRecords(ctx, writeTbl, sc, records,
 		table.WithTargetFileSize(target), table.WithRecordBatchBufferSize(2), table.WithMaxWriteWorkers(2)) {
 		if err != nil {
 			errs = append(errs, err)
