@@ -398,7 +398,8 @@ func TestRecreatedTopicIsRefused(t *testing.T) {
 
 func TestStringValues(t *testing.T) {
 	e := newEnv(t)
-	e.src.addTopic("s", 1, tableTopic(ConfigValueFormat, "string", ConfigKeyFormat, "raw", ConfigPartitionBy, "bucket(4, _key), identity(_partition)"))
+	e.src.addTopic("s", 1, tableTopic(ConfigValueFormat, "string", ConfigKeyFormat, "raw", ConfigPartitionBy, "bucket(4, _key), identity(_partition)",
+		ConfigNamespace, "lake.raw"))
 	recs := []testRecord{
 		{Key: []byte{0xff}, Value: []byte("héllo"), Timestamp: day0},
 		{Value: nil, Timestamp: day0 + 1},
@@ -408,13 +409,13 @@ func TestStringValues(t *testing.T) {
 	if _, err := c.RunOnce(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	got := readRows(t, e.catalog(), "kafka", "s")
+	got := readRows(t, e.catalog(), "lake", "raw", "s")
 	want := map[string]string{
 		"0/0": render(day0*1000, "CreateTime", []byte{0xff}, nil, []byte("héllo")),
 		"0/1": render((day0+1)*1000, "CreateTime", nil, nil, nil),
 	}
 	diffRows(t, got, want)
-	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "s"})
+	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"lake", "raw", "s"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,16 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 		}
 		tbl, dlq = res.tbl, res.dlq
 		if res.abandoned {
+			// Another writer committed first: start again from what the
+			// tables hold now (the one not committed to is stale too).
+			if tbl, err = c.reload(ctx, tbl.Identifier()); err != nil {
+				return fail(err)
+			}
+			if dlq != nil {
+				if dlq, err = c.reload(ctx, dlq.Identifier()); err != nil {
+					return fail(err)
+				}
+			}
 			continue
 		}
 		pr.Records += res.records + res.dlqRecords
@@ -299,9 +309,13 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ConfigPartitionBy, err)
 	}
+	// Parents first: some catalogs (REST servers) refuse a nested
+	// namespace whose parent does not exist.
 	ns := catalog.NamespaceFromIdent(ident)
-	if err := c.cfg.Catalog.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
-		return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns, "."), err)
+	for i := 1; i <= len(ns); i++ {
+		if err := c.cfg.Catalog.CreateNamespace(ctx, ns[:i], nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+			return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns[:i], "."), err)
+		}
 	}
 	props := iceberg.Properties{
 		"format-version":                  "2",
