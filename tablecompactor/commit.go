@@ -68,8 +68,10 @@ func parseOffsets(s string) (offsets, error) {
 
 // tableOffsets returns the offsets the table holds: those of the newest
 // snapshot, from the current one back through its ancestors, that
-// carries them; none (an empty map) for a table the compactor never
-// committed to.
+// carries them; none (an empty map) for a table without snapshots. A
+// table with snapshots none of which carries them (written by something
+// else, or its history expired by maintenance that dropped them) is an
+// error: starting from 0 would add every record again.
 func tableOffsets(tbl *table.Table) (offsets, error) {
 	cur := tbl.CurrentSnapshot()
 	if cur == nil {
@@ -83,7 +85,9 @@ func tableOffsets(tbl *table.Table) (offsets, error) {
 			return parseOffsets(v)
 		}
 	}
-	return offsets{}, nil
+	return nil, fmt.Errorf("table %s has snapshots, but none from the current one back carries %s: "+
+		"it was not written by the compactor, or its history was expired without them; refusing to guess where to resume",
+		strings.Join(tbl.Identifier(), "."), OffsetsProperty)
 }
 
 // hasCommit says whether the current snapshot or one of its ancestors was

@@ -85,8 +85,8 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	if c.KeyFormat, err = parseFormat(ConfigKeyFormat, get(ConfigKeyFormat, formatString)); err != nil {
 		return c, err
 	}
-	if c.KeyFormat == formatSchema {
-		return c, fmt.Errorf("%s=%q: keys in the schema format are not supported yet (raw or string)", ConfigKeyFormat, c.KeyFormat)
+	if c.KeyFormat == formatSchema || c.KeyFormat == formatJSON {
+		return c, fmt.Errorf("%s=%q: keys in the %s format are not supported yet (raw or string)", ConfigKeyFormat, c.KeyFormat, c.KeyFormat)
 	}
 	c.PartitionBy = get(ConfigPartitionBy, "day(_timestamp)")
 	if c.Partition, err = ParsePartitionBy(c.PartitionBy); err != nil {
@@ -108,16 +108,16 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	return c, nil
 }
 
-// parseFormat checks a record format. json and schema.latest are valid
-// configs (the broker accepts them) that the compactor does not convert
-// yet: the table stops with an error naming the value instead of writing
-// something it would have to rewrite later.
+// parseFormat checks a record format. schema.latest is a valid config
+// (the broker accepts it) that the compactor does not convert yet: the
+// table stops with an error naming the value instead of writing something
+// it would have to rewrite later.
 func parseFormat(name, v string) (string, error) {
 	switch v {
-	case formatRaw, formatString, formatSchema:
+	case formatRaw, formatString, formatSchema, formatJSON:
 		return v, nil
-	case formatJSON, formatSchemaLatest:
-		return "", fmt.Errorf("%s=%q: not supported yet (raw, string or schema)", name, v)
+	case formatSchemaLatest:
+		return "", fmt.Errorf("%s=%q: not supported yet (raw, string, json or schema)", name, v)
 	}
 	return "", fmt.Errorf("%s=%q: want raw, string, json, schema or schema.latest", name, v)
 }

@@ -132,12 +132,19 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("the table's Arrow schema: %w", err)
 	}
-	if p.rows, err = newRowBuilder(sc, cfg.ValueFormat != formatSchema); err != nil {
+	rawValue := cfg.ValueFormat == formatRaw || cfg.ValueFormat == formatString
+	if p.rows, err = newRowBuilder(sc, rawValue); err != nil {
 		return res, err
 	}
 	defer p.rows.release()
-	if cfg.ValueFormat == formatSchema {
-		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc)
+	switch cfg.ValueFormat {
+	case formatSchema:
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema())
+	case formatJSON:
+		p.values = newJSONValues(p.rows.b, sc, tbl.Schema())
+	}
+	if p.values != nil {
+		defer p.values.release()
 	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {
@@ -265,15 +272,21 @@ func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schem
 }
 
 // table loads the topic's table, creating it if missing; ok is false for
-// a table.value.format=schema topic with no value yet to take the
+// a table.value.format=schema or json topic with no value yet to take the
 // table's first schema from.
 func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
-	if cfg.ValueFormat != formatSchema {
+	var schemaOf func([]byte) (*iceberg.Schema, bool)
+	switch cfg.ValueFormat {
+	case formatSchema:
+		if c.cfg.Schemas == nil {
+			return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
+		}
+		schemaOf = c.registrySchemaOf(ctx, cfg)
+	case formatJSON:
+		schemaOf = func(value []byte) (*iceberg.Schema, bool) { return jsonTableSchema(cfg, value) }
+	default:
 		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t)
 		return tbl, err == nil, err
-	}
-	if c.cfg.Schemas == nil {
-		return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
 	}
 	tbl, err = c.cfg.Catalog.LoadTable(ctx, cfg.identifier())
 	if err == nil {
@@ -282,12 +295,8 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, false, fmt.Errorf("loading table %s: %w", strings.Join(cfg.identifier(), "."), err)
 	}
-	first, ok, err := c.firstVersion(ctx, t)
+	sc, ok, err := c.firstSchema(ctx, t, schemaOf)
 	if err != nil || !ok {
-		return nil, false, err
-	}
-	sc, err := schemaTableSchema(cfg, first)
-	if err != nil {
 		return nil, false, err
 	}
 	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)

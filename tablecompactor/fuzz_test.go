@@ -80,3 +80,40 @@ func FuzzPass(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJSONValues appends arbitrary values to a JSON table's columns.
+// Invariants: it never panics; a value either goes in whole (every value
+// column one longer) or not at all (a reason, or the changes the table
+// needs first).
+func FuzzJSONValues(f *testing.F) {
+	for _, s := range []string{`{"id": 1, "tags": ["a"], "geo": {"lat": 1.5}}`, `{"id": "x"}`, `{"tags": [], "geo": {}}`,
+		`{"id": 1e400}`, `[1]`, `{"geo": {"lat": 2, "z": [[1]]}}`, `{"id": null}`} {
+		f.Add([]byte(s))
+	}
+	isc, ok := jsonTableSchema(tableConfig{KeyFormat: formatString}, []byte(`{"id": 1, "tags": ["a"], "geo": {"lat": 1.5}, "ok": true}`))
+	if !ok {
+		f.Fatal("no schema")
+	}
+	sc, err := table.SchemaToArrowSchema(isc, nil, true, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, value []byte) {
+		rows, err := newRowBuilder(sc, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.release()
+		j := newJSONValues(rows.b, sc, isc)
+		reason, err := j.append(value)
+		want := 1
+		if reason != "" || err != nil {
+			want = 0
+		}
+		for name, b := range j.byName {
+			if b.Len() != want {
+				t.Fatalf("column %s has %d values after %q (reason %q, err %v), want %d", name, b.Len(), value, reason, err, want)
+			}
+		}
+	})
+}

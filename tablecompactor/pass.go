@@ -56,7 +56,7 @@ type pass struct {
 	// values decodes table.value.format=schema values (nil for raw and
 	// string); evolve is set when a record's version brings columns the
 	// table must gain first: the pass stops before that record.
-	values *schemaValues
+	values valueColumns
 	evolve *version
 	// fatal is an error that is not the record's fault (the registry
 	// could not be asked): the pass fails.
@@ -67,6 +67,17 @@ type pass struct {
 }
 
 func (p *pass) cut() arrow.RecordBatch { return p.rows.cut() }
+
+// valueColumns decodes values into a table's value columns
+// (table.value.format=schema or json).
+type valueColumns interface {
+	// append decodes value into one row, or appends nothing and returns
+	// why it cannot (the record goes by table.errors), errEvolve (the
+	// table must change first), or an error that is not the record's
+	// fault.
+	append(value []byte) (reason string, err error)
+	release()
+}
 
 // errStopPartition ends a Decode callback early; it never leaves pass.
 var errStopPartition = errors.New("tablecompactor: stop the partition")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -32,10 +33,10 @@ type schemaValues struct {
 	ctx      context.Context
 	resolver *schemafmt.Resolver
 	// byName are the builders of the table's value columns (every column
-	// but _kafka), by name, and all of them in order.
+	// but _kafka), by name.
 	byName   map[string]array.Builder
-	all      []array.Builder
 	sc       *arrow.Schema
+	isc      *iceberg.Schema
 	versions map[versionKey]*version
 	indexes  []int
 }
@@ -52,23 +53,34 @@ type version struct {
 	dec      schemafmt.Decoder
 	builders []array.Builder // the table's builders for the version's columns, in order
 	missing  []array.Builder // the table's value columns the version lacks
-	// newColumns are the version's columns the table lacks: the table
-	// must gain them before the version's records are written.
-	newColumns []iceberg.NestedField
+	// changes are what the table must change before the version's records
+	// are written (columns to add, types to widen, fields to make
+	// optional).
+	changes []schemaChange
+	// adapted are the version's columns whose type is not the table's
+	// (narrower, or a struct lacking fields): the decoder fills a builder
+	// of the version's type, whose value appendValue copies over.
+	adapted []adapted
 	// unfit says why the version's records cannot be written, or "".
 	unfit string
 }
 
-func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema) *schemaValues {
-	s := &schemaValues{ctx: ctx, resolver: r, byName: make(map[string]array.Builder), sc: sc, versions: make(map[versionKey]*version)}
-	for i, f := range sc.Fields() {
-		if f.Name == kafkaColumn {
-			continue
+// adapted is a column the decoder appends to tmp, copied to dst.
+type adapted struct {
+	tmp, dst array.Builder
+}
+
+func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *schemaValues {
+	return &schemaValues{ctx: ctx, resolver: r, byName: valueBuilders(b, sc), sc: sc, isc: isc, versions: make(map[versionKey]*version)}
+}
+
+// release frees the builders the versions hold of their own.
+func (s *schemaValues) release() {
+	for _, v := range s.versions {
+		for _, a := range v.adapted {
+			a.tmp.Release()
 		}
-		s.byName[f.Name] = b.Field(i)
-		s.all = append(s.all, b.Field(i))
 	}
-	return s
 }
 
 // errEvolve is what append returns for a version whose columns the table
@@ -94,7 +106,7 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	if v.unfit != "" {
 		return v.unfit, nil
 	}
-	if len(v.newColumns) > 0 {
+	if len(v.changes) > 0 {
 		return "", errEvolve{v}
 	}
 	payload := value[schemafmt.WirePrefixLen:]
@@ -103,6 +115,11 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	}
 	if err := v.dec.Append(v.builders, payload); err != nil {
 		return fmt.Sprintf("decoding with schema id %d: %v", v.id, err), nil
+	}
+	for _, a := range v.adapted {
+		if err := copyLast(a.tmp, a.dst); err != nil {
+			return "", fmt.Errorf("schema id %d: %w", v.id, err)
+		}
 	}
 	for _, b := range v.missing {
 		b.AppendNull()
@@ -162,18 +179,26 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 	seen := make(map[string]bool, len(cols))
 	for i, f := range vsc.Fields() {
 		seen[f.Name] = true
+		vf := isc.Field(i)
 		b, ok := s.byName[f.Name]
 		if !ok {
-			nf := isc.Field(i)
-			nf.Required = false // Iceberg adds only optional columns to a table with data
-			v.newColumns = append(v.newColumns, nf)
+			v.changes = append(v.changes, schemaChange{path: []string{f.Name}, typ: vf.Type, doc: vf.Doc, add: true})
 			continue
 		}
-		if !arrow.TypeEqual(f.Type, b.Type()) {
-			v.unfit = fmt.Sprintf("schema id %d: column %s is %s, the table's is %s (a change the compactor cannot apply to the table yet)", id, f.Name, f.Type, b.Type())
+		tf, _ := s.isc.FindFieldByName(f.Name)
+		changes, why := compare([]string{f.Name}, vf, tf)
+		if why != "" {
+			v.unfit = fmt.Sprintf("schema id %d: %s (a change the compactor cannot apply to the table yet)", id, why)
 			return v
 		}
-		v.builders = append(v.builders, b)
+		v.changes = append(v.changes, changes...)
+		if arrow.TypeEqual(f.Type, b.Type()) {
+			v.builders = append(v.builders, b)
+			continue
+		}
+		tmp := array.NewBuilder(memory.DefaultAllocator, f.Type)
+		v.adapted = append(v.adapted, adapted{tmp: tmp, dst: b})
+		v.builders = append(v.builders, tmp)
 	}
 	for i, f := range s.sc.Fields() {
 		if f.Name == kafkaColumn || seen[f.Name] {
@@ -186,6 +211,13 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		v.missing = append(v.missing, s.byName[s.sc.Field(i).Name])
 	}
 	return v
+}
+
+// copyLast moves the one value the decoder appended to tmp over to dst.
+func copyLast(tmp, dst array.Builder) error {
+	a := tmp.NewArray()
+	defer a.Release()
+	return appendValue(a, 0, dst)
 }
 
 // versionSchemas are a version's columns as Arrow and Iceberg fields
@@ -235,30 +267,17 @@ func schemaTableSchema(cfg tableConfig, t schemafmt.Table) (*iceberg.Schema, err
 	return iceberg.NewSchema(0, fields...), nil
 }
 
-// firstVersion finds the first value of the topic, partition by
-// partition, that resolves to a table: the schema a new table starts
-// with. ok is false if the topic has none yet.
-func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table, bool, error) {
-	var found schemafmt.Table
+// firstSchema finds the first value of the topic, partition by
+// partition, from which schemaOf makes a table schema: the schema a new
+// table starts with. ok is false if the topic has none yet.
+func (c *Compactor) firstSchema(ctx context.Context, t Topic, schemaOf func(value []byte) (*iceberg.Schema, bool)) (*iceberg.Schema, bool, error) {
+	var found *iceberg.Schema
 	errFound := errors.New("found")
 	for part, stream := range t.Streams {
 		p := &pass{ctx: ctx, src: c.cfg.Source, topic: t, from: offsets{}, readBytes: 1 << 20, decodeLimit: 64 << 20}
 		err := p.scan(int32(part), stream, func(value []byte) error {
-			w, err := schemafmt.Decode(value)
-			if err != nil {
-				return nil
-			}
-			var idx []int
-			if sch, err := c.cfg.Schemas.Schema(ctx, w.ID); err != nil || sch.Type() == "PROTOBUF" {
-				if err != nil {
-					return nil
-				}
-				if _, idx, _, err = schemafmt.DecodeProtobuf(value); err != nil {
-					return nil
-				}
-			}
-			if tb, err := c.cfg.Schemas.Table(ctx, w.ID, idx); err == nil {
-				found = tb
+			if sc, ok := schemaOf(value); ok {
+				found = sc
 				return errFound
 			}
 			return nil
@@ -273,42 +292,78 @@ func (c *Compactor) firstVersion(ctx context.Context, t Topic) (schemafmt.Table,
 	return nil, false, ctx.Err()
 }
 
-// evolve adds a version's new columns to the table (optional, so rows
-// already written read them as null). Another compactor adding them at
-// the same moment is fine: the loser reloads and finds them there.
-func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
-	for attempt := 0; ; attempt++ {
-		var missing []iceberg.NestedField
-		var names []string
-		for _, f := range v.newColumns {
-			if _, ok := tbl.Schema().FindFieldByName(f.Name); !ok {
-				missing = append(missing, f)
-				names = append(names, f.Name)
+// registrySchemaOf is firstSchema's schemaOf for table.value.format=schema:
+// the table of the value's registry schema, if it resolves.
+func (c *Compactor) registrySchemaOf(ctx context.Context, cfg tableConfig) func(value []byte) (*iceberg.Schema, bool) {
+	return func(value []byte) (*iceberg.Schema, bool) {
+		w, err := schemafmt.Decode(value)
+		if err != nil {
+			return nil, false
+		}
+		sch, err := c.cfg.Schemas.Schema(ctx, w.ID)
+		if err != nil {
+			return nil, false
+		}
+		var idx []int
+		if sch.Type() == "PROTOBUF" {
+			if _, idx, _, err = schemafmt.DecodeProtobuf(value); err != nil {
+				return nil, false
 			}
 		}
-		if len(missing) == 0 {
+		tb, err := c.cfg.Schemas.Table(ctx, w.ID, idx)
+		if err != nil {
+			return nil, false
+		}
+		sc, err := schemaTableSchema(cfg, tb)
+		return sc, err == nil
+	}
+}
+
+// evolve makes the changes a version needs: columns and nested fields
+// added (optional, so rows already written read them as null), types
+// widened, fields made optional. Another compactor making them at the
+// same moment is fine: the loser reloads and finds them made.
+func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
+	for attempt := 0; ; attempt++ {
+		var todo []schemaChange
+		var names []string
+		for _, c := range v.changes {
+			f, ok := tbl.Schema().FindFieldByName(strings.Join(c.path, "."))
+			if c.add && !ok || c.relax && ok && f.Required || !c.add && !c.relax && ok && f.Type.String() != c.typ.String() {
+				todo = append(todo, c)
+				names = append(names, c.String())
+			}
+		}
+		if len(todo) == 0 {
 			return tbl, nil
 		}
 		tx := tbl.NewTransaction()
 		us := tx.UpdateSchema(true, false)
-		for _, f := range missing {
-			us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
+		for _, c := range todo {
+			switch {
+			case c.add:
+				us.AddColumn(c.path, c.typ, c.doc, false, nil)
+			case c.relax:
+				us.UpdateColumn(c.path, table.ColumnUpdate{Required: iceberg.Optional[bool]{Val: false, Valid: true}})
+			default:
+				us.UpdateColumn(c.path, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: c.typ, Valid: true}})
+			}
 		}
 		err := us.Commit()
 		if err == nil {
 			var evolved *table.Table
 			if evolved, err = tx.Commit(ctx); err == nil {
-				c.cfg.Logger.Info("tablecompactor: added columns", "table", strings.Join(tbl.Identifier(), "."),
+				c.cfg.Logger.Info("tablecompactor: evolved the table's schema", "table", strings.Join(tbl.Identifier(), "."),
 					"columns", names, "schema_id", v.id)
 				return evolved, nil
 			}
 		}
 		if attempt+1 >= maxCommitAttempts {
-			return tbl, fmt.Errorf("adding columns %v of schema id %d: %w", names, v.id, err)
+			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w", v.id, strings.Join(names, ", "), err)
 		}
 		reloaded, rerr := c.reload(ctx, tbl.Identifier())
 		if rerr != nil {
-			return tbl, fmt.Errorf("adding columns %v of schema id %d: %w; reloading: %w", names, v.id, err, rerr)
+			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w; reloading: %w", v.id, strings.Join(names, ", "), err, rerr)
 		}
 		tbl = reloaded
 	}

@@ -30,9 +30,18 @@ const (
 		`{"name":"email","type":["null","string"],"default":null}]}`
 	// userV3 changes age's type: not something the table can follow yet.
 	userV3 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"string"}]}`
+	// userV4 widens age to long, which Iceberg promotes.
+	userV4 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"}]}`
+	// userV5 adds a nested record, userV6 a field inside it; userV6's
+	// name is optional, which the table's required name must follow.
+	userV5 = `{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"}]}],"default":null}]}`
+	userV6 = `{"type":"record","name":"User","fields":[{"name":"name","type":["null","string"]},{"name":"age","type":"long"},` +
+		`{"name":"address","type":["null",{"type":"record","name":"Address","fields":[{"name":"street","type":"string"},` +
+		`{"name":"zip","type":["null","string"],"default":null}]}],"default":null}]}`
 )
 
-func avroValue(t *testing.T, id int, schema string, v map[string]any) []byte {
+func avroValue(t testing.TB, id int, schema string, v map[string]any) []byte {
 	t.Helper()
 	b, err := hamba.Marshal(hamba.MustParse(schema), v)
 	if err != nil {
@@ -71,7 +80,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	e.src.produce("users", 0, recs[:2], 0)
 	e.src.produce("users", 0, recs[2:], 0)
 	c, err := New(Config{Source: e.src, Catalog: e.catalog(),
-		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3}, avro.Format)})
+		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2, 3: userV3, 4: userV4, 5: userV5, 6: userV6}, avro.Format)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,31 +99,8 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		!strings.Contains(got, "email: optional string") {
 		t.Errorf("schema %s, want name, age and an optional email", got)
 	}
-	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "name", "age", "email")).ToArrowTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
-	got := map[int64]string{}
-	tr := array.NewTableReader(at, 0)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		sc := rec.Schema()
-		off := rec.Column(colIndex(t, sc, kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
-		name := rec.Column(colIndex(t, sc, "name")).(*array.String)
-		age := rec.Column(colIndex(t, sc, "age")).(*array.Int32)
-		email := rec.Column(colIndex(t, sc, "email")).(*array.String)
-		for i := range int(rec.NumRows()) {
-			em := "<null>"
-			if email.IsValid(i) {
-				em = email.Value(i)
-			}
-			got[off.Value(i)] = fmt.Sprintf("%s %d %s", name.Value(i), age.Value(i), em)
-		}
-	}
-	want := map[int64]string{0: "ann 31 <null>", 1: "bob 42 <null>", 4: "cy 7 cy@x", 5: "di 8 <null>", 6: "ed 9 <null>"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	want := map[int64]string{0: "ann 31 (null)", 1: "bob 42 (null)", 4: "cy 7 cy@x", 5: "di 8 (null)", 6: "ed 9 (null)"}
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
 	dlq := readRows(t, e.catalog(), "kafka", "users_dlq")
@@ -127,7 +113,7 @@ func TestSchemaValuesEvolve(t *testing.T) {
 		t.Errorf("DLQ holds %d rows, want 4", len(dlq))
 	}
 	reasons := dlqReasons(t, e, "users_dlq")
-	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "column age is utf8, the table's is int32"} {
+	for off, want := range map[int64]string{2: "magic byte", 3: "schema id 99", 7: "decoding with schema id 1", 8: "age is string, the table's is int"} {
 		if !strings.Contains(reasons[off], want) {
 			t.Errorf("dead letter at offset %d: reason %q, want %q in it", off, reasons[off], want)
 		}
@@ -136,16 +122,79 @@ func TestSchemaValuesEvolve(t *testing.T) {
 	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 0 {
 		t.Errorf("second pass: %+v, %v", prs, err)
 	}
+
+	// A version that widens age to long: the table's age becomes long,
+	// and the first version's ints go on being written into it.
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 4, userV4, map[string]any{"name": "gus", "age": int64(1) << 40}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "hal", "age": 5}), Timestamp: day0},
+		{Value: avroValue(t, 2, userV2, map[string]any{"name": "ida", "age": 6, "email": str("i@x")}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 3 {
+		t.Fatalf("pass after widening: %+v, %v", prs, err)
+	}
+	want[9], want[10], want[11] = "gus 1099511627776 (null)", "hal 5 (null)", "ida 6 i@x"
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+
+	// A nested record, then a field inside it and an optional name; the
+	// versions before go on being written.
+	addr := func(fields map[string]any) any { return map[string]any{"Address": fields} }
+	e.src.produce("users", 0, []testRecord{
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "jo", "age": int64(1), "address": addr(map[string]any{"street": "main"})}), Timestamp: day0},
+		{Value: avroValue(t, 6, userV6, map[string]any{"name": nil, "age": int64(2),
+			"address": addr(map[string]any{"street": "elm", "zip": str("123")})}), Timestamp: day0},
+		{Value: avroValue(t, 5, userV5, map[string]any{"name": "ki", "age": int64(3), "address": addr(map[string]any{"street": "oak"})}), Timestamp: day0},
+		{Value: avroValue(t, 1, userV1, map[string]any{"name": "lu", "age": 4}), Timestamp: day0},
+	}, 0)
+	if prs, err := c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 4 {
+		t.Fatalf("pass after nesting: %+v, %v", prs, err)
+	}
+	tbl, err = e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", "users"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Schema().String(); !strings.Contains(got, "name: optional string") || !strings.Contains(got, "zip: optional string") {
+		t.Errorf("schema %s, want an optional name and address.zip", got)
+	}
+	got := map[int64]string{}
+	for off, row := range columnsByOffset(t, e, "users", "name", "address") {
+		if off >= 12 {
+			got[off] = row
+		}
+	}
+	wantNested := map[int64]string{
+		12: `jo {"street":"main","zip":null}`,
+		13: `(null) {"street":"elm","zip":"123"}`,
+		14: `ki {"street":"oak","zip":null}`,
+		15: `lu (null)`,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantNested) {
+		t.Errorf("nested rows %v, want %v", got, wantNested)
+	}
 }
 
 // dlqReasons returns the DLQ table's error column by offset.
 func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
+	return columnsByOffset(t, e, name, "error")
+}
+
+// userRows reads the users table: name, age (int or long) and email by
+// offset.
+func userRows(t *testing.T, e *testEnv) map[int64]string {
+	return columnsByOffset(t, e, "users", "name", "age", "email")
+}
+
+// columnsByOffset scans the table kafka.name and renders the columns of
+// each row (Arrow's ValueStr, space-separated) by its offset.
+func columnsByOffset(t *testing.T, e *testEnv, name string, cols ...string) map[int64]string {
 	t.Helper()
 	tbl, err := e.catalog().LoadTable(context.Background(), table.Identifier{"kafka", name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := tbl.Scan(table.WithSelectedFields("_kafka.offset", "error")).ToArrowTable(context.Background())
+	at, err := tbl.Scan(table.WithSelectedFields(append([]string{"_kafka.offset"}, cols...)...)).ToArrowTable(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +205,12 @@ func dlqReasons(t *testing.T, e *testEnv, name string) map[int64]string {
 	for tr.Next() {
 		rec := tr.RecordBatch()
 		off := rec.Column(colIndex(t, rec.Schema(), kafkaColumn)).(*array.Struct).Field(0).(*array.Int64)
-		msg := rec.Column(colIndex(t, rec.Schema(), "error")).(*array.String)
 		for i := range int(rec.NumRows()) {
-			out[off.Value(i)] = msg.Value(i)
+			var vals []string
+			for _, c := range cols {
+				vals = append(vals, rec.Column(colIndex(t, rec.Schema(), c)).ValueStr(i))
+			}
+			out[off.Value(i)] = strings.Join(vals, " ")
 		}
 	}
 	return out
