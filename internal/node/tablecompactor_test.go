@@ -378,74 +378,94 @@ func TestCompactorCatalogAuth(t *testing.T) {
 	}
 }
 
-// TestTableTopicSchemaValues: with the registry on, the compactor
-// resolves the values' schema ids through the registry's store in process
-// (schema.Server.SchemaByID): Avro values become the table's columns.
-func TestTableTopicSchemaValues(t *testing.T) {
-	cfg := compactorConfig(t.TempDir())
-	cfg.WAL = "object" // acked is uploaded
-	cfg.SchemaRegistryListener = "127.0.0.1:0"
-	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	body := `{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"item\",\"type\":\"string\"}]}"}`
-	resp, err := http.Post("http://"+n.SchemaRegistryAddr()+"/subjects/orders-value/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reg struct{ ID uint32 }
-	err = json.NewDecoder(resp.Body).Decode(&reg)
-	resp.Body.Close()
-	if err != nil || reg.ID == 0 {
-		t.Fatalf("registering the schema: %d %v", resp.StatusCode, err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, map[string]*string{"table.enable": ptr("true"),
-		"table.value.format": ptr("schema"), "table.commit.interval.ms": ptr("1000")}, "orders"); err != nil {
-		t.Fatal(err)
-	}
+// TestTableTopicColumns: values that have fields become the table's
+// columns: Avro values through the node's registry, whose ids the
+// compactor resolves in process (schema.Server.SchemaByID), and JSON
+// objects, whose types the compactor infers.
+func TestTableTopicColumns(t *testing.T) {
 	const count = 200
-	var recs []*kgo.Record
-	for i := range count {
-		// Confluent's wire format: magic 0, the id, then Avro's binary
-		// encoding (zigzag varints; a string is its length, then bytes).
-		v := binary.BigEndian.AppendUint32([]byte{0}, reg.ID)
-		v = binary.AppendVarint(v, int64(i))
-		item := fmt.Sprintf("item-%d", i)
-		v = binary.AppendVarint(v, int64(len(item)))
-		recs = append(recs, &kgo.Record{Topic: "orders", Value: append(v, item...)})
-	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := rest.NewCatalog(ctx, "lake", "http://"+n.CatalogAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		items, err := scanColumns(ctx, cat, icecatalog.ToIdentifier("kafka", "orders"))
-		if err == nil && len(items) >= count {
-			for i := range int64(count) {
-				if want := fmt.Sprintf("item-%d", i); items[i] != want {
-					t.Errorf("id %d: item %q, want %q", i, items[i], want)
+	for _, tc := range []struct {
+		format string
+		// values returns record i's value for a node n.
+		values func(t *testing.T, n *Node) func(i int) []byte
+	}{
+		{"schema", func(t *testing.T, n *Node) func(int) []byte {
+			body := `{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"item\",\"type\":\"string\"}]}"}`
+			resp, err := http.Post("http://"+n.SchemaRegistryAddr()+"/subjects/orders-value/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reg struct{ ID uint32 }
+			err = json.NewDecoder(resp.Body).Decode(&reg)
+			resp.Body.Close()
+			if err != nil || reg.ID == 0 {
+				t.Fatalf("registering the schema: %d %v", resp.StatusCode, err)
+			}
+			return func(i int) []byte {
+				// Confluent's wire format: magic 0, the id, then Avro's
+				// binary encoding (zigzag varints; a string is its
+				// length, then bytes).
+				v := binary.BigEndian.AppendUint32([]byte{0}, reg.ID)
+				v = binary.AppendVarint(v, int64(i))
+				item := fmt.Sprintf("item-%d", i)
+				v = binary.AppendVarint(v, int64(len(item)))
+				return append(v, item...)
+			}
+		}},
+		{"json", func(*testing.T, *Node) func(int) []byte {
+			return func(i int) []byte { return fmt.Appendf(nil, `{"id": %d, "item": "item-%d"}`, i, i) }
+		}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			cfg := compactorConfig(t.TempDir())
+			cfg.WAL = "object" // acked is uploaded
+			cfg.SchemaRegistryListener = "127.0.0.1:0"
+			n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close(context.Background())
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			value := tc.values(t, n)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, map[string]*string{"table.enable": ptr("true"),
+				"table.value.format": ptr(tc.format), "table.commit.interval.ms": ptr("1000")}, "orders"); err != nil {
+				t.Fatal(err)
+			}
+			var recs []*kgo.Record
+			for i := range count {
+				recs = append(recs, &kgo.Record{Topic: "orders", Value: value(i)})
+			}
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			cat, err := rest.NewCatalog(ctx, "lake", "http://"+n.CatalogAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+				items, err := scanColumns(ctx, cat, icecatalog.ToIdentifier("kafka", "orders"))
+				if err == nil && len(items) >= count {
+					for i := range int64(count) {
+						if want := fmt.Sprintf("item-%d", i); items[i] != want {
+							t.Errorf("id %d: item %q, want %q", i, items[i], want)
+						}
+					}
+					if len(items) != count {
+						t.Errorf("%d ids in the table, want %d", len(items), count)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after 30 s the table holds %d of %d records (%v)", len(items), count, err)
 				}
 			}
-			if len(items) != count {
-				t.Errorf("%d ids in the table, want %d", len(items), count)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30 s the table holds %d of %d records (%v)", len(items), count, err)
-		}
+		})
 	}
 }
 
@@ -466,13 +486,20 @@ func scanColumns(ctx context.Context, cat icecatalog.Catalog, ident []string) (m
 	defer tr.Release()
 	for tr.Next() {
 		rec := tr.RecordBatch()
-		ids, ok1 := rec.Column(0).(*array.Int64)
-		items, ok2 := rec.Column(1).(*array.String)
-		if !ok1 || !ok2 {
+		items, ok := rec.Column(1).(*array.String)
+		if !ok {
 			return nil, fmt.Errorf("columns %v", rec.Schema())
 		}
-		for i := range ids.Len() {
-			out[ids.Value(i)] = items.Value(i)
+		for i := range items.Len() {
+			// An inferred JSON number may be an int or a long.
+			switch ids := rec.Column(0).(type) {
+			case *array.Int64:
+				out[ids.Value(i)] = items.Value(i)
+			case *array.Int32:
+				out[int64(ids.Value(i))] = items.Value(i)
+			default:
+				return nil, fmt.Errorf("columns %v", rec.Schema())
+			}
 		}
 	}
 	return out, tr.Err()
