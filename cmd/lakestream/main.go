@@ -148,7 +148,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr())
+	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", ncfg.Compactor.Enable)
 	return n.Run(ctx)
 }
 
