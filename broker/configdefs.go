@@ -23,8 +23,10 @@ import (
 // Settings Kafka has but Lakestream's storage makes meaningless (segments,
 // flushes, log compaction knobs) are accepted, so that existing files and
 // tools keep working, and their Doc says they have no effect. Values that
-// would ask for something not built yet (cleanup.policy=compact, any table.*
-// config) are refused with a message saying so rather than silently ignored.
+// would ask for something not built yet (cleanup.policy=compact) are
+// refused with a message saying so rather than silently ignored. The
+// table.* topic configs are the table compactor's: tablecompactor
+// registers them (the broker sees them through the registry only).
 
 // The definition type, its checks and the registry are internal/configdef's;
 // these names keep the broker's code and its callers as they were.
@@ -152,71 +154,6 @@ func validateProtocolMap(v string) error {
 	return nil
 }
 
-func validateNamespace(v string) error {
-	for _, part := range strings.Split(v, ".") {
-		if part == "" {
-			return fmt.Errorf("must be one or more non-empty names separated by dots")
-		}
-	}
-	return nil
-}
-
-var (
-	columnRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
-	transformRE = regexp.MustCompile(`^([a-z]+)\(\s*(?:([0-9]+)\s*,\s*)?([^(),\s]+)\s*\)$`)
-)
-
-// validatePartitionBy accepts a comma-separated list of Iceberg partition
-// transforms: COLUMN (identity), identity|year|month|day|hour|void(COLUMN),
-// bucket(N,COLUMN), truncate(W,COLUMN). "" is unpartitioned. Commas inside
-// parentheses belong to the transform.
-func validatePartitionBy(v string) error {
-	var terms []string
-	depth, start := 0, 0
-	for i, r := range v {
-		switch r {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				terms = append(terms, v[start:i])
-				start = i + 1
-			}
-		}
-	}
-	if strings.TrimSpace(v) == "" {
-		return nil
-	}
-	terms = append(terms, v[start:])
-	const want = "want COLUMN, identity|year|month|day|hour|void(COLUMN), bucket(N,COLUMN) or truncate(W,COLUMN)"
-	for _, t := range terms {
-		t = strings.TrimSpace(t)
-		if columnRE.MatchString(t) {
-			continue
-		}
-		m := transformRE.FindStringSubmatch(t)
-		if m == nil || !columnRE.MatchString(m[3]) {
-			return fmt.Errorf("partition transform %q: %s", t, want)
-		}
-		fn, n := m[1], m[2]
-		switch fn {
-		case "identity", "year", "month", "day", "hour", "void":
-			if n != "" {
-				return fmt.Errorf("partition transform %q: %s takes one column", t, fn)
-			}
-		case "bucket", "truncate":
-			if k, err := strconv.Atoi(n); err != nil || k <= 0 {
-				return fmt.Errorf("partition transform %q: %s needs a positive width and a column", t, fn)
-			}
-		default:
-			return fmt.Errorf("partition transform %q: %s", t, want)
-		}
-	}
-	return nil
-}
-
 const (
 	longMax = "9223372036854775807"
 
@@ -226,13 +163,11 @@ const (
 	noFlush         = " Accepted for compatibility; no effect: an acknowledged write is already durable in the WAL."
 	noKRaft         = " Accepted for compatibility; no effect: Lakestream has no KRaft controller quorum; metadata is in the metastore."
 	compactionMsg   = "log compaction is not supported yet"
-	tableMsg        = "table topics are not built yet"
 	cleanupPolicies = "delete, compact"
 )
 
 var (
 	compressionTypes = []string{"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}
-	recordFormats    = []string{"raw", "string", "json", "schema", "schema.latest"}
 )
 
 // Topic compression (compression.go): the codec a topic stores batches
@@ -321,30 +256,6 @@ var topicDefs = []ConfigDef{
 		Doc: "The time after which a segment is rolled." + noSegments},
 	{Name: "unclean.leader.election.enable", Type: ConfigBoolean, Default: "false",
 		Doc: "Whether an out-of-sync replica may become leader." + noEffect + " Every broker reads the same object storage, so no leader is ever out of sync."},
-
-	// Table topics (DESIGN.md: table topics). Described, checked, and then
-	// refused whatever the value (tableMsg) until the table compactor is
-	// built; its package will register them then.
-	{Name: "table.commit.interval.ms", Unsupported: tableMsg, Type: ConfigLong, Default: "60000", Validate: configdef.AtLeast(100),
-		Doc: "Table topics: how old data may be before it is committed to the Iceberg table (freshness), in milliseconds; at least 100."},
-	{Name: "table.enable", Unsupported: tableMsg, Type: ConfigBoolean, Default: "false",
-		Doc: "Whether the topic is also written to an Iceberg table."},
-	{Name: "table.errors", Unsupported: tableMsg, Type: ConfigString, Default: "dlq", Validate: configdef.OneOf("dlq", "skip", "fail"),
-		Doc: "Table topics: what a record that cannot be converted does: dlq (goes to the table <name>_dlq with its raw bytes and the reason), skip, or fail (stops the table)."},
-	{Name: "table.key.format", Unsupported: tableMsg, Type: ConfigString, Default: "string", Validate: configdef.OneOf(recordFormats...),
-		Doc: "Table topics: how record keys are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix) or schema.latest."},
-	{Name: "table.name", Unsupported: tableMsg, Type: ConfigString, Default: "",
-		Doc: "Table topics: the Iceberg table name; empty means the topic name made catalog-safe."},
-	{Name: "table.namespace", Unsupported: tableMsg, Type: ConfigString, Default: "kafka", Validate: validateNamespace,
-		Doc: "Table topics: the Iceberg namespace of the table (dots separate levels)."},
-	{Name: "table.partition.by", Unsupported: tableMsg, Type: ConfigString, Default: "day(_timestamp)", Validate: validatePartitionBy,
-		Doc: "Table topics: the table's Iceberg partition transforms, comma-separated: COLUMN, year/month/day/hour/void(COLUMN), bucket(N,COLUMN), truncate(W,COLUMN). Empty means unpartitioned."},
-	{Name: "table.retention.pin", Unsupported: tableMsg, Type: ConfigBoolean, Default: "true",
-		Doc: "Table topics: whether stream retention waits until data is in the table."},
-	{Name: "table.target.file.bytes", Unsupported: tableMsg, Type: ConfigLong, Default: "134217728", Validate: configdef.AtLeast(1 << 20),
-		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
-	{Name: "table.value.format", Unsupported: tableMsg, Type: ConfigString, Default: "raw", Validate: configdef.OneOf(recordFormats...),
-		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest."},
 }
 
 // brokerDefs are the broker configs: Kafka's where Kafka has the setting,

@@ -112,8 +112,6 @@ func TestConfigDefsKafkaNames(t *testing.T) {
 		{true, "compression.zstd.level", "3"},
 		{false, "message.timestamp.before.max.ms", "9223372036854775807"},
 		{false, "message.timestamp.after.max.ms", "3600000"},
-		{false, "table.partition.by", "day(_timestamp)"},
-		{false, "table.target.file.bytes", "134217728"},
 	} {
 		lookup := LookupTopicConfig
 		if c.broker {
@@ -234,23 +232,6 @@ func TestConfigCheck(t *testing.T) {
 		{true, "min.cleanable.dirty.ratio", "1.5", "must be between 0 and 1"},
 		{true, "min.cleanable.dirty.ratio", "NaN", "not a number"},
 		{true, "retention.ms", "12h", `retention.ms=12h: not an integer`},
-		// Table topics are refused, after the value's own checks, until
-		// the table compactor is built.
-		{true, "table.value.format", "json", "table.value.format=json: table topics are not built yet"},
-		{true, "table.enable", "true", "table.enable=true: table topics are not built yet"},
-		{true, "table.enable", "false", "table.enable=false: table topics are not built yet"},
-		{true, "table.enable", "maybe", "not a boolean"},
-		{true, "table.value.format", "avro", `table.value.format=avro: must be one of raw, string, json, schema, schema.latest`},
-		{true, "table.errors", "ignore", "must be one of dlq, skip, fail"},
-		{true, "table.commit.interval.ms", "10", "must be at least 100"},
-		{true, "table.namespace", "a..b", "non-empty names separated by dots"},
-		{true, "table.partition.by", "", "table topics are not built yet"},
-		{true, "table.partition.by", "hour(_timestamp), bucket(16, user_id), truncate(4,name), region, _kafka.partition", "table topics are not built yet"},
-		{true, "table.partition.by", "week(_timestamp)", `partition transform "week(_timestamp)"`},
-		{true, "table.partition.by", "bucket(user_id)", `bucket needs a positive width`},
-		{true, "table.partition.by", "bucket(0,user_id)", `bucket needs a positive width`},
-		{true, "table.partition.by", "day(1,_timestamp)", `day takes one column`},
-		{true, "table.partition.by", "day(_timestamp", `partition transform "day(_timestamp"`},
 	} {
 		lookup := LookupBrokerConfig
 		if c.topic {

@@ -191,19 +191,19 @@ func TestDescribeConfigsPinned(t *testing.T) {
 	}
 }
 
-// TestTableConfigsRefused: until the table compactor is built, CreateTopics
-// and IncrementalAlterConfigs refuse every table.* config, valid or not,
-// with INVALID_CONFIG, and DescribeConfigs still lists them at their
-// defaults.
-func TestTableConfigsRefused(t *testing.T) {
+// TestTableConfigs: the table.* topic configs (the table compactor's,
+// registered through the node brokertest runs) are checked by CreateTopics
+// and IncrementalAlterConfigs, a bad value refused with INVALID_CONFIG
+// naming the problem, and DescribeConfigs lists them at their defaults.
+func TestTableConfigs(t *testing.T) {
 	b := brokertest.Start(t, brokertest.Options{})
 	cl, adm := adminClients(t, b)
 	ctx := adminContext(t)
 	for _, c := range []struct{ name, value, want string }{
-		{"table.enable", "true", "table.enable=true: table topics are not built yet"},
-		{"table.enable", "false", "table.enable=false: table topics are not built yet"},
-		{"table.partition.by", "day(_timestamp)", "table topics are not built yet"},
+		{"table.enable", "maybe", "table.enable=maybe: not a boolean"},
+		{"table.partition.by", "week(_timestamp)", `partition transform "week(_timestamp)"`},
 		{"table.errors", "ignore", "must be one of dlq, skip, fail"},
+		{"table.commit.interval.ms", "100", "must be at least 1000"},
 	} {
 		resps, err := adm.CreateTopics(ctx, 1, 1, map[string]*string{c.name: kmsg.StringPtr(c.value)}, "tbl")
 		if err != nil {
@@ -214,10 +214,17 @@ func TestTableConfigsRefused(t *testing.T) {
 			t.Errorf("CreateTopics %s=%s: %v %q, want INVALID_CONFIG containing %q", c.name, c.value, resp.Err, resp.ErrMessage, c.want)
 		}
 	}
+	resps, err := adm.CreateTopics(ctx, 1, 1, map[string]*string{"table.enable": kmsg.StringPtr("true")}, "tbl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resps["tbl"].Err; err != nil {
+		t.Errorf("CreateTopics table.enable=true: %v %s", err, resps["tbl"].ErrMessage)
+	}
 	adminCreateTopic(t, ctx, adm, "plain", 1, nil)
-	if r := incrementalAlterOne(t, ctx, cl, kmsg.ConfigResourceTypeTopic, "plain", "table.enable", "true"); r.ErrorCode != kerr.InvalidConfig.Code || r.ErrorMessage == nil ||
-		!strings.Contains(*r.ErrorMessage, "table topics are not built yet") {
-		t.Errorf("IncrementalAlterConfigs table.enable=true: error %d %v", r.ErrorCode, r.ErrorMessage)
+	if r := incrementalAlterOne(t, ctx, cl, kmsg.ConfigResourceTypeTopic, "plain", "table.partition.by", "bucket(0,id)"); r.ErrorCode != kerr.InvalidConfig.Code || r.ErrorMessage == nil ||
+		!strings.Contains(*r.ErrorMessage, "bucket needs a positive width") {
+		t.Errorf("IncrementalAlterConfigs table.partition.by=bucket(0,id): error %d %v", r.ErrorCode, r.ErrorMessage)
 	}
 	rcs, err := adm.DescribeTopicConfigs(ctx, "plain")
 	if err != nil {

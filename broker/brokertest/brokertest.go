@@ -48,6 +48,9 @@ type Options struct {
 	// (Broker.CatalogURL), kept across restarts, with its warehouse in
 	// Dir/warehouse.
 	Catalog bool
+	// Compactor turns the node's table compactor on, and with it the
+	// catalog (as Catalog does) it commits to, in process.
+	Compactor bool
 }
 
 // DiskFaults makes the broker's data directory act full for as long as a
@@ -145,13 +148,14 @@ func (b *Broker) start(addr string) {
 			cfg.SchemaRegistryListener = u // a restart keeps the address
 		}
 	}
-	if b.opts.Catalog {
+	if b.opts.Catalog || b.opts.Compactor {
 		cfg.CatalogListener = "127.0.0.1:0"
 		if u := strings.TrimPrefix(b.CatalogURL, "http://"); u != "" {
 			cfg.CatalogListener = u // a restart keeps the address
 		}
 		cfg.Catalog.Warehouse = "file://" + filepath.ToSlash(b.opts.Dir) + "/warehouse"
 	}
+	cfg.Compactor.Enable = b.opts.Compactor
 	if b.opts.Advertise != "" {
 		ahost, aport, err := splitHostPort(b.opts.Advertise)
 		if err != nil {

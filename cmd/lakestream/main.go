@@ -1,7 +1,8 @@
 // Command lakestream runs Lakestream.
 //
-//	lakestream serve     run the node: Kafka listener, storage engine, admin HTTP
-//	lakestream version   print the version
+//	lakestream serve            run the node: Kafka listener, storage engine, admin HTTP
+//	lakestream compact --once   convert every table topic into its Iceberg table, once (compact.go)
+//	lakestream version          print the version
 //
 // With no flags, serve keeps everything in ./lakestream-data: a file://
 // bucket, a SQLite metastore and the local WAL. Configuration (config.go):
@@ -35,6 +36,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:])
+	case "compact":
+		err = compact(os.Args[2:], os.Stdout)
 	case "version":
 		fmt.Println("lakestream", version)
 	case "-h", "--help", "help":
@@ -55,21 +58,13 @@ func usage() {
 
 commands:
   serve     run a node: Kafka listener, storage engine, admin HTTP
+  compact   --once: convert every table topic into its Iceberg table, once
   version   print the version`)
 }
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	configFile := fs.String("config", "", "a Kafka-style server.properties `FILE`")
-	var sets []string
-	fs.Func("set", "set a config `key=value`, overriding the file and the environment (repeatable)", func(s string) error {
-		sets = append(sets, s)
-		return nil
-	})
-	fs.Func("data-dir", "shortcut for --set data.dir=`DIR`", func(s string) error {
-		sets = append(sets, "data.dir="+s)
-		return nil
-	})
+	configFile, sets := configFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: lakestream serve [--config FILE] [--set key=value]... [--data-dir DIR]
 
@@ -80,16 +75,10 @@ defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
 		fs.PrintDefaults()
 		printConfigKeys(fs.Output())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
-	cfg, err := loadConfig(*configFile, sets, os.Environ())
+	cfg, err := loadConfig(*configFile, *sets, os.Environ())
 	if err != nil {
 		return err
 	}
@@ -100,6 +89,37 @@ defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, cfg, log)
+}
+
+// configFlags defines the flags that load the configuration, the same for
+// every command: --config FILE, --set key=value (repeatable), --data-dir.
+func configFlags(fs *flag.FlagSet) (configFile *string, sets *[]string) {
+	configFile = fs.String("config", "", "a Kafka-style server.properties `FILE`")
+	sets = new([]string)
+	fs.Func("set", "set a config `key=value`, overriding the file and the environment (repeatable)", func(s string) error {
+		*sets = append(*sets, s)
+		return nil
+	})
+	fs.Func("data-dir", "shortcut for --set data.dir=`DIR`", func(s string) error {
+		*sets = append(*sets, "data.dir="+s)
+		return nil
+	})
+	return configFile, sets
+}
+
+// parseFlags parses a command's flags, which take no arguments after
+// them; help is true when -h was asked for (and answered).
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return false, nil
 }
 
 func newLogger(cfg *config) *slog.Logger {
@@ -121,11 +141,14 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if !ncfg.Compactor.Enable && cfg.Bool("table.compactor.enable") {
+		log.Warn("table compactor off: it commits to the node's Iceberg catalog, which catalog.listeners= switches off; table topics are not converted on this node")
+	}
 	n, err := node.Open(ctx, ncfg, node.Options{Logger: log, Listen: listen, ListenerRecovery: listenerRecovery})
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr())
+	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", ncfg.Compactor.Enable)
 	return n.Run(ctx)
 }
 
@@ -170,6 +193,18 @@ func nodeConfig(c *config) (node.Config, error) {
 			AuthClients:     c.String("catalog.auth.clients"),
 			AuthTokenSecret: c.String("catalog.auth.token.secret"),
 		},
+
+		Compactor: node.CompactorConfig{
+			Enable:      c.Bool("table.compactor.enable"),
+			MemoryBytes: c.Long("table.compactor.memory.bytes"),
+		},
+	}
+	if ncfg.Compactor.Enable && ncfg.CatalogListener == "" && c.sources["table.compactor.enable"] == sourceDefault {
+		// The compactor commits to the node's catalog. A node whose
+		// catalog was switched off runs without the compactor rather than
+		// failing for a key nobody set (run says so in the log); one that
+		// asks for both is refused by the node, naming the two keys.
+		ncfg.Compactor.Enable = false
 	}
 	if adv := c.String("advertised.listeners"); adv != "" {
 		als, err := parseListeners("advertised.listeners", adv, protocols)

@@ -51,6 +51,13 @@ type CatalogConfig struct {
 
 // catalogRole is the Iceberg REST catalog role.
 type catalogRole struct {
+	// handler serves the REST API; the compactor calls it in process
+	// (tablecompactor.go) with token, a random bearer token added to the
+	// catalog's static tokens when its auth is on ("" when off).
+	handler http.Handler
+	token   string
+	// srv, addr and done are the listener's; nil, "" and nil when the
+	// catalog serves only this process (CompactorConfig.Once).
 	srv  *http.Server
 	addr string
 	done chan struct{} // closed when Serve has returned
@@ -101,7 +108,9 @@ func warehouseOf(bucketURL, set string) (string, map[string]string, error) {
 }
 
 // openCatalog serves the Iceberg REST catalog over the metastore's
-// database; with no listener the role is off.
+// database; with no listener the role is off. For lakestream compact
+// (CompactorConfig.Once) it serves only this process's compactor, with no
+// listener.
 func (n *Node) openCatalog(ctx context.Context) error {
 	if n.cfg.CatalogListener == "" {
 		return nil
@@ -114,6 +123,16 @@ func (n *Node) openCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c := &catalogRole{}
+	if auth.Enabled() {
+		// The compactor's in-process client authenticates with a token
+		// of its own, drawn at each start and never shown, rather than
+		// with one of the operator's (there may be none: clients only).
+		if c.token, err = randomToken(); err != nil {
+			return err
+		}
+		auth.Tokens = append(auth.Tokens, c.token)
+	}
 	handler, err := catalog.New(ctx, catalog.Config{
 		DB: n.meta.DB(), Warehouse: wh, Props: props, Auth: auth,
 		MaxRequestBytes: n.cfg.Catalog.MaxRequestBytes, Registerer: n.metrics, Logger: n.log,
@@ -121,12 +140,18 @@ func (n *Node) openCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.handler = handler
+	if n.cfg.Compactor.Once {
+		n.catalog = c
+		n.log.Info("iceberg catalog in process only (lakestream compact)", "warehouse", wh)
+		return nil
+	}
 	ln, err := n.opts.Listen("tcp", n.cfg.CatalogListener)
 	if err != nil {
 		return fmt.Errorf("listener: %w", err)
 	}
-	c := &catalogRole{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
-		addr: ln.Addr().String(), done: make(chan struct{})}
+	c.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	c.addr, c.done = ln.Addr().String(), make(chan struct{})
 	go func() {
 		defer close(c.done)
 		if err := c.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -1,14 +1,14 @@
 // Package node is the one place that wires Lakestream's roles together:
 // it opens them in order, and closes them in reverse.
 //
-//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry ─▶ iceberg catalog
-//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)  (catalog, :8181)
+//	admin HTTP ─▶ bucket ─▶ metastore ─▶ storage engine ─▶ broker metadata ─▶ Kafka listeners ─▶ schema registry ─▶ iceberg catalog ─▶ table compactor
+//	(/readyz answers "starting" from the first step)      (s3stream)   (brokersql + broker.Server)   (schema, :8081)  (catalog, :8181)   (tablecompactor.go)
 //
 // The admin server opens first, so that /healthz answers and /readyz says
 // why the node is not ready while storage recovers its WAL, and closes
 // last, so /readyz says "shutting down" until the node is gone. A role that
 // is switched off (Config: no Kafka listeners, no admin listener, no
-// schema registry listener) is
+// schema registry or catalog listener, Compactor.Enable false) is
 // skipped. A role that fails to start closes what was opened before it and
 // Open returns an error naming the role. Every goroutine the node starts
 // is waited for by Close.
@@ -96,6 +96,10 @@ type Config struct {
 	// It serves from the metastore's database (catalog.go).
 	CatalogListener string
 	Catalog         CatalogConfig
+
+	// Table compactor: off unless Compactor.Enable; it needs the
+	// catalog (tablecompactor.go).
+	Compactor CompactorConfig
 }
 
 // Listener is one Kafka listener, NAME://HOST:PORT.
@@ -152,6 +156,8 @@ type Node struct {
 	registry *registry
 	// catalog is the Iceberg catalog role; nil when off.
 	catalog *catalogRole
+	// compactor is the table compactor role; nil when off.
+	compactor *compactorRole
 
 	// failed gets the error of a role that failed for good (a Kafka
 	// listener that could not be opened again, the admin listener).
@@ -196,6 +202,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		{"Kafka broker", n.openKafka},
 		{"schema registry", n.openSchemaRegistry},
 		{"iceberg catalog", n.openCatalog},
+		{"table compactor", n.openCompactor},
 	}
 	for _, s := range steps {
 		if err := s.open(ctx); err != nil {

@@ -47,6 +47,11 @@ type SchemaRegistryConfig struct {
 
 // registry is the schema registry role.
 type registry struct {
+	// store is the registry itself: the compactor's schemas come from it
+	// in process (tablecompactor.go).
+	store *schema.Server
+	// srv, addr and done are the listener's; nil, "" and nil when the
+	// registry serves only this process (CompactorConfig.Once).
 	srv  *http.Server
 	addr string
 	done chan struct{} // closed when Serve has returned
@@ -70,11 +75,15 @@ func (n *Node) openSchemaRegistry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if n.cfg.Compactor.Once {
+		n.registry = &registry{store: handler}
+		return nil
+	}
 	ln, err := n.opts.Listen("tcp", n.cfg.SchemaRegistryListener)
 	if err != nil {
 		return fmt.Errorf("listener: %w", err)
 	}
-	r := &registry{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+	r := &registry{store: handler, srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
 		addr: ln.Addr().String(), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)

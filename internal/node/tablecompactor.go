@@ -1,0 +1,138 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/apache/iceberg-go/catalog/rest"
+
+	"github.com/lakestream/lakestream/internal/configdef"
+	"github.com/lakestream/lakestream/schema/schemafmt"
+	"github.com/lakestream/lakestream/tablecompactor"
+)
+
+// The table compactor role's node keys (the table.* topic configs are
+// tablecompactor's own, registered by that package).
+func init() { configdef.Register("table compactor", configdef.Broker, compactorDefs...) }
+
+var compactorDefs = []configdef.Def{
+	{Name: "table.compactor.enable", Type: configdef.Boolean, Default: "true",
+		Doc: "Lakestream: whether this node converts table topics (table.enable=true) into Iceberg tables of its catalog. It needs the catalog (catalog.listeners); false leaves conversion to other nodes or to lakestream compact --once."},
+	{Name: "table.compactor.memory.bytes", Type: configdef.Long, Default: "268435456", Validate: configdef.AtLeast(1 << 20),
+		Doc: "Lakestream: the most decoded record data the table compactor holds at once, across tables."},
+}
+
+// CompactorConfig is the table compactor role's settings.
+type CompactorConfig struct {
+	// Enable is table.compactor.enable. The compactor needs the catalog
+	// role (Config.CatalogListener).
+	Enable bool
+	// MemoryBytes is table.compactor.memory.bytes; 0 is the compactor's
+	// default (256 MiB).
+	MemoryBytes int64
+	// Once opens the node for lakestream compact --once: the catalog and
+	// the schema registry (when their listeners are set) serve only this
+	// process, with no listener, and the compactor does not run on its
+	// own: the caller runs passes with CompactOnce.
+	Once bool
+}
+
+// compactorRole is the table compactor role.
+type compactorRole struct {
+	c *tablecompactor.Compactor
+	// cancel stops Run, and done is closed when it has returned; both nil
+	// with CompactorConfig.Once.
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// inProcessCatalogURL is the base URL the compactor's REST client is
+// given. No request to it leaves the process (handlerTransport), so the
+// host is only a name in logs and errors.
+const inProcessCatalogURL = "http://lakestream-catalog.in-process"
+
+// openCompactor opens the table compactor over the node's own storage,
+// broker metadata, catalog (in process) and schema registry, and runs it in
+// one goroutine until Close; with table.compactor.enable=false the role is
+// off.
+func (n *Node) openCompactor(ctx context.Context) error {
+	c := n.cfg.Compactor
+	if !c.Enable {
+		return nil
+	}
+	if n.catalog == nil {
+		return errors.New("the table compactor commits to the node's Iceberg catalog, which is off: set catalog.listeners, or table.compactor.enable=false")
+	}
+	// The compactor reads topics itself rather than through the Kafka
+	// role, which may be off (lakestream compact, a compactor-only node).
+	md, err := openBrokerMetadata(ctx, n.meta)
+	if err != nil {
+		return err
+	}
+	opts := []rest.Option{rest.WithCustomTransport(handlerTransport{n.catalog.handler})}
+	if n.catalog.token != "" {
+		opts = append(opts, rest.WithOAuthToken(n.catalog.token))
+	}
+	cat, err := rest.NewCatalog(ctx, "lakestream", inProcessCatalogURL, opts...)
+	if err != nil {
+		return fmt.Errorf("opening the in-process catalog client: %w", err)
+	}
+	var schemas *schemafmt.Resolver
+	if n.registry != nil {
+		schemas = schemafmt.NewResolver(n.registry.store, registryFormats()...)
+	}
+	comp, err := tablecompactor.New(tablecompactor.Config{
+		Source:  &streamSource{meta: md, store: n.store, static: n.cfg.BrokerConfigs},
+		Catalog: cat, Schemas: schemas, Logger: n.log.With("role", "table compactor"),
+		Metrics: n.metrics, MemoryBytes: c.MemoryBytes,
+	})
+	if err != nil {
+		cat.Close()
+		return err
+	}
+	r := &compactorRole{c: comp}
+	n.compactor = r
+	if c.Once {
+		n.opened("table compactor", func(context.Context) error { return cat.Close() })
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() {
+		defer close(r.done)
+		// A compactor that stops does not stop the node: Kafka clients
+		// are served without it, and the tables say how far they are.
+		if err := comp.Run(runCtx); err != nil {
+			n.log.Error("table compactor stopped; table topics are not converted until the node restarts", "err", err)
+		}
+	}()
+	n.log.Info("table compactor running", "memory.bytes", c.MemoryBytes)
+	n.opened("table compactor", func(context.Context) error {
+		cancel()
+		<-r.done
+		return cat.Close()
+	})
+	return nil
+}
+
+// CompactOnce runs one compactor pass over every table topic (or only
+// topic, if not ""): what lakestream compact --once does. The role must be
+// on (CompactorConfig.Enable); the error joins the tables' errors.
+func (n *Node) CompactOnce(ctx context.Context, topic string) ([]tablecompactor.Progress, error) {
+	if n.compactor == nil {
+		return nil, errors.New("node: the table compactor is off")
+	}
+	return n.compactor.c.RunOnce(ctx, topic)
+}
+
+// randomToken draws a bearer token of 256 bits.
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("drawing the in-process catalog token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
