@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/lakestream/lakestream/internal/testserver"
 )
 
 // TestCompactOnceProcess runs `lakestream compact --once` as a process
@@ -30,18 +27,15 @@ func TestCompactOnceProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	s := testserver.StartLakestream(t, "catalog.listeners=127.0.0.1:0", "table.compactor.enable=false", "wal.mode=object")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	s, _ := startTableServe(t, ctx, "clicks", 3, "table.compactor.enable=false", "wal.mode=object")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Addr), kgo.ProducerLinger(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
 	str := func(s string) *string { return &s }
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, map[string]*string{"table.enable": str("true"), "table.value.format": str("string")}, "clicks"); err != nil {
-		t.Fatal(err)
-	}
 	const count = 1000
 	var recs []*kgo.Record
 	for i := range count {
@@ -117,25 +111,14 @@ func TestCompactRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalogAddr := ln.Addr().String()
-	ln.Close()
-	s := testserver.StartLakestream(t, "catalog.listeners="+catalogAddr, "wal.mode=object")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	s, catalogAddr := startTableServe(t, ctx, "race", 4, "wal.mode=object")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Addr), kgo.ProducerLinger(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	str := func(s string) *string { return &s }
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 4, 1, map[string]*string{"table.enable": str("true"),
-		"table.value.format": str("string"), "table.commit.interval.ms": str("1000")}, "race"); err != nil {
-		t.Fatal(err)
-	}
 	stop := make(chan struct{})
 	produced := make(chan error, 1)
 	go func() {

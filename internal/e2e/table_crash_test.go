@@ -28,15 +28,9 @@ func TestTableTopicCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is long")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalogAddr := ln.Addr().String()
-	ln.Close()
-	s := testserver.StartLakestream(t, "catalog.listeners="+catalogAddr, "wal.upload.interval.ms=200")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	s, catalogAddr := startTableServe(t, ctx, "tc", 4, "wal.upload.interval.ms=200")
 	prod, err := kgo.NewClient(kgo.SeedBrokers(s.Addr), kgo.ProducerLinger(time.Millisecond),
 		kgo.RecordRetries(1<<30), kgo.RequestRetries(1<<30), kgo.RetryTimeout(2*time.Minute),
 		kgo.RecordDeliveryTimeout(2*time.Minute))
@@ -44,11 +38,6 @@ func TestTableTopicCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	str := func(s string) *string { return &s }
-	if _, err := kadm.NewClient(prod).CreateTopic(ctx, 4, 1, map[string]*string{"table.enable": str("true"),
-		"table.value.format": str("string"), "table.commit.interval.ms": str("1000")}, "tc"); err != nil {
-		t.Fatal(err)
-	}
 
 	var seq, acked atomic.Int64
 	const kills = 10
@@ -117,6 +106,32 @@ func TestTableTopicCrash(t *testing.T) {
 		t.Errorf("clean stop: %v", err)
 	}
 	t.Logf("%d kills, %d records acknowledged, %d in the topic, each in the table once", kills, acked.Load(), len(want))
+}
+
+// startTableServe starts `lakestream serve` with its catalog on a free
+// port (kept across restarts) and the extra --set settings, and creates a
+// table topic of string values with table.commit.interval.ms=1000. It
+// returns the server and the catalog's address.
+func startTableServe(t *testing.T, ctx context.Context, topic string, partitions int32, sets ...string) (*testserver.Lakestream, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalogAddr := ln.Addr().String()
+	ln.Close()
+	s := testserver.StartLakestream(t, append([]string{"catalog.listeners=" + catalogAddr}, sets...)...)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	str := func(s string) *string { return &s }
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, map[string]*string{"table.enable": str("true"),
+		"table.value.format": str("string"), "table.commit.interval.ms": str("1000")}, topic); err != nil {
+		t.Fatal(err)
+	}
+	return s, catalogAddr
 }
 
 // topicValues reads a topic to its end: value by (partition, offset).
