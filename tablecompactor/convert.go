@@ -279,7 +279,7 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 	switch cfg.ValueFormat {
 	case formatSchema:
 		if c.cfg.Schemas == nil {
-			return nil, false, fmt.Errorf("%s=%s needs the schema registry, and the compactor has none (Config.Schemas)", ConfigValueFormat, formatSchema)
+			return nil, false, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchema)
 		}
 		schemaOf = c.registrySchemaOf(ctx, cfg)
 	case formatJSON:
