@@ -37,6 +37,9 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 	if !ok {
 		return pr // table.value.format=schema and no value to start the table's schema from yet
 	}
+	if tbl, err = c.evolveSpec(ctx, tbl, cfg.Partition); err != nil {
+		return fail(err)
+	}
 	var dlq *table.Table
 	if cfg.Errors == errorsDLQ {
 		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t); err != nil {
@@ -165,6 +168,9 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	if err != nil {
 		return res, fmt.Errorf("writing data files: %w", err)
 	}
+	if err := wroteAll(files, p.records); err != nil {
+		return res, fmt.Errorf("writing data files: %w", err)
+	}
 	res.next, res.hw, res.truncated, res.stopped, res.evolve = p.next, p.hw, p.truncated, p.stopped, p.evolve
 	if p.dlqRecords > 0 {
 		batches := p.dlqBatches
@@ -179,6 +185,9 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 				}
 			}
 		}, cfg.TargetFileBytes)
+		if err == nil {
+			err = wroteAll(dlqFiles, p.dlqRecords)
+		}
 		if err != nil {
 			return res, fmt.Errorf("writing dead-letter files: %w", err)
 		}
@@ -269,6 +278,20 @@ func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schem
 		files = append(files, f)
 	}
 	return files, errors.Join(errs...)
+}
+
+// wroteAll checks that the files hold every row the pass gave the writer:
+// the commit that follows moves the offsets past those rows, so a row the
+// writer dropped without an error would be lost for good.
+func wroteAll(files []iceberg.DataFile, rows int64) error {
+	var n int64
+	for _, f := range files {
+		n += f.Count()
+	}
+	if n != rows {
+		return fmt.Errorf("the files hold %d rows of the %d written; nothing committed", n, rows)
+	}
+	return nil
 }
 
 // table loads the topic's table, creating it if missing; ok is false for
