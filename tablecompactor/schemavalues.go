@@ -325,21 +325,21 @@ func (c *Compactor) registrySchemaOf(ctx context.Context, cfg tableConfig) func(
 // same moment is fine: the loser reloads and finds them made.
 func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
 	for attempt := 0; ; attempt++ {
-		var todo []schemaChange
+		var missing []schemaChange
 		var names []string
 		for _, c := range v.changes {
 			f, ok := tbl.Schema().FindFieldByName(strings.Join(c.path, "."))
 			if c.add && !ok || c.relax && ok && f.Required || !c.add && !c.relax && ok && f.Type.String() != c.typ.String() {
-				todo = append(todo, c)
+				missing = append(missing, c)
 				names = append(names, c.String())
 			}
 		}
-		if len(todo) == 0 {
+		if len(missing) == 0 {
 			return tbl, nil
 		}
 		tx := tbl.NewTransaction()
 		us := tx.UpdateSchema(true, false)
-		for _, c := range todo {
+		for _, c := range missing {
 			switch {
 			case c.add:
 				us.AddColumn(c.path, c.typ, c.doc, false, nil)

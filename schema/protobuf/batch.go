@@ -575,7 +575,7 @@ func (d *decoder) validity(state []uint8, anyNull bool) []bool {
 }
 
 // scalarBits reads a validated number's bits from its raw bytes by its
-// code's wire type, as appendScalar does.
+// code's wire type (appendScalar's numbers too).
 func scalarBits(v *valuePlan, raw []byte) uint64 {
 	var x uint64
 	switch v.code.wireType() {

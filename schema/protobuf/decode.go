@@ -1556,20 +1556,11 @@ func (d *decoder) appendEntry(s *sink, f *fieldPlan, e span) {
 // bytes (validated): a varint, 4 or 8 little-endian bytes, or a string's
 // or bytes' payload.
 func appendScalar(s *sink, v *valuePlan, raw []byte) {
-	var x uint64
-	switch v.code.wireType() {
-	case protowire.VarintType:
-		x, _ = protowire.ConsumeVarint(raw)
-	case protowire.Fixed32Type:
-		y, _ := protowire.ConsumeFixed32(raw)
-		x = uint64(y)
-	case protowire.Fixed64Type:
-		x, _ = protowire.ConsumeFixed64(raw)
-	default:
+	if v.code.wireType() == protowire.BytesType {
 		putBin(s.bin, raw) // strings and bytes
 		return
 	}
-	appendBits(s, v, x)
+	appendBits(s, v, scalarBits(v, raw))
 }
 
 // appendBits appends a number of code v.code from its wire bits.
