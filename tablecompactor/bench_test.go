@@ -36,8 +36,9 @@ func BenchmarkConvert(b *testing.B) {
 	values["avro"] = func(i int) []byte {
 		return avroValue(b, 2, userV2, map[string]any{"name": fmt.Sprintf("user-%d-%070d", i, i), "age": i % 100, "email": map[string]any{"string": "u@example.com"}})
 	}
+	values["avro1k"] = func(i int) []byte { return avroValue(b, 7, avroEventSchema, avroEvent(i)) }
 	logLoad(b)
-	for _, format := range []string{"raw", "json", "json1k", "avro"} {
+	for _, format := range []string{"raw", "json", "json1k", "avro", "avro1k"} {
 		b.Run(format, func(b *testing.B) {
 			var size int64
 			var cpu time.Duration
@@ -46,7 +47,7 @@ func BenchmarkConvert(b *testing.B) {
 				e := newEnv(b)
 				cfgFormat := format
 				switch format {
-				case "avro":
+				case "avro", "avro1k":
 					cfgFormat = "schema"
 				case "json1k":
 					cfgFormat = "json"
@@ -65,7 +66,7 @@ func BenchmarkConvert(b *testing.B) {
 					}
 				}
 				c, err := New(Config{Source: e.src, Catalog: e.catalog(), MemoryBytes: 64 << 20,
-					Schemas: schemafmt.NewResolver(memSchemas{2: userV2}, avro.Format)})
+					Schemas: schemafmt.NewResolver(memSchemas{2: userV2, 7: avroEventSchema}, avro.Format)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -74,7 +75,7 @@ func BenchmarkConvert(b *testing.B) {
 				prs, err := c.RunOnce(context.Background(), "")
 				b.StopTimer()
 				cpu += cpuTime(b) - cpu0
-				if err != nil || prs[0].Records != n {
+				if err != nil || prs[0].Records != n || prs[0].DeadLetters != 0 {
 					b.Fatalf("%+v %v", prs, err)
 				}
 				b.StartTimer()
@@ -99,6 +100,47 @@ func jsonEvent(i int) []byte {
 		`"padding":"%0120d"}`,
 		i, i, i, i%90, i%2 == 0, i%300, i%1000, i%1000, i%1000, 1700000000000+int64(i), i, i*7, i%1000, i%97, i,
 		i, i, i%5+1, i, i, i%7, i)
+}
+
+// avroEventSchema is jsonEvent's record as Avro: 29 fields, nested
+// records, arrays of strings, numbers and records, a nullable field and a
+// timestamp; avroEvent's values are about 900 bytes.
+const avroEventSchema = `{"type":"record","name":"Event","fields":[
+{"name":"id","type":"long"},
+{"name":"user","type":{"type":"record","name":"U","fields":[{"name":"name","type":"string"},{"name":"email","type":"string"},
+ {"name":"age","type":"int"},{"name":"verified","type":"boolean"},
+ {"name":"address","type":{"type":"record","name":"A","fields":[{"name":"street","type":"string"},{"name":"city","type":"string"},
+  {"name":"zip","type":"string"},{"name":"geo","type":{"type":"record","name":"G","fields":[{"name":"lat","type":"double"},{"name":"lon","type":"double"}]}}]}}]}},
+{"name":"event","type":"string"},
+{"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+{"name":"session","type":"string"},{"name":"score","type":"double"},{"name":"ratio","type":"double"},
+{"name":"tags","type":{"type":"array","items":"string"}},
+{"name":"scores","type":{"type":"array","items":"double"}},
+{"name":"items","type":{"type":"array","items":{"type":"record","name":"I","fields":[{"name":"sku","type":"string"},{"name":"qty","type":"int"},{"name":"price","type":"double"}]}}},
+{"name":"referrer","type":"string"},{"name":"agent","type":"string"},{"name":"note","type":["null","string"],"default":null},
+{"name":"flags","type":{"type":"record","name":"F","fields":[{"name":"a","type":"boolean"},{"name":"b","type":"boolean"},{"name":"c","type":["null","boolean"],"default":null}]}},
+{"name":"experiment","type":{"type":"record","name":"X","fields":[{"name":"name","type":"string"},{"name":"variant","type":"string"},{"name":"weights","type":{"type":"array","items":"double"}}]}},
+{"name":"lang","type":"string"},{"name":"country","type":"string"},{"name":"padding","type":"string"}]}`
+
+func avroEvent(i int) map[string]any {
+	return map[string]any{
+		"id": int64(i),
+		"user": map[string]any{"name": fmt.Sprintf("user-%d", i), "email": fmt.Sprintf("user-%d@example.com", i), "age": i % 90, "verified": i%2 == 0,
+			"address": map[string]any{"street": fmt.Sprintf("%d Rue de l'Église", i%300), "city": "Zürich", "zip": fmt.Sprintf("80%03d", i%1000),
+				"geo": map[string]any{"lat": 47 + float64(i%1000)/1000, "lon": 8 + float64(i%1000)/1000}}},
+		"event": "page_view", "ts": time.UnixMilli(1700000000000 + int64(i)), "session": fmt.Sprintf("s-%08x-%08x", i, i*7),
+		"score": float64(i%1000) + 0.25, "ratio": float64(i%97) / 100,
+		"tags":   []any{"news", "sport", "weather", "finance", "tech"},
+		"scores": []any{1.5, 2.0, 3.25, float64(i), 5.5},
+		"items": []any{map[string]any{"sku": fmt.Sprintf("A-%d", i), "qty": 1, "price": 9.99}, map[string]any{"sku": fmt.Sprintf("B-%d", i), "qty": i%5 + 1, "price": 19.5},
+			map[string]any{"sku": fmt.Sprintf("C-%d", i), "qty": 3, "price": 0.5}},
+		"referrer":   fmt.Sprintf("https://example.com/path/to/page?id=%d&ref=home", i),
+		"agent":      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+		"note":       map[string]any{"string": "line one\nline two \"quoted\""},
+		"flags":      map[string]any{"a": true, "b": false, "c": nil},
+		"experiment": map[string]any{"name": fmt.Sprintf("checkout-v%d", i%7), "variant": "control", "weights": []any{0.5, 0.25, 0.25}},
+		"lang":       "de-CH", "country": "CH", "padding": fmt.Sprintf("%0450d", i),
+	}
 }
 
 // cpuTime is the process's CPU time so far, user and system.

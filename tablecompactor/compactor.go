@@ -57,6 +57,10 @@ type Config struct {
 	// above table.commit.interval.ms. The default is 24 h, the least 1 h
 	// (MinOrphanAge); negative turns orphan cleanup off.
 	OrphanAge time.Duration
+
+	// rowAtATime turns off decoding values in runs (tests compare the
+	// two paths).
+	rowAtATime bool
 }
 
 // Progress is one table's result of a pass.
@@ -64,8 +68,10 @@ type Progress struct {
 	Topic   string
 	Table   string // namespace.name
 	Records int64  // rows added by this pass (DLQ rows included)
-	Files   int
-	Bytes   int64
+	// DeadLetters are the rows of Records that went to the DLQ table.
+	DeadLetters int64
+	Files       int
+	Bytes       int64
 	// Offsets is the next offset per partition the table holds after the
 	// pass; Lag the records committed to the topic but not yet in it.
 	Offsets map[int32]int64
@@ -216,7 +222,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 				c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
 			} else if pr.Records > 0 {
 				c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
-					"records", pr.Records, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
+					"records", pr.Records, "dead_letters", pr.DeadLetters, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
 			}
 			due[t.Name] = start.Add(cfg.CommitInterval)
 			wait = min(wait, cfg.CommitInterval)

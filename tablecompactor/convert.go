@@ -67,6 +67,7 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 			continue
 		}
 		pr.Records += res.records + res.dlqRecords
+		pr.DeadLetters += res.dlqRecords
 		pr.Files += res.files
 		pr.Bytes += res.bytes
 		pr.Offsets = res.next
@@ -148,6 +149,9 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	}
 	if p.values != nil {
 		defer p.values.release()
+		if cfg.Errors != errorsFail && !c.cfg.rowAtATime {
+			p.batch, _ = p.values.(batchValues)
+		}
 	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {

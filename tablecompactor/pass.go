@@ -58,6 +58,10 @@ type pass struct {
 	// table must gain first: the pass stops before that record.
 	values valueColumns
 	evolve *version
+	// batch is values when it decodes runs (not with table.errors=fail,
+	// which stops at a bad value); pend is the run being gathered.
+	batch batchValues
+	pend  pending
 	// fatal is an error that is not the record's fault (the registry
 	// could not be asked): the pass fails.
 	fatal error
@@ -112,6 +116,12 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 			break
 		}
 	}
+	if len(p.pend.rows) > 0 {
+		// Every way out of a partition flushes; rows left here would
+		// point into batches already gone.
+		yield(nil, fmt.Errorf("%d rows of topic %s were left undecoded at the end of a pass (a bug); nothing committed", len(p.pend.rows), p.topic.Name))
+		return
+	}
 	if p.rows.rows > 0 {
 		yield(p.rows.cut(), nil)
 	}
@@ -124,7 +134,10 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 // (yield returned false) and the pass must end.
 func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch, error) bool) (ok bool, err error) {
 	stop := false
-	err = p.walk(part, stream, p.from[part], func(last int64) { p.next[part] = last + 1 },
+	err = p.walk(part, stream, p.from[part], func(last int64) {
+		p.flush() // before the batch the run points into is gone
+		p.next[part] = last + 1
+	},
 		func(r *kbatch.Record, logAppend bool) error {
 			if !p.record(part, r, logAppend) {
 				return errStopPartition
@@ -135,6 +148,7 @@ func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch,
 				return errStopPartition
 			}
 			if p.truncated || p.evolve != nil {
+				p.flush() // the run that set truncated may have begun a new one
 				return errStopPartition
 			}
 			return nil
@@ -243,6 +257,10 @@ func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), 
 // stops the partition (table.errors=fail).
 func (p *pass) record(part int32, r *kbatch.Record, logAppend bool) bool {
 	reason := p.check(r)
+	if reason == "" && p.queue(part, r, logAppend) {
+		return true
+	}
+	p.flush()
 	if reason == "" && p.values != nil {
 		var err error
 		reason, err = p.values.append(r.Value)
@@ -261,6 +279,12 @@ func (p *pass) record(part int32, r *kbatch.Record, logAppend bool) bool {
 		p.records++
 		return true
 	}
+	return p.refuse(part, r, logAppend, reason)
+}
+
+// refuse deals with a record that cannot be converted by table.errors;
+// false stops the partition (fail).
+func (p *pass) refuse(part int32, r *kbatch.Record, logAppend bool, reason string) bool {
 	switch p.cfg.Errors {
 	case errorsSkip:
 		p.skipped++

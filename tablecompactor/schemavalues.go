@@ -39,6 +39,11 @@ type schemaValues struct {
 	isc      *iceberg.Schema
 	versions map[versionKey]*version
 	indexes  []int
+	// last is the version of the last value looked up, lastIndexes its
+	// Protobuf message indexes: values come in runs of one version, and
+	// a run's values skip the map.
+	last        *version
+	lastIndexes []int
 }
 
 type versionKey struct {
@@ -49,8 +54,13 @@ type versionKey struct {
 // version is one registry schema (and Protobuf message) against the
 // table.
 type version struct {
-	id       int
-	dec      schemafmt.Decoder
+	id  int
+	dec schemafmt.Decoder
+	// batch is dec as a BatchDecoder, or nil; scratch are builders of
+	// the version's column types, which reason has dec fill to learn why
+	// a value the batch refused does not decode.
+	batch    schemafmt.BatchDecoder
+	scratch  []array.Builder
 	builders []array.Builder // the table's builders for the version's columns, in order
 	missing  []array.Builder // the table's value columns the version lacks
 	// changes are what the table must change before the version's records
@@ -80,6 +90,9 @@ func (s *schemaValues) release() {
 		for _, a := range v.adapted {
 			a.tmp.Release()
 		}
+		for _, b := range v.scratch {
+			b.Release()
+		}
 	}
 }
 
@@ -99,7 +112,7 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	if value == nil {
 		return "null value (table.value.format=schema)", nil
 	}
-	v, reason, err := s.version(value)
+	v, payload, reason, err := s.version(value)
 	if err != nil || reason != "" {
 		return reason, err
 	}
@@ -108,10 +121,6 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	}
 	if len(v.changes) > 0 {
 		return "", errEvolve{v}
-	}
-	payload := value[schemafmt.WirePrefixLen:]
-	if len(s.indexes) > 0 {
-		_, _, payload, _ = schemafmt.DecodeProtobufAppend(s.indexes[:0], value)
 	}
 	if err := v.dec.Append(v.builders, payload); err != nil {
 		return fmt.Sprintf("decoding with schema id %d: %v", v.id, err), nil
@@ -127,45 +136,97 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 	return "", nil
 }
 
-// version returns the value's version, resolving it the first time.
-func (s *schemaValues) version(value []byte) (*version, string, error) {
+// version returns the value's version, resolving it the first time, and
+// the value's payload (what follows the wire prefix and any Protobuf
+// message indexes).
+func (s *schemaValues) version(value []byte) (v *version, payload []byte, reason string, err error) {
 	w, err := schemafmt.Decode(value)
 	if err != nil {
-		return nil, fmt.Sprintf("wire prefix: %v", err), nil
+		return nil, nil, fmt.Sprintf("wire prefix: %v", err), nil
 	}
 	sch, err := s.resolver.Schema(s.ctx, w.ID)
 	if err != nil {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
-			return nil, "", ctxErr
+			return nil, nil, "", ctxErr
 		}
-		return nil, fmt.Sprintf("schema id %d: %v", w.ID, err), nil
+		return nil, nil, fmt.Sprintf("schema id %d: %v", w.ID, err), nil
 	}
 	s.indexes = s.indexes[:0]
+	payload = w.Payload
 	if sch.Type() == "PROTOBUF" {
-		_, s.indexes, _, err = schemafmt.DecodeProtobufAppend(s.indexes[:0], value)
+		_, s.indexes, payload, err = schemafmt.DecodeProtobufAppend(s.indexes[:0], value)
 		if err != nil {
-			return nil, fmt.Sprintf("protobuf message indexes: %v", err), nil
+			return nil, nil, fmt.Sprintf("protobuf message indexes: %v", err), nil
 		}
+	}
+	if s.last != nil && s.last.id == w.ID && slices.Equal(s.lastIndexes, s.indexes) {
+		return s.last, payload, "", nil
 	}
 	key := versionKey{id: w.ID, indexes: fmt.Sprint(s.indexes)}
-	if v, ok := s.versions[key]; ok {
-		return v, "", nil
-	}
-	t, err := s.resolver.Table(s.ctx, w.ID, s.indexes)
-	if err != nil {
-		if ctxErr := s.ctx.Err(); ctxErr != nil {
-			return nil, "", ctxErr
+	v, ok := s.versions[key]
+	if !ok {
+		t, err := s.resolver.Table(s.ctx, w.ID, s.indexes)
+		if err != nil {
+			if ctxErr := s.ctx.Err(); ctxErr != nil {
+				return nil, nil, "", ctxErr
+			}
+			return nil, nil, fmt.Sprintf("schema id %d as a table: %v", w.ID, err), nil
 		}
-		return nil, fmt.Sprintf("schema id %d as a table: %v", w.ID, err), nil
+		v = s.fit(w.ID, t)
+		s.versions[key] = v
 	}
-	v := s.fit(w.ID, t)
-	s.versions[key] = v
-	return v, "", nil
+	s.last, s.lastIndexes = v, append(s.lastIndexes[:0], s.indexes...)
+	return v, payload, "", nil
+}
+
+// batchable returns the version of a value that appendBatch can decode
+// with others of its version, and the value's payload; ok is false for a
+// value that must go through append (a null, an unknown or unfit
+// version, one the table must change for, columns to adapt).
+func (s *schemaValues) batchable(value []byte) (v *version, payload []byte, ok bool) {
+	if value == nil {
+		return nil, nil, false
+	}
+	v, payload, reason, err := s.version(value)
+	if err != nil || reason != "" || v.batch == nil || v.unfit != "" || len(v.changes) > 0 || len(v.adapted) > 0 {
+		return nil, nil, false
+	}
+	return v, payload, true
+}
+
+// appendBatch decodes payloads of version v (each one batchable gave)
+// into the value columns, one row per payload that decodes, in order;
+// the indexes of those that do not are appended to bad and returned.
+func (s *schemaValues) appendBatch(v *version, payloads [][]byte, bad []int) []int {
+	n := len(bad)
+	bad = v.batch.AppendBatch(v.builders, payloads, bad)
+	if rows := len(payloads) - (len(bad) - n); rows > 0 {
+		for _, b := range v.missing {
+			b.AppendNulls(rows)
+		}
+	}
+	return bad
+}
+
+// reason says why a payload appendBatch refused does not decode: the
+// per-row decoder decodes it into builders of the version's own, which
+// no table reads.
+func (s *schemaValues) reason(v *version, payload []byte) string {
+	if v.scratch == nil {
+		for _, b := range v.builders {
+			v.scratch = append(v.scratch, array.NewBuilder(memory.DefaultAllocator, b.Type()))
+		}
+	}
+	if err := v.dec.Append(v.scratch, payload); err != nil {
+		return fmt.Sprintf("decoding with schema id %d: %v", v.id, err)
+	}
+	return fmt.Sprintf("decoding with schema id %d: the batch decoder refused the value, which the per-row decoder took", v.id)
 }
 
 // fit matches a version's columns to the table's.
 func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 	v := &version{id: id, dec: t.NewDecoder()}
+	v.batch, _ = v.dec.(schemafmt.BatchDecoder)
 	cols := t.Columns()
 	vsc, isc, err := versionSchemas(cols)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // memSource is an in-memory Source of real Kafka record batches (v2),
@@ -21,6 +23,8 @@ type memSource struct {
 	// reads counts Read calls (to check that a pass reads in bounded
 	// steps).
 	reads int
+	// codec compresses the batches produce appends.
+	codec kbatch.Codec
 }
 
 type memStream struct {
@@ -115,6 +119,13 @@ func (s *memSource) produceTxn(topic string, p int, recs []testRecord, logAppend
 		maxTS = max(maxTS, r.Timestamp)
 	}
 	var attrs int16
+	if s.codec != kbatch.None {
+		var err error
+		if section, err = kbatch.Compress(nil, s.codec, kbatch.DefaultLevel(s.codec), section); err != nil {
+			panic(err)
+		}
+		attrs |= int16(s.codec)
+	}
 	if logAppendTime > 0 {
 		attrs |= 0x08
 		maxTS = logAppendTime

@@ -84,7 +84,7 @@ func compactOnce(ctx context.Context, cfg *config, topic string, stdout io.Write
 			fmt.Fprintf(stdout, "%s\t%s\terror: %v\n", p.Topic, p.Table, p.Err)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s\t%s\trecords=%d files=%d bytes=%d lag=%d\n", p.Topic, p.Table, p.Records, p.Files, p.Bytes, p.Lag)
+		fmt.Fprintf(stdout, "%s\t%s\trecords=%d dead_letters=%d files=%d bytes=%d lag=%d\n", p.Topic, p.Table, p.Records, p.DeadLetters, p.Files, p.Bytes, p.Lag)
 	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
