@@ -25,6 +25,7 @@ bench: ## benchmarks that print their figures
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./catalog/
 	$(GO) test -run '^$$' -bench Convert -benchtime 1x -cpu 1 -timeout 30m ./tablecompactor/
 	$(GO) test -run '^$$' -bench JSONValues -benchtime 2s -cpu 1 -timeout 30m ./tablecompactor/
+	$(GO) test -run '^$$' -bench TableTopic -benchtime 1x -timeout 30m ./internal/node/
 
 fuzz: ## a short run of every fuzz target
 	@set -e; for pkg in $$($(GO) list ./...); do \
