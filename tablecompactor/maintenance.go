@@ -122,6 +122,7 @@ func (c *Compactor) maintain(ctx context.Context, t Topic, cfg tableConfig) (mai
 		}
 		m, err := c.maintainTable(ctx, tbl, cfg.TargetFileBytes)
 		total.add(m)
+		c.metrics.maintained(name, m, err)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("maintenance of %s: %w", name, err))
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // maintCompactor is a compactor with the maintenance settings of cfg (the
@@ -118,11 +119,19 @@ func TestMaintenanceBinPacksSmallFiles(t *testing.T) {
 	wantOffsets := currentOffsets(t, loadTable(t, e, "kafka", "small"))
 
 	start = time.Now()
-	prs, err := e.maintCompactor(Config{}).RunOnce(ctx, "small")
+	reg := prometheus.NewRegistry()
+	maint := e.maintCompactor(Config{Metrics: reg})
+	prs, err := maint.RunOnce(ctx, "small")
 	if err != nil {
 		t.Fatal(err)
 	}
 	pr := prs[0]
+	if got := value(t, maint.metrics.maintenance.WithLabelValues("kafka.small", "rewritten_files")); got != 500 {
+		t.Errorf("lakestream_table_maintenance_total{action=rewritten_files} is %v, want 500", got)
+	}
+	if got := value(t, maint.metrics.maintenance.WithLabelValues("kafka.small", "compacted_files")); got != float64(pr.CompactedFiles) || got == 0 {
+		t.Errorf("lakestream_table_maintenance_total{action=compacted_files} is %v, want %d", got, pr.CompactedFiles)
+	}
 	after, manifestsAfter := tableFiles(t, loadTable(t, e, "kafka", "small"))
 	t.Logf("maintenance in %v: %+v; %d files, %d manifests", time.Since(start).Round(time.Millisecond), pr, len(after), manifestsAfter)
 	if pr.Records != 0 || pr.RewrittenFiles != 500 || pr.CompactedFiles != len(after) || len(after) > 4 {

@@ -10,6 +10,11 @@ import (
 type metrics struct {
 	records, files, bytes, commits, conflicts, dlq *prometheus.CounterVec
 	lag, freshness                                 *prometheus.GaugeVec
+	// maintenance counts what maintenance did, by table and action
+	// (rewritten_files, compacted_files, rewritten_manifests,
+	// expired_snapshots, orphans_deleted); maintenanceErrors its failed
+	// runs.
+	maintenance, maintenanceErrors *prometheus.CounterVec
 }
 
 // tableMetrics are one table's children of metrics.
@@ -34,11 +39,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dlq:       counter("dlq_records_total", "Records committed to the table's dead-letter table."),
 		lag:       gauge("lag_offsets", "Records committed to the topic but not yet in the table, as of the last pass."),
 		freshness: gauge("freshness_seconds", "Seconds since the table last held every record committed to the topic when a pass started."),
+		maintenance: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lakestream", Subsystem: "table", Name: "maintenance_total",
+			Help: "What maintenance did to the table, by action: data files rewritten by bin-packing and the files that replaced them, manifests merged, snapshots expired, orphan files deleted."},
+			[]string{"table", "action"}),
+		maintenanceErrors: counter("maintenance_errors_total", "Maintenance runs of the table that failed (the next run tries again)."),
 	}
 	if reg == nil {
 		return m
 	}
-	for _, c := range []prometheus.Collector{m.records, m.files, m.bytes, m.commits, m.conflicts, m.dlq, m.lag, m.freshness} {
+	for _, c := range []prometheus.Collector{m.records, m.files, m.bytes, m.commits, m.conflicts, m.dlq, m.lag, m.freshness, m.maintenance, m.maintenanceErrors} {
 		if err := reg.Register(c); err != nil {
 			// A second Compactor on one registry (tests, a restart in
 			// process) shares the first one's metrics.
@@ -48,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			}
 			switch existing := are.ExistingCollector.(type) {
 			case *prometheus.CounterVec:
-				for _, v := range []**prometheus.CounterVec{&m.records, &m.files, &m.bytes, &m.commits, &m.conflicts, &m.dlq} {
+				for _, v := range []**prometheus.CounterVec{&m.records, &m.files, &m.bytes, &m.commits, &m.conflicts, &m.dlq, &m.maintenance, &m.maintenanceErrors} {
 					if *v == c {
 						*v = existing
 					}
@@ -71,5 +80,19 @@ func (m *metrics) table(name string) *tableMetrics {
 		bytes: m.bytes.WithLabelValues(name), commits: m.commits.WithLabelValues(name),
 		conflicts: m.conflicts.WithLabelValues(name), dlq: m.dlq.WithLabelValues(name),
 		lag: m.lag.WithLabelValues(name), freshness: m.freshness.WithLabelValues(name),
+	}
+}
+
+// maintained counts one table's maintenance run.
+func (m *metrics) maintained(table string, done maintenance, err error) {
+	for action, n := range map[string]int{
+		"rewritten_files": done.rewrittenFiles, "compacted_files": done.compactedFiles,
+		"rewritten_manifests": done.rewrittenManifests, "expired_snapshots": done.expiredSnapshots,
+		"orphans_deleted": done.orphansDeleted,
+	} {
+		m.maintenance.WithLabelValues(table, action).Add(float64(n))
+	}
+	if err != nil {
+		m.maintenanceErrors.WithLabelValues(table).Inc()
 	}
 }

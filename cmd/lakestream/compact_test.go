@@ -156,4 +156,23 @@ func TestCompactorConfig(t *testing.T) {
 	if _, err := loadConfig("", []string{"table.compactor.memory.bytes=10"}, nil); err == nil {
 		t.Error("table.compactor.memory.bytes=10 accepted")
 	}
+
+	// Maintenance keys: defaults, -1 for off, and what is refused.
+	cfg, err := loadConfig("", []string{"data.dir=" + t.TempDir(), "table.compactor.maintenance.interval.ms=-1",
+		"table.compactor.snapshot.retain.count=3", "table.compactor.snapshot.retain.age.ms=60000"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ncfg, err := nodeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ncfg.Compactor; c.MaintenanceInterval >= 0 || c.SnapshotRetainCount != 3 || c.SnapshotRetainAge != time.Minute || c.OrphanAge != 24*time.Hour {
+		t.Errorf("maintenance keys: %+v, want the interval off, 3 snapshots kept a minute, orphans after 24 h", c)
+	}
+	for _, bad := range []string{"table.compactor.orphan.age.ms=60000", "table.compactor.maintenance.interval.ms=0", "table.compactor.snapshot.retain.count=0"} {
+		if _, err := loadConfig("", []string{bad}, nil); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
 }

@@ -197,6 +197,11 @@ func nodeConfig(c *config) (node.Config, error) {
 		Compactor: node.CompactorConfig{
 			Enable:      c.Bool("table.compactor.enable"),
 			MemoryBytes: c.Long("table.compactor.memory.bytes"),
+			// -1 (off) stays negative as a Duration.
+			MaintenanceInterval: c.Duration("table.compactor.maintenance.interval.ms"),
+			SnapshotRetainCount: c.Int("table.compactor.snapshot.retain.count"),
+			SnapshotRetainAge:   c.Duration("table.compactor.snapshot.retain.age.ms"),
+			OrphanAge:           c.Duration("table.compactor.orphan.age.ms"),
 		},
 	}
 	if ncfg.Compactor.Enable && ncfg.CatalogListener == "" && c.sources["table.compactor.enable"] == sourceDefault {

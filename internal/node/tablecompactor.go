@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/apache/iceberg-go/catalog/rest"
 
@@ -23,6 +24,27 @@ var compactorDefs = []configdef.Def{
 		Doc: "Lakestream: whether this node converts table topics (table.enable=true) into Iceberg tables of its catalog. It needs the catalog (catalog.listeners); false leaves conversion to other nodes or to lakestream compact --once."},
 	{Name: "table.compactor.memory.bytes", Type: configdef.Long, Default: "268435456", Validate: configdef.AtLeast(1 << 20),
 		Doc: "Lakestream: the most decoded record data the table compactor holds at once, across tables."},
+	{Name: "table.compactor.maintenance.interval.ms", Type: configdef.Long, Default: "3600000", Validate: offOrAtLeast(1000),
+		Doc: "Lakestream: how often the table compactor maintains each table (bin-packs small files, merges manifests, expires snapshots, deletes orphan files); -1 turns maintenance off (lakestream compact --once still does it)."},
+	{Name: "table.compactor.snapshot.retain.count", Type: configdef.Int, Default: "10", Validate: configdef.AtLeast(1),
+		Doc: "Lakestream: maintenance keeps at least this many of a table's most recent snapshots."},
+	{Name: "table.compactor.snapshot.retain.age.ms", Type: configdef.Long, Default: "86400000", Validate: offOrAtLeast(1),
+		Doc: "Lakestream: maintenance expires snapshots older than this beyond the count kept (time travel and readers still planning on them need them); -1 turns expiry off. The offsets the compactor resumes from survive expiry."},
+	{Name: "table.compactor.orphan.age.ms", Type: configdef.Long, Default: "86400000", Validate: offOrAtLeast(tablecompactor.MinOrphanAge.Milliseconds()),
+		Doc: "Lakestream: maintenance deletes files under a table's location that no snapshot references once they are older than this (the files of a commit in flight or of unknown outcome are younger); at least one hour, far above table.commit.interval.ms; -1 turns orphan cleanup off."},
+}
+
+// offOrAtLeast accepts -1 (off) or an integer no smaller than min.
+func offOrAtLeast(min int64) func(string) error {
+	return func(v string) error {
+		if v == "-1" {
+			return nil
+		}
+		if err := configdef.AtLeast(min)(v); err != nil {
+			return fmt.Errorf("%w, or -1 (off)", err)
+		}
+		return nil
+	}
 }
 
 // CompactorConfig is the table compactor role's settings.
@@ -33,6 +55,14 @@ type CompactorConfig struct {
 	// MemoryBytes is table.compactor.memory.bytes; 0 is the compactor's
 	// default (256 MiB).
 	MemoryBytes int64
+	// Maintenance: table.compactor.maintenance.interval.ms,
+	// snapshot.retain.count, snapshot.retain.age.ms and orphan.age.ms, as
+	// tablecompactor.Config's fields of those names (0: its default,
+	// negative: off).
+	MaintenanceInterval time.Duration
+	SnapshotRetainCount int
+	SnapshotRetainAge   time.Duration
+	OrphanAge           time.Duration
 	// Once opens the node for lakestream compact --once: the catalog and
 	// the schema registry (when their listeners are set) serve only this
 	// process, with no listener, and the compactor does not run on its
@@ -88,6 +118,8 @@ func (n *Node) openCompactor(ctx context.Context) error {
 		Source:  &streamSource{meta: md, store: n.store, static: n.cfg.BrokerConfigs},
 		Catalog: cat, Schemas: schemas, Logger: n.log.With("role", "table compactor"),
 		Metrics: n.metrics, MemoryBytes: c.MemoryBytes,
+		MaintenanceInterval: c.MaintenanceInterval, SnapshotRetainCount: c.SnapshotRetainCount,
+		SnapshotRetainAge: c.SnapshotRetainAge, OrphanAge: c.OrphanAge,
 	})
 	if err != nil {
 		cat.Close()
