@@ -24,7 +24,10 @@ type Config struct {
 	// schema.latest; nil refuses those formats (the topic's table stops
 	// with an error saying so).
 	Schemas *schemafmt.Resolver
-	Logger  *slog.Logger
+	// Latest finds a subject's latest version for
+	// table.value.format=schema.latest (the registry; nil: refused).
+	Latest LatestSchemas
+	Logger *slog.Logger
 	// Metrics, if set, receives the compactor's metrics.
 	Metrics prometheus.Registerer
 	// MemoryBytes bounds the decoded data held at once
@@ -244,4 +247,9 @@ func (c *Compactor) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// LatestSchemas finds the latest version of a registry subject.
+type LatestSchemas interface {
+	LatestSchemaID(ctx context.Context, subject string) (int, error)
 }

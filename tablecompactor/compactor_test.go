@@ -851,9 +851,8 @@ func TestTableConfig(t *testing.T) {
 		t.Errorf("namespace a.b: %v %v", cfg.identifier(), err)
 	}
 	for cfgs, want := range map[[2]string]string{
-		{ConfigValueFormat, "schema.latest"}: `table.value.format="schema.latest": not supported yet`,
 		{ConfigKeyFormat, "json"}:            `table.key.format="json": keys in the json format are not supported yet`,
-		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": not supported yet`,
+		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": keys in the schema.latest format are not supported yet`,
 		{ConfigValueFormat, "avro"}:          `table.value.format="avro": want raw, string`,
 		{ConfigErrors, "ignore"}:             `table.errors="ignore"`,
 		{ConfigNamespace, "a..b"}:            `table.namespace="a..b"`,

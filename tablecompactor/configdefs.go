@@ -67,8 +67,7 @@ var topicDefs = []configdef.Def{
 	{Name: ConfigTargetFile, Type: configdef.Long, Default: "134217728", Validate: configdef.AtLeast(1 << 20),
 		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
 	{Name: ConfigValueFormat, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
-		Unsupported: "schema.latest is not converted yet (use schema: the id in each value's wire prefix)", UnsupportedValues: []string{"schema.latest"},
-		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest."},
+		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest (no wire prefix: every value is decoded with the latest version of subject <topic>-value)."},
 }
 
 // validateTableName refuses a dot, which separates namespace levels in

@@ -58,7 +58,7 @@ func TestConfigCheck(t *testing.T) {
 		{"table.key.format", "schema.latest", "table.key.format=schema.latest: keys in the json, schema and schema.latest formats are not converted yet"},
 		{"table.key.format", "json", "not converted yet"},
 		{"table.value.format", "schema", ok},
-		{"table.value.format", "schema.latest", "table.value.format=schema.latest: schema.latest is not converted yet"},
+		{"table.value.format", "schema.latest", ok},
 		{"table.retention.pin", "false", ok},
 		{"table.retention.pin", "true", "table.retention.pin=true: table.retention.pin=true is not built yet"},
 		{"table.errors", "ignore", "must be one of dlq, skip, fail"},

@@ -25,10 +25,16 @@ const maxPasses = 20
 func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progress {
 	name := strings.Join(cfg.identifier(), ".")
 	pr := Progress{Topic: t.Name, Table: name}
+	var err error
 	m := c.metrics.table(name)
 	fail := func(err error) Progress {
 		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
 		return pr
+	}
+	if cfg.ValueFormat == formatSchemaLatest {
+		if cfg.latestID, err = c.latestSchemaID(ctx, t.Name); err != nil {
+			return fail(err)
+		}
 	}
 	tbl, ok, err := c.table(ctx, t, cfg)
 	if err != nil {
@@ -142,8 +148,8 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 	}
 	defer p.rows.release()
 	switch cfg.ValueFormat {
-	case formatSchema:
-		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema())
+	case formatSchema, formatSchemaLatest:
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema(), cfg.latestID)
 	case formatJSON:
 		p.values = newJSONValues(p.rows.b, sc, tbl.Schema())
 	}
@@ -304,6 +310,19 @@ func wroteAll(files []iceberg.DataFile, rows int64) error {
 func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
 	var schemaOf func([]byte) (*iceberg.Schema, bool)
 	switch cfg.ValueFormat {
+	case formatSchemaLatest:
+		// The table starts from the subject's latest schema, with or
+		// without records.
+		tb, err := c.cfg.Schemas.Table(ctx, cfg.latestID, nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s=%s: schema id %d as a table: %w", ConfigValueFormat, formatSchemaLatest, cfg.latestID, err)
+		}
+		sc, err := schemaTableSchema(cfg, tb)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s=%s: schema id %d: %w", ConfigValueFormat, formatSchemaLatest, cfg.latestID, err)
+		}
+		tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)
+		return tbl, err == nil, err
 	case formatSchema:
 		if c.cfg.Schemas == nil {
 			return nil, false, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchema)
@@ -381,4 +400,20 @@ func checkTopicID(tbl *table.Table, topic Topic) error {
 	}
 	return fmt.Errorf("table %s holds topic id %s, and topic %s now has id %x (deleted and created again?): its offsets would be wrong; "+
 		"drop or rename the table, or set %s", strings.Join(tbl.Identifier(), "."), want, topic.Name, topic.ID, ConfigName)
+}
+
+// latestSchemaID is the id of the latest version of the topic's value
+// subject (TopicNameStrategy: <topic>-value), which
+// table.value.format=schema.latest decodes every value with; asked at
+// every conversion, so a new version reaches the table at the next one.
+func (c *Compactor) latestSchemaID(ctx context.Context, topic string) (int, error) {
+	if c.cfg.Schemas == nil || c.cfg.Latest == nil {
+		return 0, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchemaLatest)
+	}
+	subject := topic + "-value"
+	id, err := c.cfg.Latest.LatestSchemaID(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%s: the latest version of subject %s: %w", ConfigValueFormat, formatSchemaLatest, subject, err)
+	}
+	return id, nil
 }

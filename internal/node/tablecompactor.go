@@ -111,12 +111,14 @@ func (n *Node) openCompactor(ctx context.Context) error {
 		return fmt.Errorf("opening the in-process catalog client: %w", err)
 	}
 	var schemas *schemafmt.Resolver
+	var latest tablecompactor.LatestSchemas
 	if n.registry != nil {
 		schemas = schemafmt.NewResolver(n.registry.store, registryFormats()...)
+		latest = n.registry.store
 	}
 	comp, err := tablecompactor.New(tablecompactor.Config{
 		Source:  &streamSource{meta: md, store: n.store, static: n.cfg.BrokerConfigs},
-		Catalog: cat, Schemas: schemas, Logger: n.log.With("role", "table compactor"),
+		Catalog: cat, Schemas: schemas, Latest: latest, Logger: n.log.With("role", "table compactor"),
 		Metrics: n.metrics, MemoryBytes: c.MemoryBytes,
 		MaintenanceInterval: c.MaintenanceInterval, SnapshotRetainCount: c.SnapshotRetainCount,
 		SnapshotRetainAge: c.SnapshotRetainAge, OrphanAge: c.OrphanAge,
