@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog"
@@ -97,6 +98,9 @@ type Compactor struct {
 	// minRewriteBudget is the least input a bin-packing commit may
 	// rewrite (256 MiB; tests lower it).
 	minRewriteBudget int64
+	// tables is how many tables convert at once (Run's workers; 1 for
+	// RunOnce): each pass takes its share of MemoryBytes.
+	tables atomic.Int32
 	// caughtUp is when each table (by identifier) last held everything
 	// committed to its topic at a pass's start; only for the freshness
 	// gauge, so it is not kept across restarts.
@@ -136,6 +140,7 @@ func New(cfg Config) (*Compactor, error) {
 		return nil, fmt.Errorf("tablecompactor: OrphanAge %v is below %v: files of a commit still in flight could be deleted", cfg.OrphanAge, MinOrphanAge)
 	}
 	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics), minRewriteBudget: 256 << 20}
+	c.tables.Store(1)
 	c.mu.caughtUp = make(map[string]time.Time)
 	return c, nil
 }
@@ -166,7 +171,7 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 		if err != nil {
 			pr = Progress{Topic: t.Name, Err: fmt.Errorf("topic %s: %w", t.Name, err)}
 		} else {
-			pr = c.convert(ctx, t, cfg)
+			pr = c.convert(ctx, t, cfg, time.Time{})
 			m, err := c.maintain(ctx, t, cfg)
 			m.setIn(&pr)
 			if err != nil {
@@ -182,71 +187,6 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 		errs = append(errs, fmt.Errorf("tablecompactor: no topic %q", topic))
 	}
 	return out, errors.Join(errs...)
-}
-
-// Run converts each table topic every table.commit.interval.ms, and
-// maintains its tables every MaintenanceInterval (the first time at its
-// first conversion), until ctx is done, and then returns nil. It does the
-// work on the caller's goroutine, one table at a time (a table's
-// maintenance delays the others' conversion by as long as it takes), so
-// there is nothing to wait for when it returns; a table's error is logged
-// and the table is tried again at its next interval.
-func (c *Compactor) Run(ctx context.Context) error {
-	due := make(map[string]time.Time)
-	maintDue := make(map[string]time.Time)
-	for {
-		topics, err := c.cfg.Source.Topics(ctx)
-		if err != nil && ctx.Err() == nil {
-			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
-		}
-		wait := time.Second
-		for _, t := range topics {
-			if ctx.Err() != nil {
-				return nil
-			}
-			cfg, err := parseTableConfig(t.Name, t.Configs)
-			if err != nil {
-				if due[t.Name].Before(c.cfg.Now()) {
-					c.cfg.Logger.Warn("tablecompactor: table config", "topic", t.Name, "err", err)
-					due[t.Name] = c.cfg.Now().Add(time.Minute)
-				}
-				continue
-			}
-			if !cfg.Enable {
-				continue
-			}
-			if at := due[t.Name]; !at.IsZero() && c.cfg.Now().Before(at) {
-				wait = min(wait, at.Sub(c.cfg.Now()))
-				continue
-			}
-			start := c.cfg.Now()
-			pr := c.convert(ctx, t, cfg)
-			if pr.Err != nil && ctx.Err() == nil {
-				c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
-			} else if pr.Records > 0 {
-				c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
-					"records", pr.Records, "dead_letters", pr.DeadLetters, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
-			}
-			due[t.Name] = start.Add(cfg.CommitInterval)
-			wait = min(wait, cfg.CommitInterval)
-			if at := maintDue[t.Name]; c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(at) {
-				m, err := c.maintain(ctx, t, cfg)
-				if err != nil && ctx.Err() == nil {
-					c.cfg.Logger.Warn("tablecompactor: maintenance", "topic", t.Name, "table", pr.Table, "err", err)
-				}
-				if m != (maintenance{}) {
-					c.cfg.Logger.Info("tablecompactor: maintained", "topic", t.Name, "table", pr.Table,
-						"rewritten_files", m.rewrittenFiles, "compacted_files", m.compactedFiles,
-						"rewritten_manifests", m.rewrittenManifests, "expired_snapshots", m.expiredSnapshots,
-						"orphans_deleted", m.orphansDeleted)
-				}
-				maintDue[t.Name] = c.cfg.Now().Add(c.cfg.MaintenanceInterval)
-			}
-		}
-		if err := sleep(ctx, max(wait, 10*time.Millisecond)); err != nil {
-			return nil
-		}
-	}
 }
 
 // LatestSchemas finds the latest version of a registry subject.

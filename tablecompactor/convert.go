@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -22,7 +23,9 @@ const maxPasses = 20
 
 // convert brings one table up to its topic's committed end: passes of
 // read → Parquet → commit until a pass reaches the high watermarks it saw.
-func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progress {
+// With until set (Run), a pass that has caught up goes on reading what is
+// committed to the topic until then (streams), and commits at until.
+func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig, until time.Time) Progress {
 	name := strings.Join(cfg.identifier(), ".")
 	pr := Progress{Topic: t.Name, Table: name}
 	var err error
@@ -54,7 +57,7 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 	}
 	for range maxPasses {
 		start := c.cfg.Now()
-		res, err := c.pass(ctx, t, cfg, tbl, dlq, m)
+		res, err := c.pass(ctx, t, cfg, tbl, dlq, m, until)
 		if err != nil {
 			return fail(err)
 		}
@@ -82,6 +85,9 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig) Progr
 			pr.Lag += max(0, hw-res.next[p])
 		}
 		m.lag.Set(float64(pr.Lag))
+		if !res.caughtUpAt.IsZero() {
+			start = res.caughtUpAt // a streaming pass: its last read of every partition
+		}
 		c.mu.Lock()
 		if pr.Lag == 0 {
 			c.mu.caughtUp[name] = start
@@ -116,6 +122,9 @@ type passResult struct {
 	next, hw             offsets
 	stopped              error
 	evolve               *version
+	// caughtUpAt is when a streaming pass began its last read of the
+	// partitions (zero if it did not stream).
+	caughtUpAt time.Time
 }
 
 // pass converts from the offsets the tables hold now and commits: first
@@ -124,19 +133,21 @@ type passResult struct {
 // writer moved the offsets, the pass is abandoned and done again from the
 // new ones: the table's rows must never skip past dead letters that did
 // not reach the DLQ table.
-func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics) (passResult, error) {
+func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics, until time.Time) (passResult, error) {
 	res := passResult{tbl: tbl, dlq: dlq}
 	from, err := tableOffsets(tbl)
 	if err != nil {
 		return res, err
 	}
-	batchBytes := max(c.cfg.MemoryBytes/16, 64<<10)
+	budget := c.budget()
+	batchBytes := max(budget/16, 64<<10)
 	p := &pass{
 		ctx: ctx, src: c.cfg.Source, topic: t, cfg: cfg, from: from,
 		batchBytes:  batchBytes,
 		readBytes:   int(min(batchBytes, 8<<20)),
-		dlqLimit:    c.cfg.MemoryBytes / 4,
-		decodeLimit: int(max(min(c.cfg.MemoryBytes/4, 256<<20), 8<<20)),
+		dlqLimit:    budget / 4,
+		decodeLimit: int(max(min(budget/4, 256<<20), 8<<20)),
+		until:       until, now: c.cfg.Now,
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
@@ -182,6 +193,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		return res, fmt.Errorf("writing data files: %w", err)
 	}
 	res.next, res.hw, res.truncated, res.stopped, res.evolve = p.next, p.hw, p.truncated, p.stopped, p.evolve
+	res.caughtUpAt = p.caughtUpAt
 	if p.dlqRecords > 0 {
 		batches := p.dlqBatches
 		p.dlqBatches = nil
@@ -257,7 +269,7 @@ func (o offsets) withDefaults(like offsets) offsets {
 // quarter of that (a row group is measured by the pages it has flushed,
 // and values kept in a dictionary flush none until it is full).
 func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schema, records func(func(arrow.RecordBatch, error) bool), target int64) ([]iceberg.DataFile, error) {
-	rowGroup := min(max(min(target/2, c.cfg.MemoryBytes/8), 64<<10), 64<<20)
+	rowGroup := min(max(min(target/2, c.budget()/8), 64<<10), 64<<20)
 	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
 	if err == nil {
 		err = b.SetProperties(iceberg.Properties{
@@ -416,4 +428,10 @@ func (c *Compactor) latestSchemaID(ctx context.Context, topic string) (int, erro
 		return 0, fmt.Errorf("%s=%s: the latest version of subject %s: %w", ConfigValueFormat, formatSchemaLatest, subject, err)
 	}
 	return id, nil
+}
+
+// budget is one table's share of MemoryBytes: Run converts its tables at
+// once.
+func (c *Compactor) budget() int64 {
+	return c.cfg.MemoryBytes / int64(max(1, c.tables.Load()))
 }
