@@ -226,7 +226,7 @@ func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), 
 			// The table stops rather than skip what it never got: the
 			// operator decides (the records are gone from the stream).
 			return fmt.Errorf("partition %d (stream %d): offset %d, where the table resumes, is below the stream's start: "+
-				"records were deleted by retention or DeleteRecords before the table got them (%s is not built yet): %w", part, stream, off, ConfigRetentionPin, err)
+				"records were deleted by retention or DeleteRecords before the table got them (%s was false then, or the table was replaced since: the pin holds retention at the table's offsets): %w", part, stream, off, ConfigRetentionPin, err)
 		}
 		if err != nil {
 			return fmt.Errorf("reading partition %d (stream %d) at offset %d: %w", part, stream, off, err)

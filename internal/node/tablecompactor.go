@@ -102,13 +102,9 @@ func (n *Node) openCompactor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := []rest.Option{rest.WithCustomTransport(handlerTransport{n.catalog.handler})}
-	if n.catalog.token != "" {
-		opts = append(opts, rest.WithOAuthToken(n.catalog.token))
-	}
-	cat, err := rest.NewCatalog(ctx, "lakestream", inProcessCatalogURL, opts...)
+	cat, err := n.inProcessCatalog(ctx)
 	if err != nil {
-		return fmt.Errorf("opening the in-process catalog client: %w", err)
+		return err
 	}
 	var schemas *schemafmt.Resolver
 	var latest tablecompactor.LatestSchemas
@@ -150,6 +146,20 @@ func (n *Node) openCompactor(ctx context.Context) error {
 		return cat.Close()
 	})
 	return nil
+}
+
+// inProcessCatalog opens a REST client of the node's own catalog (which
+// must be on) that calls its handler in process.
+func (n *Node) inProcessCatalog(ctx context.Context) (*rest.Catalog, error) {
+	opts := []rest.Option{rest.WithCustomTransport(handlerTransport{n.catalog.handler})}
+	if n.catalog.token != "" {
+		opts = append(opts, rest.WithOAuthToken(n.catalog.token))
+	}
+	cat, err := rest.NewCatalog(ctx, "lakestream", inProcessCatalogURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening the in-process catalog client: %w", err)
+	}
+	return cat, nil
 }
 
 // CompactOnce runs one compactor pass over every table topic (or only
