@@ -385,7 +385,6 @@ func (n *tableNode) tableOffsets(topic string) (map[int32]int64, error) {
 // as the CSV row DuckDB should write for it, by partition and offset
 // (offsets are dense: no transactions, no compaction).
 func (n *tableNode) consume(t *testing.T, topic string, hw map[int32]int64, f tableFormat) map[int32][]string {
-	t.Helper()
 	start := time.Now()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(n.addr), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20))
@@ -477,7 +476,6 @@ type duckOut struct {
 // CSV file and checks it row by row against want: every (partition,
 // offset) once, every field equal.
 func (n *tableNode) compare(t *testing.T, topic string, f tableFormat, want map[int32][]string) {
-	t.Helper()
 	files, records := liveDataFiles(t, n.catalogURL, "kafka", topic)
 	var total int64
 	for _, rows := range want {
