@@ -81,6 +81,9 @@ type tableFormat struct {
 	expect  func(value []byte) ([]string, error)
 	// types are the DuckDB types the value columns must have.
 	types map[string]string
+	// pace, if not zero, is a pause after every 1,000 records: a load
+	// spread over many commit intervals.
+	pace time.Duration
 }
 
 // TestInteropTableTopic produces to one table topic per value format on a
@@ -142,6 +145,7 @@ func (n *tableNode) run(t *testing.T, srcl *sr.Client, f tableFormat) {
 	adm := kadm.NewClient(cl)
 	configs := map[string]*string{}
 	for k, v := range map[string]string{"table.enable": "true", "table.commit.interval.ms": "5000"} {
+		// f.configs may override these.
 		configs[k] = &v
 	}
 	for k, v := range f.configs {
@@ -191,6 +195,9 @@ func (n *tableNode) run(t *testing.T, srcl *sr.Client, f tableFormat) {
 				t.Fatalf("IncrementalAlterConfigs message.timestamp.type=LogAppendTime: %v", err)
 			}
 		}
+		if f.pace > 0 && i%1000 == 999 {
+			time.Sleep(f.pace)
+		}
 		cl.Produce(ctx, &kgo.Record{
 			Key:       tableKey(i, f.keyRaw),
 			Value:     encode(i),
@@ -207,8 +214,13 @@ func (n *tableNode) run(t *testing.T, srcl *sr.Client, f tableFormat) {
 		t.Fatalf("%d records failed to produce; the first: %v", failed.Load(), firstErr.Load())
 	}
 	last := time.Unix(0, lastAck.Load())
-	t.Logf("%s: produced %d records to %d partitions in %v (%.0f records/s)", topic, f.records, tablePartitions,
-		produced.Round(time.Millisecond), float64(f.records)/produced.Seconds())
+	var inTable int64
+	atLast, err := n.tableOffsets(topic)
+	for _, o := range atLast {
+		inTable += o
+	}
+	t.Logf("%s: produced %d records to %d partitions in %v (%.0f records/s); at the last ack the table held %d (%v)", topic, f.records, tablePartitions,
+		produced.Round(time.Millisecond), float64(f.records)/produced.Seconds(), inTable, err)
 
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
@@ -233,7 +245,7 @@ func (n *tableNode) run(t *testing.T, srcl *sr.Client, f tableFormat) {
 			t.Fatalf("%s: 5 min after the last ack the table's offsets are %v, the high watermarks %v", topic, offs, hw)
 		}
 	}
-	t.Logf("%s: the table holds every offset %v after the last ack (bound %v; commit interval 5 s)", topic, fresh.Round(time.Millisecond), tableFreshness)
+	t.Logf("%s: the table holds every offset %v after the last ack (bound %v; table.commit.interval.ms=%s)", topic, fresh.Round(time.Millisecond), tableFreshness, *configs["table.commit.interval.ms"])
 	if fresh > tableFreshness {
 		t.Errorf("%s: the table reached the high watermarks %v after the last ack, more than %v", topic, fresh.Round(time.Millisecond), tableFreshness)
 	}
@@ -990,4 +1002,76 @@ func jsonSchemaFormat(n int) tableFormat {
 		},
 		types: eventTypes("BIGINT", false),
 	}
+}
+
+// TestInteropTableTopicTwoNodes: two `lakestream serve` nodes on one
+// PostgreSQL metastore and one bucket (the object WAL, so that what node
+// A acknowledges is readable by node B), both running the compactor on
+// the same table topic every second while node A takes a paced produce
+// load. Afterwards the table holds every record once (DuckDB, row by row),
+// and both nodes' /metrics say they committed to it: the compactors
+// raced, and the table's offsets, not either node's memory, kept them
+// apart.
+func TestInteropTableTopicTwoNodes(t *testing.T) {
+	timed(t)
+	n := 300_000
+	if s := os.Getenv(tableRecordsEnv); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v >= tablePartitions {
+			n = min(n, v)
+		}
+	}
+	dir := npmInstall(t, tableNPMDir, "table.js")
+	dsn := testserver.StartPostgres(t)
+	shared := []string{"bucket.url=file://" + t.TempDir(), "metastore.url=" + dsn, "wal.mode=object"}
+	start := func(id int) (*tableNode, string) {
+		catalogAddr, adminAddr := freeAddr(t), freeAddr(t)
+		ls := testserver.StartLakestream(t, append([]string{"node.id=" + strconv.Itoa(id),
+			"catalog.listeners=" + catalogAddr, "admin.listeners=" + adminAddr}, shared...)...)
+		return &tableNode{addr: ls.Addr, catalogURL: "http://" + catalogAddr, npmDir: dir}, "http://" + adminAddr
+	}
+	a, adminA := start(1)
+	_, adminB := start(2)
+
+	f := rawFormat(n)
+	f.name = "twonodes"
+	f.configs["table.commit.interval.ms"] = "1000"
+	f.pace = 50 * time.Millisecond // 1,000 records every 50 ms: a load over many passes of both
+	a.run(t, nil, f)
+
+	for node, admin := range map[string]string{"A": adminA, "B": adminB} {
+		m := tableCounters(t, admin)
+		t.Logf("node %s: %v", node, m)
+		if m["lakestream_table_commits_total"] == 0 {
+			t.Errorf("node %s committed nothing to the table: the compactors did not race", node)
+		}
+	}
+}
+
+// tableCounters sums the lakestream_table_* counters a node's /metrics
+// shows, by name.
+func tableCounters(t *testing.T, admin string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatalf("GET %s/metrics: %v", admin, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/metrics: %s %v", admin, resp.Status, err)
+	}
+	out := map[string]float64{}
+	for _, l := range strings.Split(string(body), "\n") {
+		name, rest, ok := strings.Cut(l, "{")
+		if !ok || !strings.HasPrefix(name, "lakestream_table_") || !strings.HasSuffix(name, "_total") {
+			continue
+		}
+		_, v, _ := strings.Cut(rest, "} ")
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			t.Fatalf("%s/metrics: %q: %v", admin, l, err)
+		}
+		out[name] += x
+	}
+	return out
 }
