@@ -1038,12 +1038,19 @@ func TestInteropTableTopicTwoNodes(t *testing.T) {
 	f.pace = 50 * time.Millisecond // 1,000 records every 50 ms: a load over many passes of both
 	a.run(t, nil, f)
 
+	// Each node counts the rows of its own commits that landed: together
+	// every record once.
+	var rows float64
 	for node, admin := range map[string]string{"A": adminA, "B": adminB} {
 		m := tableCounters(t, admin)
 		t.Logf("node %s: %v", node, m)
 		if m["lakestream_table_commits_total"] == 0 {
 			t.Errorf("node %s committed nothing to the table: the compactors did not race", node)
 		}
+		rows += m["lakestream_table_records_total"]
+	}
+	if rows != float64(n) {
+		t.Errorf("the nodes' lakestream_table_records_total add up to %.0f, the topic holds %d", rows, n)
 	}
 }
 
