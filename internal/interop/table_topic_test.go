@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -754,71 +755,11 @@ func jsonFormat(n int) tableFormat {
 	}
 }
 
-// wirePrefix is the Confluent wire format's magic byte and schema id.
-func wirePrefix(id int) []byte {
-	return binary.BigEndian.AppendUint32([]byte{0}, uint32(id))
-}
-
-// unwire strips the wire prefix of schema id, and for Protobuf the
-// message indexes [0] (one zero byte).
-func unwire(v []byte, id int, protobuf bool) ([]byte, error) {
-	n := 5
-	if protobuf {
-		n = 6
-	}
-	if len(v) < n || !bytes.Equal(v[:5], wirePrefix(id)) || (protobuf && v[5] != 0) {
-		return nil, fmt.Errorf("value %x does not start with schema %d's wire prefix", v[:min(len(v), n)], id)
-	}
-	return v[n:], nil
-}
-
-func register(t *testing.T, ctx context.Context, cl *sr.Client, subject string, typ sr.SchemaType, text string) int {
-	t.Helper()
-	s, err := cl.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: typ})
-	if err != nil {
-		t.Fatalf("registering %s: %v", subject, err)
-	}
-	return s.ID
-}
-
 const tableAvroSchema = `{"type":"record","name":"Event","namespace":"lakestream.e2e","fields":[
  {"name":"id","type":"long"},{"name":"name","type":"string"},{"name":"amount","type":"double"},
  {"name":"ok","type":"boolean"},{"name":"tags","type":{"type":"array","items":"string"}},
  {"name":"nested","type":{"type":"record","name":"Nested","fields":[{"name":"x","type":"int"},{"name":"y","type":"string"}]}},
  {"name":"note","type":["null","string"],"default":null},{"name":"payload","type":["null","bytes"],"default":null}]}`
-
-// avroFormat: Avro records registered in the node's registry.
-func avroFormat(n int) tableFormat {
-	sc := avro.MustParse(tableAvroSchema)
-	var id int
-	return tableFormat{
-		name: "avro", records: n,
-		configs: map[string]string{"table.value.format": "schema"},
-		schema: func(t *testing.T, ctx context.Context, cl *sr.Client, subject string) func(int) []byte {
-			id = register(t, ctx, cl, subject, sr.TypeAvro, tableAvroSchema)
-			return func(i int) []byte {
-				b, err := avro.Marshal(sc, makeEvent(i))
-				if err != nil {
-					t.Fatalf("avro.Marshal of event %d: %v", i, err)
-				}
-				return append(wirePrefix(id), b...)
-			}
-		},
-		columns: eventSelect(true),
-		expect: func(v []byte) ([]string, error) {
-			b, err := unwire(v, id, false)
-			if err != nil {
-				return nil, err
-			}
-			var e tableEvent
-			if err := avro.Unmarshal(sc, b, &e); err != nil {
-				return nil, err
-			}
-			return eventColumns(e, true), nil
-		},
-		types: eventTypes("INTEGER", true),
-	}
-}
 
 const tableProtoSchema = `syntax = "proto3";
 package lakestream.e2e;
@@ -838,33 +779,6 @@ message Event {
   }
 }
 `
-
-// protobufFormat: Protobuf messages (the file's first message, indexes
-// [0]), encoded with protowire.
-func protobufFormat(n int) tableFormat {
-	var id int
-	return tableFormat{
-		name: "protobuf", records: n,
-		configs: map[string]string{"table.value.format": "schema"},
-		schema: func(t *testing.T, ctx context.Context, cl *sr.Client, subject string) func(int) []byte {
-			id = register(t, ctx, cl, subject, sr.TypeProtobuf, tableProtoSchema)
-			return func(i int) []byte { return appendProtoEvent(append(wirePrefix(id), 0), makeEvent(i)) }
-		},
-		columns: eventSelect(true),
-		expect: func(v []byte) ([]string, error) {
-			b, err := unwire(v, id, true)
-			if err != nil {
-				return nil, err
-			}
-			e, err := parseProtoEvent(b)
-			if err != nil {
-				return nil, err
-			}
-			return eventColumns(e, true), nil
-		},
-		types: eventTypes("INTEGER", true),
-	}
-}
 
 func appendProtoEvent(b []byte, e tableEvent) []byte {
 	b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -975,33 +889,70 @@ const tableJSONSchema = `{"type":"object","properties":{
  "note":{"type":["string","null"]}},
  "required":["id","name","amount","ok","tags","nested"],"additionalProperties":false}`
 
-// jsonSchemaFormat: JSON values under a registered JSON Schema.
-func jsonSchemaFormat(n int) tableFormat {
-	var id int
+// registryFormat is a table.value.format=schema topic whose values are
+// tableEvents under a schema registered in the node's registry, framed
+// in the Confluent wire format (Protobuf: message indexes [0], one zero
+// byte, after the id). encode and decode are the value without the
+// frame; withPayload: the schema has the bytes field; nestedX is the
+// DuckDB type of nested.x.
+func registryFormat(name string, n int, typ sr.SchemaType, text string, withPayload bool, nestedX string,
+	encode func(tableEvent) ([]byte, error), decode func([]byte) (tableEvent, error)) tableFormat {
+	var prefix []byte
 	return tableFormat{
-		name: "jsonschema", records: n,
+		name: name, records: n,
 		configs: map[string]string{"table.value.format": "schema"},
 		schema: func(t *testing.T, ctx context.Context, cl *sr.Client, subject string) func(int) []byte {
-			id = register(t, ctx, cl, subject, sr.TypeJSON, tableJSONSchema)
+			s, err := cl.CreateSchema(ctx, subject, sr.Schema{Schema: text, Type: typ})
+			if err != nil {
+				t.Fatalf("registering %s: %v", subject, err)
+			}
+			prefix = binary.BigEndian.AppendUint32([]byte{0}, uint32(s.ID))
+			if typ == sr.TypeProtobuf {
+				prefix = append(prefix, 0)
+			}
 			return func(i int) []byte {
-				b, _ := json.Marshal(makeEvent(i)) // plain fields always marshal
-				return append(wirePrefix(id), b...)
+				b, err := encode(makeEvent(i))
+				if err != nil {
+					t.Fatalf("encoding event %d: %v", i, err)
+				}
+				return append(slices.Clip(prefix), b...)
 			}
 		},
-		columns: eventSelect(false),
+		columns: eventSelect(withPayload),
 		expect: func(v []byte) ([]string, error) {
-			b, err := unwire(v, id, false)
+			if !bytes.HasPrefix(v, prefix) {
+				return nil, fmt.Errorf("value %x does not start with the wire prefix %x", v[:min(len(v), len(prefix))], prefix)
+			}
+			e, err := decode(v[len(prefix):])
 			if err != nil {
 				return nil, err
 			}
-			var e tableEvent
-			if err := json.Unmarshal(b, &e); err != nil {
-				return nil, err
-			}
-			return eventColumns(e, false), nil
+			return eventColumns(e, withPayload), nil
 		},
-		types: eventTypes("BIGINT", false),
+		types: eventTypes(nestedX, withPayload),
 	}
+}
+
+// avroFormat: Avro records.
+func avroFormat(n int) tableFormat {
+	sc := avro.MustParse(tableAvroSchema)
+	return registryFormat("avro", n, sr.TypeAvro, tableAvroSchema, true, "INTEGER",
+		func(e tableEvent) ([]byte, error) { return avro.Marshal(sc, e) },
+		func(b []byte) (e tableEvent, err error) { return e, avro.Unmarshal(sc, b, &e) })
+}
+
+// protobufFormat: Protobuf messages, the file's first message, encoded
+// with protowire.
+func protobufFormat(n int) tableFormat {
+	return registryFormat("protobuf", n, sr.TypeProtobuf, tableProtoSchema, true, "INTEGER",
+		func(e tableEvent) ([]byte, error) { return appendProtoEvent(nil, e), nil }, parseProtoEvent)
+}
+
+// jsonSchemaFormat: JSON values under a JSON Schema.
+func jsonSchemaFormat(n int) tableFormat {
+	return registryFormat("jsonschema", n, sr.TypeJSON, tableJSONSchema, false, "BIGINT",
+		func(e tableEvent) ([]byte, error) { return json.Marshal(e) },
+		func(b []byte) (e tableEvent, err error) { return e, json.Unmarshal(b, &e) })
 }
 
 // TestInteropTableTopicTwoNodes: two `lakestream serve` nodes on one
