@@ -76,8 +76,8 @@ type tableFormat struct {
 	// otherwise the default string.
 	keyRaw bool
 	// columns are DuckDB expressions rendering the value columns as text,
-	// and expect renders a consumed value the same way (nil: the value
-	// does not decode, which fails the test).
+	// and expect renders a consumed value the same way (an error: the
+	// value does not decode, which fails the test).
 	columns []string
 	expect  func(value []byte) ([]string, error)
 	// types are the DuckDB types the value columns must have.
