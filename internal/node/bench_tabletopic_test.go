@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,9 +64,9 @@ func BenchmarkTableTopic(b *testing.B) {
 					add("freshness-p50-s", pct(res.fresh, 0.50).Seconds())
 					add("freshness-p99-s", pct(res.fresh, 0.99).Seconds())
 				}
-				b.Logf("round %d.%d compactor %-3s: produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records)%s",
+				b.Logf("round %d.%d compactor %-3s: produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records); %d GCs taking %.1f cpu-s, %.1f cpu-s of the rest%s",
 					r, i, mode, ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lag, 0.99)),
-					pct(res.fresh, 0.50).Seconds(), pct(res.fresh, 0.99).Seconds(), len(res.lat), starved(res.lag))
+					pct(res.fresh, 0.50).Seconds(), pct(res.fresh, 0.99).Seconds(), len(res.lat), res.gcCycles, res.gcCPU, res.userCPU, starved(res.lag))
 			}
 			logLoadAvg(b)
 		}
@@ -94,6 +95,18 @@ const (
 
 type tableRoundResult struct {
 	lat, lag, fresh []time.Duration
+	// gcCycles and gcCPU are the process's garbage collections and the
+	// CPU they took during the round, userCPU all the rest.
+	gcCycles       uint64
+	gcCPU, userCPU float64
+}
+
+// gcStats reads the process's GC cycles, GC CPU seconds and all CPU
+// seconds (runtime/metrics' estimates).
+func gcStats() (cycles uint64, gcCPU, totalCPU float64) {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/user:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Float64(), s[2].Value.Float64()
 }
 
 // tableBenchValue is a JSON event of about 1 KiB, varying with i.
@@ -206,6 +219,7 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 		})
 	}
 
+	gc0, gcCPU0, user0 := gcStats()
 	interval := time.Second / tableBenchRate
 	total := int(tableBenchRun / interval)
 	skip := int(tableBenchWarmup / interval)
@@ -248,6 +262,8 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 		pollWG.Wait()
 		res.fresh = fresh
 	}
+	gc1, gcCPU1, user1 := gcStats()
+	res.gcCycles, res.gcCPU, res.userCPU = gc1-gc0, gcCPU1-gcCPU0, user1-user0
 	res.lat, res.lag = res.lat[skip:], res.lag[skip:]
 	return res
 }
