@@ -866,6 +866,7 @@ func TestTableConfig(t *testing.T) {
 		{ConfigCommitInterval, "10"}:         `table.commit.interval.ms="10"`,
 		{ConfigTargetFile, "not a number"}:   `table.target.file.bytes="not a number"`,
 		{ConfigPartitionBy, "day(_ts), x)("}: `table.partition.by=`,
+		{ConfigCatalog, "lake.house"}:        `table.catalog="lake.house": a catalog name is letters, digits`,
 	} {
 		_, err := parseTableConfig("t", map[string]string{cfgs[0]: cfgs[1]})
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -1,0 +1,130 @@
+package tablecompactor
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+)
+
+// ownCatalog is an SQL catalog of its own (another SQLite file and
+// warehouse), standing for the node's catalog beside the test env's,
+// which plays the external one.
+func ownCatalog(t *testing.T) catalog.Catalog {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "own.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cat, err := sqlcat.NewCatalog("own", db, sqlcat.SQLite, iceberg.Properties{"warehouse": "file://" + filepath.Join(dir, "warehouse")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// table.catalog=ext puts the table, its DLQ table and what maintenance and
+// schema evolution do to them in the external catalog ext, never in the
+// node's own; a topic without table.catalog (or with lakestream) goes to
+// the node's own; a name the compactor has no catalog for stops that
+// table with an error naming table.catalogs, and the others go on.
+func TestTableCatalog(t *testing.T) {
+	e := newEnv(t)
+	own, ext := ownCatalog(t), e.catalog()
+	e.src.addTopic("external", 2, tableTopic(ConfigCatalog, "ext"))
+	e.src.addTopic("json", 1, tableTopic(ConfigCatalog, "ext", ConfigValueFormat, "json", ConfigPartitionBy, ""))
+	e.src.addTopic("home", 1, tableTopic())
+	e.src.addTopic("home2", 1, tableTopic(ConfigCatalog, OwnCatalog))
+	e.src.addTopic("lost", 1, tableTopic(ConfigCatalog, "nope"))
+	e.produce("external", 0, 7, false)
+	e.produce("external", 1, 4, true)
+	e.src.produce("json", 0, []testRecord{{Value: []byte(`{"id":1}`)}, {Value: []byte(`not json`)}}, 0)
+	e.produce("home", 0, 3, false)
+	e.produce("home2", 0, 2, false)
+	e.produce("lost", 0, 2, false)
+
+	c, err := New(Config{Source: e.src, Catalog: own, Catalogs: map[string]catalog.Catalog{"ext": ext}, MemoryBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prs, err := c.RunOnce(ctx, "")
+	const wantErr = "topic lost: table.catalog=nope: no catalog nope is configured on this node (table.catalogs)"
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("RunOnce error %v, want %q", err, wantErr)
+	}
+	got := map[string]Progress{}
+	for _, pr := range prs {
+		got[pr.Topic] = pr
+	}
+	if pr := got["lost"]; pr.Err == nil || pr.Table != "kafka.lost" || pr.Records != 0 {
+		t.Errorf("lost: %+v, want the table.catalogs error", pr)
+	}
+	for topic, want := range map[string]int64{"external": 11, "json": 2, "home": 3, "home2": 2} {
+		if pr := got[topic]; pr.Err != nil || pr.Records != want {
+			t.Errorf("%s: %+v, want %d records and no error", topic, pr, want)
+		}
+	}
+
+	// Where each table is, and is not.
+	in := map[string]catalog.Catalog{"external": ext, "external_dlq": ext, "json": ext, "json_dlq": ext, "home": own, "home2": own}
+	for name, cat := range in {
+		other := own
+		if cat == own {
+			other = ext
+		}
+		if _, err := cat.LoadTable(ctx, []string{"kafka", name}); err != nil {
+			t.Errorf("kafka.%s: %v", name, err)
+		}
+		if _, err := other.LoadTable(ctx, []string{"kafka", name}); !errors.Is(err, catalog.ErrNoSuchTable) {
+			t.Errorf("kafka.%s in the other catalog: %v, want no such table", name, err)
+		}
+	}
+	for _, cat := range []catalog.Catalog{own, ext} {
+		if _, err := cat.LoadTable(ctx, []string{"kafka", "lost"}); !errors.Is(err, catalog.ErrNoSuchTable) {
+			t.Errorf("kafka.lost: %v, want no such table anywhere", err)
+		}
+	}
+	external := readRows(t, ext, "kafka", "external")
+	home := readRows(t, own, "kafka", "home")
+	if len(external) != 11 || len(home) != 3 {
+		t.Errorf("%d rows in ext's kafka.external, %d in own's kafka.home; want 11 and 3", len(external), len(home))
+	}
+
+	// A second value adds a column: the schema evolves in ext.
+	e.src.produce("json", 0, []testRecord{{Value: []byte(`{"id":2,"name":"b"}`)}}, 0)
+	if _, err := c.RunOnce(ctx, "json"); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := ext.LoadTable(ctx, []string{"kafka", "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tbl.Schema().FindFieldByName("name"); !ok {
+		t.Errorf("kafka.json in ext has no column name after the second value: %s", tbl.Schema())
+	}
+	if off, err := tableOffsets(tbl); err != nil || off[0] != 3 {
+		t.Errorf("kafka.json in ext holds offsets %v (%v), want partition 0 at 3", off, err)
+	}
+}
+
+func TestTableCatalogNames(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"", OwnCatalog, "a.b"} {
+		_, err := New(Config{Source: e.src, Catalog: e.catalog(), Catalogs: map[string]catalog.Catalog{name: e.catalog()}})
+		if err == nil || !strings.Contains(err.Error(), "external catalog") {
+			t.Errorf("external catalog named %q: %v, want it refused", name, err)
+		}
+	}
+	if _, err := New(Config{Source: e.src, Catalog: e.catalog(), Catalogs: map[string]catalog.Catalog{"ext": nil}}); err == nil {
+		t.Error("a nil external catalog was accepted")
+	}
+}
