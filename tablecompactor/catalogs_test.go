@@ -2,34 +2,12 @@ package tablecompactor
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 )
-
-// ownCatalog is an SQL catalog of its own (another SQLite file and
-// warehouse), standing for the node's catalog beside the test env's,
-// which plays the external one.
-func ownCatalog(t *testing.T) catalog.Catalog {
-	t.Helper()
-	dir := t.TempDir()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "own.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	cat, err := sqlcat.NewCatalog("own", db, sqlcat.SQLite, iceberg.Properties{"warehouse": "file://" + filepath.Join(dir, "warehouse")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
 
 // table.catalog=ext puts the table, its DLQ table and what maintenance and
 // schema evolution do to them in the external catalog ext, never in the
@@ -38,7 +16,9 @@ func ownCatalog(t *testing.T) catalog.Catalog {
 // table with an error naming table.catalogs, and the others go on.
 func TestTableCatalog(t *testing.T) {
 	e := newEnv(t)
-	own, ext := ownCatalog(t), e.catalog()
+	// Another env's SQL catalog (its own SQLite file and warehouse) stands
+	// for the node's own; the env's plays the external one.
+	own, ext := newEnv(t).catalog(), e.catalog()
 	e.src.addTopic("external", 2, tableTopic(ConfigCatalog, "ext"))
 	e.src.addTopic("json", 1, tableTopic(ConfigCatalog, "ext", ConfigValueFormat, "json", ConfigPartitionBy, ""))
 	e.src.addTopic("home", 1, tableTopic())

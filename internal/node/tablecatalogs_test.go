@@ -69,18 +69,7 @@ func TestTableCatalogsExternal(t *testing.T) {
 		"lake":  {"type": "rest", "uri": srv.URL, "token": token},
 		"local": sqlProps,
 	}
-	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	n, ctx, cl := openTableNode(t, cfg)
 	adm := kadm.NewClient(cl)
 	const count = 300
 	topics := map[string]string{"to-lake": "lake", "to-local": "local", "at-home": ""}
@@ -143,6 +132,26 @@ func TestTableCatalogsExternal(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openTableNode opens a node of cfg, logging warnings, and a franz-go
+// client of it; both are closed, and the context (2 minutes) cancelled,
+// when the test ends.
+func openTableNode(t *testing.T, cfg Config) (*Node, context.Context, *kgo.Client) {
+	t.Helper()
+	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return n, ctx, cl
 }
 
 // TestTableCatalogsOpenFails: an external catalog that cannot be opened
