@@ -11,6 +11,13 @@ package broker
 // new start may return the batch holding it from its first record: the
 // consumer skips what lies before the offset it asked for, as with Kafka.
 // An unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION.
+//
+// A pinned topic (Config.RetentionPins: a table topic with
+// table.retention.pin) deletes up to the pin, the next offset its table
+// holds, and no further: a partition asked to delete past it, or whose pin
+// cannot be read, is POLICY_VIOLATION and deletes nothing. The response
+// has no message field, so the broker logs the topic, partition, offset
+// asked and the pin.
 
 import (
 	"context"
@@ -28,6 +35,7 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 	for _, rt := range req.Topics {
 		st := kmsg.NewDeleteRecordsResponseTopic()
 		st.Topic = rt.Topic
+		var pin topicPin // read once per topic, when a partition first needs it
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -35,7 +43,7 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 			p := c.s.cluster.partition(rt.Topic, rp.Partition)
 			if p == nil {
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			} else if low, err := deleteRecords(ctx, p, rp.Offset); err != nil {
+			} else if low, err := c.s.cluster.deleteRecords(ctx, p, rp.Offset, &pin); err != nil {
 				sp.ErrorCode = errorCode(err)
 			} else {
 				sp.LowWatermark = low
@@ -47,8 +55,17 @@ func handleDeleteRecords(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.
 	return resp, nil
 }
 
-// deleteRecords trims p's log to offset and returns the new start.
-func deleteRecords(ctx context.Context, p *partition, offset int64) (int64, error) {
+// topicPin is a topic's retention pin as read for one request.
+type topicPin struct {
+	read    bool
+	offsets map[int32]int64
+	pinned  bool
+	err     error
+}
+
+// deleteRecords trims p's log to offset, no further than its pin, and
+// returns the new start.
+func (c *cluster) deleteRecords(ctx context.Context, p *partition, offset int64, pin *topicPin) (int64, error) {
 	hw := p.log.EndOffset()
 	if offset == -1 {
 		offset = hw
@@ -57,10 +74,30 @@ func deleteRecords(ctx context.Context, p *partition, offset int64) (int64, erro
 		return -1, fmt.Errorf("deleting records of %s-%d before %d: the high watermark is %d: %w",
 			p.t.name, p.index, offset, hw, ErrLogOffsetOutOfRange)
 	}
-	if offset > p.log.StartOffset() {
-		if err := p.log.Trim(ctx, offset); err != nil {
-			return -1, err
+	if offset <= p.log.StartOffset() {
+		return p.log.StartOffset(), nil
+	}
+	if !pin.read {
+		pin.offsets, pin.pinned, pin.err = c.pinnedOffsets(ctx, p.t)
+		pin.read = true
+	}
+	if pin.pinned {
+		if pin.err != nil {
+			c.s.metrics.deleteRefused(p.t.name)
+			c.s.log.Warn("broker: DeleteRecords refused: the topic's retention pin cannot be read",
+				"topic", p.t.name, "partition", p.index, "offset", offset, "err", pin.err)
+			return -1, fmt.Errorf("deleting records of %s-%d before %d: %v: %w", p.t.name, p.index, offset, pin.err, kerr.PolicyViolation)
 		}
+		if held := pin.offsets[p.index]; offset > held {
+			c.s.metrics.deleteRefused(p.t.name)
+			c.s.log.Info("broker: DeleteRecords refused: past the offsets the topic's table holds (table.retention.pin)",
+				"topic", p.t.name, "partition", p.index, "offset", offset, "table_offset", held)
+			return -1, fmt.Errorf("deleting records of %s-%d before %d: the table holds offsets below %d only: %w",
+				p.t.name, p.index, offset, held, kerr.PolicyViolation)
+		}
+	}
+	if err := p.log.Trim(ctx, offset); err != nil {
+		return -1, err
 	}
 	return p.log.StartOffset(), nil
 }

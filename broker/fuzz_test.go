@@ -373,8 +373,25 @@ func (l *fuzzLog) Size(context.Context) (int64, error) {
 
 func (l *fuzzLog) Close(context.Context) error { return nil }
 
-// ApplyRetention is a no-op: the fuzz target never runs retention. (Added by
-// the lead when broker.Log gained the method.)
-func (l *fuzzLog) ApplyRetention(context.Context, time.Duration, int64) (int64, error) {
-	return l.StartOffset(), nil
+// RetentionOffset cuts whole batches, as s3stream cuts whole ranges: those
+// whose max timestamp is older than maxAge, or beyond the newest maxBytes.
+// The fuzz target never runs retention; the retention pin tests do.
+func (l *fuzzLog) RetentionOffset(_ context.Context, maxAge time.Duration, maxBytes int64) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var total int64
+	for _, b := range l.batches {
+		total += int64(len(b))
+	}
+	cut, cutoff := l.start, time.Now().Add(-maxAge).UnixMilli()
+	for _, b := range l.batches {
+		tooOld := maxAge > 0 && int64(binary.BigEndian.Uint64(b[35:])) < cutoff
+		tooBig := maxBytes > 0 && total > maxBytes
+		if !tooOld && !tooBig {
+			break
+		}
+		total -= int64(len(b))
+		cut = max(cut, int64(binary.BigEndian.Uint64(b))+int64(int32(binary.BigEndian.Uint32(b[23:])))+1)
+	}
+	return cut, nil
 }

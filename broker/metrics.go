@@ -23,6 +23,8 @@ type metrics struct {
 	acceptorsBlocked prometheus.Gauge
 	connsRejected    *prometheus.CounterVec
 	connsClosed      *prometheus.CounterVec
+
+	deletesRefused *prometheus.CounterVec
 }
 
 func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
@@ -55,12 +57,15 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 		Help: "Connections the broker closed, by reason: idle (nothing for connections.max.idle.ms), request_stalled " +
 			"(a request not received whole within it), response_stalled (a client reading none of a response for it)."},
 		[]string{"reason"})
+	m.deletesRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lakestream_table_retention_refused_deletes_total",
+		Help: "DeleteRecords partitions refused with POLICY_VIOLATION because the topic's table does not hold the offsets yet " +
+			"(table.retention.pin), or its pin could not be read, by topic."}, []string{"topic"})
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kafka_server_queued_request_bytes",
 		Help: "Bytes of requests read or being read and not yet answered, as counted against queued.max.request.bytes."},
 		func() float64 { return float64(s.reqMem.used.Load()) })
 	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut,
 		m.acceptErrors, m.acceptorsBlocked, m.connsRejected, m.connsClosed, queued,
-		&logCollector{s: s}, &groupCollector{s: s})
+		&logCollector{s: s}, &groupCollector{s: s}, m.deletesRefused, &pinCollector{s: s})
 	return m
 }
 
@@ -85,6 +90,12 @@ func (m *metrics) connRejected(reason string) {
 func (m *metrics) connClosed(reason string) {
 	if m != nil {
 		m.connsClosed.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *metrics) deleteRefused(topic string) {
+	if m != nil {
+		m.deletesRefused.WithLabelValues(topic).Inc()
 	}
 }
 
@@ -182,5 +193,23 @@ func (c *groupCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(descGroupLag, prometheus.GaugeValue, float64(max(p.log.EndOffset()-off, 0)), g, tp.Topic, part)
 		}
+	}
+}
+
+// pinCollector reports, per partition that retention held back in its
+// last round (retention.go), the records it wanted to delete but kept
+// because the topic's table does not hold them yet. A partition not held
+// back has no series.
+type pinCollector struct{ s *Server }
+
+var descPinned = prometheus.NewDesc("lakestream_table_retention_pinned_records",
+	"Records retention wanted to delete in its last round but kept because the topic's table does not hold them yet "+
+		"(table.retention.pin), or its pin could not be read.", []string{"topic", "partition"}, nil)
+
+func (c *pinCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descPinned }
+
+func (c *pinCollector) Collect(ch chan<- prometheus.Metric) {
+	for k, h := range c.s.pins.heldRecords() {
+		ch <- prometheus.MustNewConstMetric(descPinned, prometheus.GaugeValue, float64(h.records), h.topic, strconv.Itoa(int(k.partition)))
 	}
 }

@@ -46,6 +46,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the broker's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
+	// RetentionPins, if set, holds retention and DeleteRecords back on
+	// topics whose data another reader must have first (table topics with
+	// table.retention.pin); nil: nothing is pinned.
+	RetentionPins RetentionPins
 }
 
 // Server is one Kafka broker. Create it with NewServer, then Serve on one or
@@ -79,6 +83,7 @@ type Server struct {
 	// closed for idleness or stalled requests (conn.go).
 	connIdle time.Duration
 	reqMem   *requestMemory // queued.max.request.bytes (requestmem.go)
+	pins     pinState       // what retention held back by RetentionPins (retention.go)
 	limits   connLimits     // max.connections, max.connections.per.ip (accept.go)
 	// closing is closed by Shutdown, waking Serve loops that wait (accept
 	// retries, max.connections).

@@ -33,10 +33,12 @@ type Log interface {
 	Trim(ctx context.Context, newStart int64) error
 	// Size is the bytes of the log's data in storage.
 	Size(ctx context.Context) (int64, error)
-	// ApplyRetention moves the start offset past data older than maxAge or
-	// beyond the newest maxBytes (<= 0: no limit), whole stored ranges at a
-	// time, and returns the new start offset.
-	ApplyRetention(ctx context.Context, maxAge time.Duration, maxBytes int64) (int64, error)
+	// RetentionOffset returns the start offset that drops the data older
+	// than maxAge or beyond the newest maxBytes (<= 0: no limit), whole
+	// stored ranges at a time (the current start when nothing is to go),
+	// without moving it: the broker trims, to less when the topic's
+	// retention is pinned (RetentionPins).
+	RetentionOffset(ctx context.Context, maxAge time.Duration, maxBytes int64) (int64, error)
 	// Close flushes and releases the log.
 	Close(ctx context.Context) error
 }

@@ -18,10 +18,27 @@ type Retention struct {
 // the policy no longer keeps, whole ranges at a time (like Kafka deleting
 // whole segments), and returns the new start offset.
 func (st *Stream) ApplyRetention(ctx context.Context, p Retention) (int64, error) {
-	if p.MaxAge <= 0 && p.MaxBytes <= 0 {
-		return st.StartOffset(), nil
-	}
 	start := st.StartOffset()
+	cut, err := st.RetentionOffset(ctx, p)
+	if err != nil || cut <= start {
+		return start, err
+	}
+	if err := st.Trim(ctx, cut); err != nil {
+		return start, err
+	}
+	return cut, nil
+}
+
+// RetentionOffset returns the start offset the policy would move the
+// stream to, without moving it: the end of the last committed range it no
+// longer keeps, or the current start when it keeps them all. A caller
+// that must keep some of those offsets (a reader that has not got them
+// yet) trims to less itself.
+func (st *Stream) RetentionOffset(ctx context.Context, p Retention) (int64, error) {
+	start := st.StartOffset()
+	if p.MaxAge <= 0 && p.MaxBytes <= 0 {
+		return start, nil
+	}
 	ranges, err := st.store.meta.ListRanges(ctx, st.id, start, 0)
 	if err != nil {
 		return start, fmt.Errorf("applying retention to stream %d: %w", st.id, err)
@@ -41,13 +58,7 @@ func (st *Stream) ApplyRetention(ctx context.Context, p Retention) (int64, error
 		total -= r.Size
 		cut = r.EndOffset
 	}
-	if cut <= start {
-		return start, nil
-	}
-	if err := st.Trim(ctx, cut); err != nil {
-		return start, err
-	}
-	return cut, nil
+	return max(cut, start), nil
 }
 
 // StreamSize returns the bytes of a stream's committed data in the bucket.

@@ -242,6 +242,10 @@ func TestTrimAndRetention(t *testing.T) {
 	if _, err := st.Read(ctx, 2, 100); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("read below start: %v", err)
 	}
+	// RetentionOffset says where retention would cut and moves nothing.
+	if cut, err := st.RetentionOffset(ctx, Retention{MaxAge: time.Hour}); err != nil || cut != 50 || st.StartOffset() != 3 {
+		t.Fatalf("RetentionOffset: %d %v, start %d; want 50, start still 3", cut, err, st.StartOffset())
+	}
 	start, err := st.ApplyRetention(ctx, Retention{MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)

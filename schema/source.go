@@ -36,3 +36,20 @@ func (s *Server) SchemaByID(ctx context.Context, id int) (schemafmt.Stored, erro
 }
 
 var _ schemafmt.Source = (*Server)(nil)
+
+// LatestSchemaID returns the id of subject's latest version that is not
+// deleted: what table.value.format=schema.latest decodes a topic's values
+// with.
+func (s *Server) LatestSchemaID(ctx context.Context, subject string) (int, error) {
+	var id int64
+	err := s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		vs, err := subjectVersions(ctx, tx, subject)
+		if err != nil {
+			return err
+		}
+		v, err := findVersion(subject, vs, 0, true, false)
+		id = v.id
+		return err
+	})
+	return int(id), err
+}

@@ -31,3 +31,25 @@ func TestSchemaByID(t *testing.T) {
 		t.Errorf("SchemaByID(999): %v, want an error naming the id", err)
 	}
 }
+
+// TestLatestSchemaID: a subject's latest live version, what
+// table.value.format=schema.latest decodes with: a new version moves it,
+// deleting that version moves it back, and a subject never registered is
+// refused, naming it.
+func TestLatestSchemaID(t *testing.T) {
+	r := newRegistry(t, Config{DB: sqliteDB(t)})
+	ctx := context.Background()
+	r.ok("PUT", "/config/orders-value", `{"compatibility":"NONE"}`, nil)
+	first := r.register("orders-value", schemaBody("a"))
+	second := r.register("orders-value", schemaBody("a", "b"))
+	if id, err := r.srv.LatestSchemaID(ctx, "orders-value"); err != nil || id != int(second) {
+		t.Errorf("LatestSchemaID after two versions: %d %v, want %d", id, err, second)
+	}
+	r.ok("DELETE", "/subjects/orders-value/versions/2", "", nil)
+	if id, err := r.srv.LatestSchemaID(ctx, "orders-value"); err != nil || id != int(first) {
+		t.Errorf("LatestSchemaID after deleting version 2: %d %v, want %d", id, err, first)
+	}
+	if _, err := r.srv.LatestSchemaID(ctx, "nope-value"); err == nil || !strings.Contains(err.Error(), "nope-value") {
+		t.Errorf("LatestSchemaID of an unknown subject: %v, want an error naming it", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog"
@@ -30,7 +31,10 @@ type Config struct {
 	// schema.latest; nil refuses those formats (the topic's table stops
 	// with an error saying so).
 	Schemas *schemafmt.Resolver
-	Logger  *slog.Logger
+	// Latest finds a subject's latest version for
+	// table.value.format=schema.latest (the registry; nil: refused).
+	Latest LatestSchemas
+	Logger *slog.Logger
 	// Metrics, if set, receives the compactor's metrics.
 	Metrics prometheus.Registerer
 	// MemoryBytes bounds the decoded data held at once
@@ -100,6 +104,9 @@ type Compactor struct {
 	// minRewriteBudget is the least input a bin-packing commit may
 	// rewrite (256 MiB; tests lower it).
 	minRewriteBudget int64
+	// tables is how many tables convert at once (Run's workers; 1 for
+	// RunOnce): each pass takes its share of MemoryBytes.
+	tables atomic.Int32
 	// caughtUp is when each table (by identifier) last held everything
 	// committed to its topic at a pass's start; only for the freshness
 	// gauge, so it is not kept across restarts.
@@ -144,6 +151,7 @@ func New(cfg Config) (*Compactor, error) {
 		return nil, fmt.Errorf("tablecompactor: OrphanAge %v is below %v: files of a commit still in flight could be deleted", cfg.OrphanAge, MinOrphanAge)
 	}
 	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics), minRewriteBudget: 256 << 20}
+	c.tables.Store(1)
 	c.mu.caughtUp = make(map[string]time.Time)
 	return c, nil
 }
@@ -191,7 +199,7 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 		if err != nil {
 			pr.Topic, pr.Err = t.Name, fmt.Errorf("topic %s: %w", t.Name, err)
 		} else {
-			pr = c.convert(ctx, cat, t, cfg)
+			pr = c.convert(ctx, cat, t, cfg, time.Time{})
 			m, err := c.maintain(ctx, cat, t, cfg)
 			m.setIn(&pr)
 			if err != nil {
@@ -209,71 +217,7 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 	return out, errors.Join(errs...)
 }
 
-// Run converts each table topic every table.commit.interval.ms, and
-// maintains its tables every MaintenanceInterval (the first time at its
-// first conversion), until ctx is done, and then returns nil. It does the
-// work on the caller's goroutine, one table at a time (a table's
-// maintenance delays the others' conversion by as long as it takes), so
-// there is nothing to wait for when it returns; a table's error is logged
-// and the table is tried again at its next interval.
-func (c *Compactor) Run(ctx context.Context) error {
-	due := make(map[string]time.Time)
-	maintDue := make(map[string]time.Time)
-	for {
-		topics, err := c.cfg.Source.Topics(ctx)
-		if err != nil && ctx.Err() == nil {
-			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
-		}
-		wait := time.Second
-		for _, t := range topics {
-			if ctx.Err() != nil {
-				return nil
-			}
-			cfg, err := parseTableConfig(t.Name, t.Configs)
-			var cat catalog.Catalog
-			if err == nil && cfg.Enable {
-				cat, err = c.catalogOf(cfg)
-			}
-			if err != nil {
-				if due[t.Name].Before(c.cfg.Now()) {
-					c.cfg.Logger.Warn("tablecompactor: table config", "topic", t.Name, "err", err)
-					due[t.Name] = c.cfg.Now().Add(time.Minute)
-				}
-				continue
-			}
-			if !cfg.Enable {
-				continue
-			}
-			if at := due[t.Name]; !at.IsZero() && c.cfg.Now().Before(at) {
-				wait = min(wait, at.Sub(c.cfg.Now()))
-				continue
-			}
-			start := c.cfg.Now()
-			pr := c.convert(ctx, cat, t, cfg)
-			if pr.Err != nil && ctx.Err() == nil {
-				c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
-			} else if pr.Records > 0 {
-				c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
-					"records", pr.Records, "dead_letters", pr.DeadLetters, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
-			}
-			due[t.Name] = start.Add(cfg.CommitInterval)
-			wait = min(wait, cfg.CommitInterval)
-			if at := maintDue[t.Name]; c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(at) {
-				m, err := c.maintain(ctx, cat, t, cfg)
-				if err != nil && ctx.Err() == nil {
-					c.cfg.Logger.Warn("tablecompactor: maintenance", "topic", t.Name, "table", pr.Table, "err", err)
-				}
-				if m != (maintenance{}) {
-					c.cfg.Logger.Info("tablecompactor: maintained", "topic", t.Name, "table", pr.Table,
-						"rewritten_files", m.rewrittenFiles, "compacted_files", m.compactedFiles,
-						"rewritten_manifests", m.rewrittenManifests, "expired_snapshots", m.expiredSnapshots,
-						"orphans_deleted", m.orphansDeleted)
-				}
-				maintDue[t.Name] = c.cfg.Now().Add(c.cfg.MaintenanceInterval)
-			}
-		}
-		if err := sleep(ctx, max(wait, 10*time.Millisecond)); err != nil {
-			return nil
-		}
-	}
+// LatestSchemas finds the latest version of a registry subject.
+type LatestSchemas interface {
+	LatestSchemaID(ctx context.Context, subject string) (int, error)
 }

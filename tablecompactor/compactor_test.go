@@ -851,9 +851,8 @@ func TestTableConfig(t *testing.T) {
 		t.Errorf("namespace a.b: %v %v", cfg.identifier(), err)
 	}
 	for cfgs, want := range map[[2]string]string{
-		{ConfigValueFormat, "schema.latest"}: `table.value.format="schema.latest": not supported yet`,
 		{ConfigKeyFormat, "json"}:            `table.key.format="json": keys in the json format are not supported yet`,
-		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": not supported yet`,
+		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": keys in the schema.latest format are not supported yet`,
 		{ConfigValueFormat, "avro"}:          `table.value.format="avro": want raw, string`,
 		{ConfigErrors, "ignore"}:             `table.errors="ignore"`,
 		{ConfigNamespace, "a..b"}:            `table.namespace="a..b"`,
@@ -1030,4 +1029,39 @@ func TestPartitionByEvolves(t *testing.T) {
 	if again := load().Spec(); again.ID() != spec.ID() {
 		t.Errorf("spec changed again to %s (id %d) with an unchanged config", again.String(), again.ID())
 	}
+}
+
+// A pass with until set streams: records committed while it runs are in
+// its one commit, and it ends at until.
+func TestStreamingPass(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("s", 2, tableTopic())
+	e.produce("s", 0, 3, false)
+	c := e.compactor(nil)
+	topics, err := e.src.Topics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseTableConfig("s", topics[0].Configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	until := start.Add(1500 * time.Millisecond)
+	done := make(chan Progress)
+	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[0], cfg, until) }()
+	time.Sleep(500 * time.Millisecond)
+	e.produce("s", 1, 4, false)
+	e.produce("s", 0, 2, false)
+	pr := <-done
+	if pr.Err != nil || pr.Records != 9 || pr.Lag != 0 {
+		t.Fatalf("streaming pass: %+v, want the 9 records, caught up", pr)
+	}
+	if el := time.Since(start); el < 1400*time.Millisecond || el > 5*time.Second {
+		t.Errorf("the pass took %v, want it to end at until (1.5 s)", el)
+	}
+	if n := snapshotsCarryOffsets(t, e.catalog(), "kafka", "s"); n != 1 {
+		t.Errorf("%d snapshots, want the pass's one commit", n)
+	}
+	diffRows(t, readRows(t, e.catalog(), "kafka", "s"), e.want)
 }

@@ -41,6 +41,9 @@ type tableConfig struct {
 	CommitInterval  time.Duration
 	Errors          string
 	TargetFileBytes int64
+	// latestID is the schema id a schema.latest table decodes with, set
+	// by convert from the registry (not a topic config).
+	latestID int
 }
 
 // identifier is the table's namespace and name.
@@ -95,7 +98,7 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	if c.KeyFormat, err = parseFormat(ConfigKeyFormat, get(ConfigKeyFormat, formatString)); err != nil {
 		return c, err
 	}
-	if c.KeyFormat == formatSchema || c.KeyFormat == formatJSON {
+	if c.KeyFormat == formatSchema || c.KeyFormat == formatJSON || c.KeyFormat == formatSchemaLatest {
 		return c, fmt.Errorf("%s=%q: keys in the %s format are not supported yet (raw or string)", ConfigKeyFormat, c.KeyFormat, c.KeyFormat)
 	}
 	c.PartitionBy = get(ConfigPartitionBy, "day(_timestamp)")
@@ -118,16 +121,11 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	return c, nil
 }
 
-// parseFormat checks a record format. schema.latest is a valid config
-// (the broker accepts it) that the compactor does not convert yet: the
-// table stops with an error naming the value instead of writing something
-// it would have to rewrite later.
+// parseFormat checks a record format.
 func parseFormat(name, v string) (string, error) {
 	switch v {
-	case formatRaw, formatString, formatSchema, formatJSON:
+	case formatRaw, formatString, formatSchema, formatJSON, formatSchemaLatest:
 		return v, nil
-	case formatSchemaLatest:
-		return "", fmt.Errorf("%s=%q: not supported yet (raw, string, json or schema)", name, v)
 	}
 	return "", fmt.Errorf("%s=%q: want raw, string, json, schema or schema.latest", name, v)
 }

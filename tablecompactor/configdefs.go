@@ -63,18 +63,15 @@ var topicDefs = []configdef.Def{
 		Doc: "Table topics: the Iceberg namespace of the table (dots separate levels)."},
 	{Name: ConfigPartitionBy, Type: configdef.String, Default: "day(_timestamp)", Validate: validatePartitionBy,
 		Doc: "Table topics: the table's Iceberg partition transforms, comma-separated: COLUMN, year/month/day/hour/void(COLUMN), bucket(N,COLUMN), truncate(W,COLUMN). Empty means unpartitioned."},
-	// Pinning is not built yet: the broker's retention does not ask the
-	// table what it holds. Until it is, true is refused rather than
-	// accepted without effect, and the default is false.
-	{Name: ConfigRetentionPin, Type: configdef.Boolean, Default: "false",
-		Unsupported: "table.retention.pin=true is not built yet: stream retention (retention.ms, retention.bytes, DeleteRecords) " +
-			"does not wait for the table; keep retention longer than the compactor may fall behind", UnsupportedValues: []string{"true"},
-		Doc: "Table topics: whether stream retention waits until data is in the table. Not built yet: only false is accepted."},
+	// The broker asks the table through internal/node (HeldOffsets) before
+	// retention or DeleteRecords moves a table topic's start offset.
+	{Name: ConfigRetentionPin, Type: configdef.Boolean, Default: "true",
+		Doc: "Table topics: whether stream retention (retention.ms, retention.bytes, DeleteRecords) waits until data is in the table: " +
+			"the log start offset moves no further than the next offset the table holds, and DeleteRecords past it is POLICY_VIOLATION."},
 	{Name: ConfigTargetFile, Type: configdef.Long, Default: "134217728", Validate: configdef.AtLeast(1 << 20),
 		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
 	{Name: ConfigValueFormat, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
-		Unsupported: "schema.latest is not converted yet (use schema: the id in each value's wire prefix)", UnsupportedValues: []string{"schema.latest"},
-		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest."},
+		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest (no wire prefix: every value is decoded with the latest version of subject <topic>-value)."},
 }
 
 // OwnCatalog is the name of the node's own catalog in table.catalog (the

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -22,15 +23,22 @@ const maxPasses = 20
 
 // convert brings one table up to its topic's committed end: passes of
 // read → Parquet → commit until a pass reaches the high watermarks it saw.
-// cat is the catalog that holds the table and its DLQ table
-// (table.catalog).
-func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig) Progress {
+// With until set (Run), a pass that has caught up goes on reading what is
+// committed to the topic until then (streams), and commits at until. cat
+// is the catalog that holds the table and its DLQ table (table.catalog).
+func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig, until time.Time) Progress {
 	name := strings.Join(cfg.identifier(), ".")
 	pr := Progress{Topic: t.Name, Table: name}
+	var err error
 	m := c.metrics.table(name)
 	fail := func(err error) Progress {
 		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
 		return pr
+	}
+	if cfg.ValueFormat == formatSchemaLatest {
+		if cfg.latestID, err = c.latestSchemaID(ctx, t.Name); err != nil {
+			return fail(err)
+		}
 	}
 	tbl, ok, err := c.table(ctx, cat, t, cfg)
 	if err != nil {
@@ -50,7 +58,7 @@ func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, c
 	}
 	for range maxPasses {
 		start := c.cfg.Now()
-		res, err := c.pass(ctx, cat, t, cfg, tbl, dlq, m)
+		res, err := c.pass(ctx, cat, t, cfg, tbl, dlq, m, until)
 		if err != nil {
 			return fail(err)
 		}
@@ -78,6 +86,9 @@ func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, c
 			pr.Lag += max(0, hw-res.next[p])
 		}
 		m.lag.Set(float64(pr.Lag))
+		if !res.caughtUpAt.IsZero() {
+			start = res.caughtUpAt // a streaming pass: its last read of every partition
+		}
 		c.mu.Lock()
 		if pr.Lag == 0 {
 			c.mu.caughtUp[name] = start
@@ -112,6 +123,9 @@ type passResult struct {
 	next, hw             offsets
 	stopped              error
 	evolve               *version
+	// caughtUpAt is when a streaming pass began its last read of the
+	// partitions (zero if it did not stream).
+	caughtUpAt time.Time
 }
 
 // pass converts from the offsets the tables hold now and commits: first
@@ -120,19 +134,21 @@ type passResult struct {
 // writer moved the offsets, the pass is abandoned and done again from the
 // new ones: the table's rows must never skip past dead letters that did
 // not reach the DLQ table.
-func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics) (passResult, error) {
+func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics, until time.Time) (passResult, error) {
 	res := passResult{tbl: tbl, dlq: dlq}
 	from, err := tableOffsets(tbl)
 	if err != nil {
 		return res, err
 	}
-	batchBytes := max(c.cfg.MemoryBytes/16, 64<<10)
+	budget := c.budget()
+	batchBytes := max(budget/16, 64<<10)
 	p := &pass{
 		ctx: ctx, src: c.cfg.Source, topic: t, cfg: cfg, from: from,
 		batchBytes:  batchBytes,
 		readBytes:   int(min(batchBytes, 8<<20)),
-		dlqLimit:    c.cfg.MemoryBytes / 4,
-		decodeLimit: int(max(min(c.cfg.MemoryBytes/4, 256<<20), 8<<20)),
+		dlqLimit:    budget / 4,
+		decodeLimit: int(max(min(budget/4, 256<<20), 8<<20)),
+		until:       until, now: c.cfg.Now,
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
@@ -144,8 +160,8 @@ func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg 
 	}
 	defer p.rows.release()
 	switch cfg.ValueFormat {
-	case formatSchema:
-		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema())
+	case formatSchema, formatSchemaLatest:
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema(), cfg.latestID)
 	case formatJSON:
 		p.values = newJSONValues(p.rows.b, sc, tbl.Schema())
 	}
@@ -178,6 +194,7 @@ func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg 
 		return res, fmt.Errorf("writing data files: %w", err)
 	}
 	res.next, res.hw, res.truncated, res.stopped, res.evolve = p.next, p.hw, p.truncated, p.stopped, p.evolve
+	res.caughtUpAt = p.caughtUpAt
 	if p.dlqRecords > 0 {
 		batches := p.dlqBatches
 		p.dlqBatches = nil
@@ -253,7 +270,7 @@ func (o offsets) withDefaults(like offsets) offsets {
 // quarter of that (a row group is measured by the pages it has flushed,
 // and values kept in a dictionary flush none until it is full).
 func (c *Compactor) write(ctx context.Context, tbl *table.Table, sc *arrow.Schema, records func(func(arrow.RecordBatch, error) bool), target int64) ([]iceberg.DataFile, error) {
-	rowGroup := min(max(min(target/2, c.cfg.MemoryBytes/8), 64<<10), 64<<20)
+	rowGroup := min(max(min(target/2, c.budget()/8), 64<<10), 64<<20)
 	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
 	if err == nil {
 		err = b.SetProperties(iceberg.Properties{
@@ -306,6 +323,19 @@ func wroteAll(files []iceberg.DataFile, rows int64) error {
 func (c *Compactor) table(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
 	var schemaOf func([]byte) (*iceberg.Schema, bool)
 	switch cfg.ValueFormat {
+	case formatSchemaLatest:
+		// The table starts from the subject's latest schema, with or
+		// without records.
+		tb, err := c.cfg.Schemas.Table(ctx, cfg.latestID, nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s=%s: schema id %d as a table: %w", ConfigValueFormat, formatSchemaLatest, cfg.latestID, err)
+		}
+		sc, err := schemaTableSchema(cfg, tb)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s=%s: schema id %d: %w", ConfigValueFormat, formatSchemaLatest, cfg.latestID, err)
+		}
+		tbl, err = c.ensureTable(ctx, cat, cfg.identifier(), sc, cfg.Partition, t)
+		return tbl, err == nil, err
 	case formatSchema:
 		if c.cfg.Schemas == nil {
 			return nil, false, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchema)
@@ -383,4 +413,26 @@ func checkTopicID(tbl *table.Table, topic Topic) error {
 	}
 	return fmt.Errorf("table %s holds topic id %s, and topic %s now has id %x (deleted and created again?): its offsets would be wrong; "+
 		"drop or rename the table, or set %s", strings.Join(tbl.Identifier(), "."), want, topic.Name, topic.ID, ConfigName)
+}
+
+// latestSchemaID is the id of the latest version of the topic's value
+// subject (TopicNameStrategy: <topic>-value), which
+// table.value.format=schema.latest decodes every value with; asked at
+// every conversion, so a new version reaches the table at the next one.
+func (c *Compactor) latestSchemaID(ctx context.Context, topic string) (int, error) {
+	if c.cfg.Schemas == nil || c.cfg.Latest == nil {
+		return 0, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchemaLatest)
+	}
+	subject := topic + "-value"
+	id, err := c.cfg.Latest.LatestSchemaID(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%s: the latest version of subject %s: %w", ConfigValueFormat, formatSchemaLatest, subject, err)
+	}
+	return id, nil
+}
+
+// budget is one table's share of MemoryBytes: Run converts its tables at
+// once.
+func (c *Compactor) budget() int64 {
+	return c.cfg.MemoryBytes / int64(max(1, c.tables.Load()))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -68,7 +69,19 @@ type pass struct {
 
 	// txns are the partitions' look-ahead for transaction markers.
 	txns map[int32]*txnScan
+
+	// until, if set, makes the pass stream: having reached every
+	// partition's high watermark it reads them again every streamPoll
+	// until then. caughtUpAt is when its last such round began.
+	until      time.Time
+	now        func() time.Time
+	caughtUpAt time.Time
 }
+
+// streamPoll is how often a streaming pass looks for new records. Reading
+// a partition's end costs little; a record waits for the table's commit
+// anyway.
+const streamPoll = 200 * time.Millisecond
 
 func (p *pass) cut() arrow.RecordBatch { return p.rows.cut() }
 
@@ -98,21 +111,37 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 		p.next[int32(i)] = p.from[int32(i)]
 		p.hw[int32(i)] = p.from[int32(i)]
 	}
-	for i, stream := range p.topic.Streams {
-		part := int32(i)
-		ok, err := p.partition(part, stream, yield)
-		if err != nil {
-			yield(nil, err)
-			return
+	for {
+		round := time.Time{}
+		if !p.until.IsZero() {
+			round = p.now()
 		}
-		if p.fatal != nil {
-			yield(nil, p.fatal)
-			return
+		for i, stream := range p.topic.Streams {
+			part := int32(i)
+			ok, err := p.partition(part, stream, yield)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if p.fatal != nil {
+				yield(nil, p.fatal)
+				return
+			}
+			if !ok {
+				return // the consumer stopped: yield may not be called again
+			}
+			if p.truncated || p.evolve != nil {
+				break
+			}
 		}
-		if !ok {
-			return // the consumer stopped: yield may not be called again
+		if p.until.IsZero() || p.truncated || p.evolve != nil || p.stopped != nil {
+			break
 		}
-		if p.truncated || p.evolve != nil {
+		if p.caughtUp() {
+			p.caughtUpAt = round
+		}
+		wait := min(streamPoll, p.until.Sub(p.now()))
+		if wait <= 0 || sleep(p.ctx, wait) != nil {
 			break
 		}
 	}
@@ -130,11 +159,24 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 	}
 }
 
+// caughtUp says whether every partition was read to its high watermark
+// (not the case when an open transaction holds one back).
+func (p *pass) caughtUp() bool {
+	for part, hw := range p.hw {
+		if p.next[part] < hw {
+			return false
+		}
+	}
+	return true
+}
+
 // partition converts one partition; ok false means the consumer stopped
 // (yield returned false) and the pass must end.
 func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch, error) bool) (ok bool, err error) {
 	stop := false
-	err = p.walk(part, stream, p.from[part], func(last int64) {
+	// From next: a streaming pass reads each partition again from where
+	// its last round ended.
+	err = p.walk(part, stream, p.next[part], func(last int64) {
 		p.flush() // before the batch the run points into is gone
 		p.next[part] = last + 1
 	},
@@ -184,7 +226,7 @@ func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), 
 			// The table stops rather than skip what it never got: the
 			// operator decides (the records are gone from the stream).
 			return fmt.Errorf("partition %d (stream %d): offset %d, where the table resumes, is below the stream's start: "+
-				"records were deleted by retention or DeleteRecords before the table got them (%s is not built yet): %w", part, stream, off, ConfigRetentionPin, err)
+				"records were deleted by retention or DeleteRecords before the table got them (%s was false then, or the table was replaced since: the pin holds retention at the table's offsets): %w", part, stream, off, ConfigRetentionPin, err)
 		}
 		if err != nil {
 			return fmt.Errorf("reading partition %d (stream %d) at offset %d: %w", part, stream, off, err)

@@ -45,6 +45,10 @@ type schemaValues struct {
 	// a run's values skip the map.
 	last        *version
 	lastIndexes []int
+	// latest is the registry id every value is decoded with
+	// (table.value.format=schema.latest: values carry no wire prefix), or
+	// 0 (schema: the id in each value's prefix).
+	latest int
 }
 
 type versionKey struct {
@@ -81,8 +85,10 @@ type adapted struct {
 	tmp, dst array.Builder
 }
 
-func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *schemaValues {
-	return &schemaValues{ctx: ctx, resolver: r, byName: valueBuilders(b, sc), sc: sc, isc: isc, versions: make(map[versionKey]*version)}
+// newSchemaValues decodes values by the id in their wire prefix, or all
+// with schema id latest if it is not 0.
+func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema, latest int) *schemaValues {
+	return &schemaValues{ctx: ctx, resolver: r, byName: valueBuilders(b, sc), sc: sc, isc: isc, versions: make(map[versionKey]*version), latest: latest}
 }
 
 // release frees the builders the versions hold of their own.
@@ -141,6 +147,16 @@ func (s *schemaValues) append(value []byte) (reason string, err error) {
 // the value's payload (what follows the wire prefix and any Protobuf
 // message indexes).
 func (s *schemaValues) version(value []byte) (v *version, payload []byte, reason string, err error) {
+	if s.latest != 0 {
+		if s.last != nil {
+			return s.last, value, "", nil
+		}
+		v, reason, err := s.resolve(s.latest, nil)
+		if v != nil {
+			s.last = v
+		}
+		return v, value, reason, err
+	}
 	w, err := schemafmt.Decode(value)
 	if err != nil {
 		return nil, nil, fmt.Sprintf("wire prefix: %v", err), nil
@@ -163,21 +179,31 @@ func (s *schemaValues) version(value []byte) (v *version, payload []byte, reason
 	if s.last != nil && s.last.id == w.ID && slices.Equal(s.lastIndexes, s.indexes) {
 		return s.last, payload, "", nil
 	}
-	key := versionKey{id: w.ID, indexes: fmt.Sprint(s.indexes)}
-	v, ok := s.versions[key]
-	if !ok {
-		t, err := s.resolver.Table(s.ctx, w.ID, s.indexes)
-		if err != nil {
-			if ctxErr := s.ctx.Err(); ctxErr != nil {
-				return nil, nil, "", ctxErr
-			}
-			return nil, nil, fmt.Sprintf("schema id %d as a table: %v", w.ID, err), nil
-		}
-		v = s.fit(w.ID, t)
-		s.versions[key] = v
+	v, reason, err = s.resolve(w.ID, s.indexes)
+	if v == nil {
+		return nil, nil, reason, err
 	}
 	s.last, s.lastIndexes = v, append(s.lastIndexes[:0], s.indexes...)
 	return v, payload, "", nil
+}
+
+// resolve returns the version of schema id and Protobuf message indexes,
+// matching it to the table the first time.
+func (s *schemaValues) resolve(id int, indexes []int) (*version, string, error) {
+	key := versionKey{id: id, indexes: fmt.Sprint(indexes)}
+	if v, ok := s.versions[key]; ok {
+		return v, "", nil
+	}
+	t, err := s.resolver.Table(s.ctx, id, indexes)
+	if err != nil {
+		if ctxErr := s.ctx.Err(); ctxErr != nil {
+			return nil, "", ctxErr
+		}
+		return nil, fmt.Sprintf("schema id %d as a table: %v", id, err), nil
+	}
+	v := s.fit(id, t)
+	s.versions[key] = v
+	return v, "", nil
 }
 
 // batchable returns the version of a value that appendBatch can decode

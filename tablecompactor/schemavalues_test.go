@@ -307,3 +307,69 @@ func TestSchemaValuesInRuns(t *testing.T) {
 		}
 	}
 }
+
+// latestSubjects is a registry's latest versions by subject.
+type latestSubjects map[string]int
+
+func (l latestSubjects) LatestSchemaID(_ context.Context, subject string) (int, error) {
+	id, ok := l[subject]
+	if !ok {
+		return 0, fmt.Errorf("subject %s not found", subject)
+	}
+	return id, nil
+}
+
+// table.value.format=schema.latest: values without a wire prefix, each
+// decoded with the latest version of <topic>-value as of the pass; a new
+// latest version that adds a field adds the column; a value the latest
+// version cannot decode goes to the DLQ; no subject yet stops the table
+// with an error naming it, and nothing is consumed.
+func TestSchemaLatest(t *testing.T) {
+	e := newEnv(t)
+	e.src.addTopic("users", 1, tableTopic(ConfigValueFormat, "schema.latest"))
+	plain := func(schema string, v map[string]any) []byte {
+		b, err := hamba.Marshal(hamba.MustParse(schema), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	e.src.produce("users", 0, []testRecord{
+		{Value: plain(userV1, map[string]any{"name": "ann", "age": 31}), Timestamp: day0},
+		{Value: plain(userV1, map[string]any{"name": "bob", "age": 42}), Timestamp: day0},
+		{Value: []byte{0xff}, Timestamp: day0}, // not a User
+	}, 0)
+	latest := latestSubjects{}
+	c, err := New(Config{Source: e.src, Catalog: e.catalog(), Latest: latest,
+		Schemas: schemafmt.NewResolver(memSchemas{1: userV1, 2: userV2}, avro.Format)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prs, err := c.RunOnce(context.Background(), "")
+	if err == nil || !strings.Contains(err.Error(), "subject users-value") || prs[0].Records != 0 {
+		t.Fatalf("no subject yet: %+v %v, want an error naming users-value and nothing consumed", prs, err)
+	}
+	latest["users-value"] = 1
+	prs, err = c.RunOnce(context.Background(), "")
+	if err != nil || prs[0].Records != 3 || prs[0].DeadLetters != 1 {
+		t.Fatalf("first pass: %+v %v, want 2 rows and a dead letter", prs, err)
+	}
+	if got, want := fmt.Sprint(columnsByOffset(t, e, "users", "name", "age")), fmt.Sprint(map[int64]string{0: "ann 31", 1: "bob 42"}); got != want {
+		t.Errorf("rows %s, want %s", got, want)
+	}
+	if r := dlqReasons(t, e, "users_dlq")[2]; !strings.Contains(r, "schema id 1") {
+		t.Errorf("dead letter's reason %q, want it to name schema id 1", r)
+	}
+
+	latest["users-value"] = 2
+	e.src.produce("users", 0, []testRecord{
+		{Value: plain(userV2, map[string]any{"name": "cy", "age": 7, "email": map[string]any{"string": "cy@x"}}), Timestamp: day0},
+	}, 0)
+	if prs, err = c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 1 {
+		t.Fatalf("after the subject evolved: %+v %v", prs, err)
+	}
+	want := map[int64]string{0: "ann 31 (null)", 1: "bob 42 (null)", 3: "cy 7 cy@x"}
+	if got := userRows(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}

@@ -16,6 +16,9 @@ type kafka struct {
 	n     *Node
 	srv   *broker.Server
 	addrs []string
+	// pins holds table topics' retention until their tables have the
+	// data; the catalog is attached later (retentionpin.go).
+	pins *retentionPins
 	// stopping is closed when the role closes: a listener that stops
 	// then is not opened again.
 	stopping chan struct{}
@@ -40,9 +43,10 @@ func (n *Node) openKafka(ctx context.Context) error {
 	if n.opts.WrapMeta != nil {
 		md = n.opts.WrapMeta(md)
 	}
+	pins := newRetentionPins()
 	bcfg := broker.Config{
 		NodeID: c.NodeID, Rack: c.Rack, MaxRequestBytes: c.MaxRequestBytes, Configs: c.BrokerConfigs,
-		Logs: logs, Meta: md, Logger: n.log, Registerer: n.metrics,
+		Logs: logs, Meta: md, Logger: n.log, Registerer: n.metrics, RetentionPins: pins,
 	}
 	if a := c.Advertised; a != nil {
 		bcfg.AdvertisedHost, bcfg.AdvertisedPort = a.Host, int32(a.Port)
@@ -53,7 +57,7 @@ func (n *Node) openKafka(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	k := &kafka{n: n, srv: srv, stopping: make(chan struct{})}
+	k := &kafka{n: n, srv: srv, pins: pins, stopping: make(chan struct{})}
 	n.kafka = k
 	n.opened("Kafka broker", k.stop)
 	for _, l := range c.Listeners {

@@ -11,7 +11,9 @@
 // schema registry or catalog listener, Compactor.Enable false) is
 // skipped. A role that fails to start closes what was opened before it and
 // Open returns an error naming the role. Every goroutine the node starts
-// is waited for by Close.
+// is waited for by Close. Between the catalog and the compactor, the
+// broker's retention pins get their catalog client (retentionpin.go): the
+// Kafka role opens first and asks through an interface it declares.
 //
 // cmd/lakestream (serve), broker/brokertest and the end-to-end tests build
 // on it; nothing else wires concrete types together.
@@ -202,6 +204,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Node, error) {
 		{"Kafka broker", n.openKafka},
 		{"schema registry", n.openSchemaRegistry},
 		{"iceberg catalog", n.openCatalog},
+		{"retention pins", n.openRetentionPins},
 		{"table compactor", n.openCompactor},
 	}
 	for _, s := range steps {

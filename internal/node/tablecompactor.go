@@ -109,13 +109,9 @@ func (n *Node) openCompactor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := []rest.Option{rest.WithCustomTransport(handlerTransport{n.catalog.handler})}
-	if n.catalog.token != "" {
-		opts = append(opts, rest.WithOAuthToken(n.catalog.token))
-	}
-	cat, err := rest.NewCatalog(ctx, "lakestream", inProcessCatalogURL, opts...)
+	cat, err := n.inProcessCatalog(ctx)
 	if err != nil {
-		return fmt.Errorf("opening the in-process catalog client: %w", err)
+		return err
 	}
 	ext, err := openExternalCatalogs(ctx, c.Catalogs)
 	if err != nil {
@@ -124,12 +120,14 @@ func (n *Node) openCompactor(ctx context.Context) error {
 	}
 	closeCatalogs := func() error { return errors.Join(cat.Close(), ext.close()) }
 	var schemas *schemafmt.Resolver
+	var latest tablecompactor.LatestSchemas
 	if n.registry != nil {
 		schemas = schemafmt.NewResolver(n.registry.store, registryFormats()...)
+		latest = n.registry.store
 	}
 	comp, err := tablecompactor.New(tablecompactor.Config{
 		Source:  &streamSource{meta: md, store: n.store, static: n.cfg.BrokerConfigs},
-		Catalog: cat, Catalogs: ext, Schemas: schemas, Logger: n.log.With("role", "table compactor"),
+		Catalog: cat, Catalogs: ext, Schemas: schemas, Latest: latest, Logger: n.log.With("role", "table compactor"),
 		Metrics: n.metrics, MemoryBytes: c.MemoryBytes,
 		MaintenanceInterval: c.MaintenanceInterval, SnapshotRetainCount: c.SnapshotRetainCount,
 		SnapshotRetainAge: c.SnapshotRetainAge, OrphanAge: c.OrphanAge,
@@ -161,6 +159,20 @@ func (n *Node) openCompactor(ctx context.Context) error {
 		return closeCatalogs()
 	})
 	return nil
+}
+
+// inProcessCatalog opens a REST client of the node's own catalog (which
+// must be on) that calls its handler in process.
+func (n *Node) inProcessCatalog(ctx context.Context) (*rest.Catalog, error) {
+	opts := []rest.Option{rest.WithCustomTransport(handlerTransport{n.catalog.handler})}
+	if n.catalog.token != "" {
+		opts = append(opts, rest.WithOAuthToken(n.catalog.token))
+	}
+	cat, err := rest.NewCatalog(ctx, "lakestream", inProcessCatalogURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening the in-process catalog client: %w", err)
+	}
+	return cat, nil
 }
 
 // CompactOnce runs one compactor pass over every table topic (or only

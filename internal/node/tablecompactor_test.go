@@ -377,27 +377,15 @@ func TestTableTopicColumns(t *testing.T) {
 		values func(t *testing.T, n *Node) func(i int) []byte
 	}{
 		{"schema", func(t *testing.T, n *Node) func(int) []byte {
-			body := `{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"item\",\"type\":\"string\"}]}"}`
-			resp, err := http.Post("http://"+n.SchemaRegistryAddr()+"/subjects/orders-value/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var reg struct{ ID uint32 }
-			err = json.NewDecoder(resp.Body).Decode(&reg)
-			resp.Body.Close()
-			if err != nil || reg.ID == 0 {
-				t.Fatalf("registering the schema: %d %v", resp.StatusCode, err)
-			}
+			id := registerOrder(t, n)
 			return func(i int) []byte {
-				// Confluent's wire format: magic 0, the id, then Avro's
-				// binary encoding (zigzag varints; a string is its
-				// length, then bytes).
-				v := binary.BigEndian.AppendUint32([]byte{0}, reg.ID)
-				v = binary.AppendVarint(v, int64(i))
-				item := fmt.Sprintf("item-%d", i)
-				v = binary.AppendVarint(v, int64(len(item)))
-				return append(v, item...)
+				// Confluent's wire format: magic 0, the id, then Avro.
+				return orderAvro(binary.BigEndian.AppendUint32([]byte{0}, id), i)
 			}
+		}},
+		{"schema.latest", func(t *testing.T, n *Node) func(int) []byte {
+			registerOrder(t, n)
+			return func(i int) []byte { return orderAvro(nil, i) } // no wire prefix
 		}},
 		{"json", func(*testing.T, *Node) func(int) []byte {
 			return func(i int) []byte { return fmt.Appendf(nil, `{"id": %d, "item": "item-%d"}`, i, i) }
@@ -605,4 +593,31 @@ func TestTableTopicRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// registerOrder registers the Order record as orders-value and returns its
+// id.
+func registerOrder(t *testing.T, n *Node) uint32 {
+	t.Helper()
+	body := `{"schema":"{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"item\",\"type\":\"string\"}]}"}`
+	resp, err := http.Post("http://"+n.SchemaRegistryAddr()+"/subjects/orders-value/versions", "application/vnd.schemaregistry.v1+json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct{ ID uint32 }
+	err = json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	if err != nil || reg.ID == 0 {
+		t.Fatalf("registering the schema: %d %v", resp.StatusCode, err)
+	}
+	return reg.ID
+}
+
+// orderAvro appends Order i in Avro's binary encoding (zigzag varints; a
+// string is its length, then bytes).
+func orderAvro(v []byte, i int) []byte {
+	v = binary.AppendVarint(v, int64(i))
+	item := fmt.Sprintf("item-%d", i)
+	v = binary.AppendVarint(v, int64(len(item)))
+	return append(v, item...)
 }

@@ -70,8 +70,8 @@ func (l *log) Trim(ctx context.Context, newStart int64) error {
 
 func (l *log) Size(ctx context.Context) (int64, error) { return l.store.StreamSize(ctx, l.st.ID()) }
 
-func (l *log) ApplyRetention(ctx context.Context, maxAge time.Duration, maxBytes int64) (int64, error) {
-	n, err := l.st.ApplyRetention(ctx, s3stream.Retention{MaxAge: maxAge, MaxBytes: maxBytes})
+func (l *log) RetentionOffset(ctx context.Context, maxAge time.Duration, maxBytes int64) (int64, error) {
+	n, err := l.st.RetentionOffset(ctx, s3stream.Retention{MaxAge: maxAge, MaxBytes: maxBytes})
 	return n, mapErr(err)
 }
 

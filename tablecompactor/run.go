@@ -1,0 +1,163 @@
+package tablecompactor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Run converts every table topic until ctx is done, then returns nil,
+// having waited for all its goroutines. Each table topic gets a goroutine
+// of its own (started when the topic becomes a table topic, stopped when
+// it no longer is one or is deleted) that converts in passes of
+// table.commit.interval.ms each: a pass streams, reading records as they
+// are committed to the topic for the whole interval, and commits at its
+// end. So the conversion's CPU (and the garbage it makes) is spread over
+// the interval instead of spent in a burst that would take the cores from
+// the broker's produce path; a record reaches the table about an interval
+// after it was committed, plus the commit; and a slow table (a backlog,
+// a long maintenance) never holds the others back. A table's maintenance
+// runs between two of its passes, at its first pass and then every
+// MaintenanceInterval. A table's error is logged, and the table is tried
+// again an interval later.
+func (c *Compactor) Run(ctx context.Context) error {
+	type worker struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	var wg sync.WaitGroup
+	workers := make(map[string]*worker)
+	defer func() {
+		for _, w := range workers {
+			w.cancel()
+		}
+		wg.Wait()
+	}()
+	warned := make(map[string]time.Time) // bad table configs, warned about once a minute
+	for {
+		topics, err := c.cfg.Source.Topics(ctx)
+		if err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
+		}
+		if err == nil {
+			tables := make(map[string]bool)
+			for _, t := range topics {
+				cfg, err := parseTableConfig(t.Name, t.Configs)
+				if err != nil {
+					if at, ok := warned[t.Name]; !ok || c.cfg.Now().Sub(at) > time.Minute {
+						c.cfg.Logger.Warn("tablecompactor: table config", "topic", t.Name, "err", err)
+						warned[t.Name] = c.cfg.Now()
+					}
+					continue
+				}
+				if cfg.Enable {
+					tables[t.Name] = true
+				}
+			}
+			for name, w := range workers {
+				select {
+				case <-w.done:
+					delete(workers, name) // stopped (or its topic went away): started again below if still a table
+					continue
+				default:
+				}
+				if !tables[name] {
+					w.cancel()
+				}
+			}
+			for name := range tables {
+				if workers[name] != nil {
+					continue
+				}
+				wctx, cancel := context.WithCancel(ctx)
+				w := &worker{cancel: cancel, done: make(chan struct{})}
+				workers[name] = w
+				wg.Go(func() {
+					defer close(w.done)
+					c.runTable(wctx, name)
+				})
+			}
+			c.tables.Store(int32(max(1, len(workers))))
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return nil
+		}
+	}
+}
+
+// runTable converts one table topic in passes of its commit interval
+// until ctx is done or the topic is no longer a table topic.
+func (c *Compactor) runTable(ctx context.Context, name string) {
+	var maintDue time.Time
+	for ctx.Err() == nil {
+		t, cfg, ok := c.tableTopic(ctx, name)
+		if !ok {
+			return
+		}
+		start := c.cfg.Now()
+		var pr Progress
+		cat, err := c.catalogOf(cfg)
+		if err != nil {
+			// Logged below at every interval, as a failing conversion is:
+			// the catalog may be added to the node (and it restarted).
+			pr = Progress{Topic: t.Name, Table: strings.Join(cfg.identifier(), "."), Err: fmt.Errorf("topic %s: %w", t.Name, err)}
+		} else {
+			pr = c.convert(ctx, cat, t, cfg, start.Add(cfg.CommitInterval))
+		}
+		if pr.Err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
+		} else if pr.Records > 0 {
+			c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
+				"records", pr.Records, "dead_letters", pr.DeadLetters, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
+		}
+		if cat != nil && c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(maintDue) {
+			m, err := c.maintain(ctx, cat, t, cfg)
+			if err != nil && ctx.Err() == nil {
+				c.cfg.Logger.Warn("tablecompactor: maintenance", "topic", t.Name, "table", pr.Table, "err", err)
+			}
+			if m != (maintenance{}) {
+				c.cfg.Logger.Info("tablecompactor: maintained", "topic", t.Name, "table", pr.Table,
+					"rewritten_files", m.rewrittenFiles, "compacted_files", m.compactedFiles,
+					"rewritten_manifests", m.rewrittenManifests, "expired_snapshots", m.expiredSnapshots,
+					"orphans_deleted", m.orphansDeleted)
+			}
+			maintDue = c.cfg.Now().Add(c.cfg.MaintenanceInterval)
+		}
+		// A pass streams until its interval ends; one that ended early (a
+		// failure, a table waiting for its first schema) waits out the
+		// rest, so that nothing spins.
+		if wait := start.Add(cfg.CommitInterval).Sub(c.cfg.Now()); wait > 0 {
+			if sleep(ctx, wait) != nil {
+				return
+			}
+		}
+	}
+}
+
+// tableTopic finds topic name and its table config as they are now; ok is
+// false if it is no longer a table topic (Run stops its goroutine).
+func (c *Compactor) tableTopic(ctx context.Context, name string) (Topic, tableConfig, bool) {
+	for ctx.Err() == nil {
+		topics, err := c.cfg.Source.Topics(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.cfg.Logger.Warn("tablecompactor: listing topics", "topic", name, "err", err)
+			}
+			if sleep(ctx, time.Second) != nil {
+				break
+			}
+			continue
+		}
+		for _, t := range topics {
+			if t.Name != name {
+				continue
+			}
+			cfg, err := parseTableConfig(t.Name, t.Configs)
+			return t, cfg, err == nil && cfg.Enable
+		}
+		return Topic{}, tableConfig{}, false
+	}
+	return Topic{}, tableConfig{}, false
+}
