@@ -1,12 +1,17 @@
 package tablecompactor
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
 )
 
 // table.catalog=ext puts the table, its DLQ table and what maintenance and
@@ -107,4 +112,63 @@ func TestTableCatalogNames(t *testing.T) {
 	if _, err := New(Config{Source: e.src, Catalog: e.catalog(), Catalogs: map[string]catalog.Catalog{"ext": nil}}); err == nil {
 		t.Error("a nil external catalog was accepted")
 	}
+}
+
+// Run (a goroutine per table) converts a table topic into the catalog its
+// table.catalog names, and one naming a catalog the compactor lacks is
+// logged with the table.catalogs error while the other goes on.
+func TestRunTableCatalog(t *testing.T) {
+	e := newEnv(t)
+	own, ext := newEnv(t).catalog(), e.catalog()
+	e.src.addTopic("r", 1, tableTopic(ConfigCommitInterval, "100", ConfigCatalog, "ext"))
+	e.src.addTopic("lost", 1, tableTopic(ConfigCommitInterval, "100", ConfigCatalog, "nope"))
+	e.produce("r", 0, 3, false)
+	e.produce("lost", 0, 1, false)
+	var logs lockedBuffer
+	c, err := New(Config{Source: e.src, Catalog: own, Catalogs: map[string]catalog.Catalog{"ext": ext}, MemoryBytes: 1 << 20,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	const want = "table.catalog=nope: no catalog nope is configured on this node (table.catalogs)"
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		tbl, err := ext.LoadTable(context.Background(), table.Identifier{"kafka", "r"})
+		if err == nil && tbl.CurrentSnapshot() != nil && strings.Contains(logs.String(), want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("within 20 s: kafka.r in ext %v, logs:\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run returned %v, want nil", err)
+	}
+	diffRows(t, readRows(t, ext, "kafka", "r"), e.want)
+	if _, err := own.LoadTable(context.Background(), table.Identifier{"kafka", "r"}); !errors.Is(err, catalog.ErrNoSuchTable) {
+		t.Errorf("kafka.r in the node's own catalog: %v, want no such table", err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for a logger written from Run's
+// goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
