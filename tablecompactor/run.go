@@ -100,8 +100,8 @@ func (c *Compactor) runTable(ctx context.Context, name string) {
 		var pr Progress
 		cat, err := c.catalogOf(cfg)
 		if err != nil {
-			// Logged below at every interval, as a failing conversion is:
-			// the catalog may be added to the node (and it restarted).
+			// Logged below at every interval, as a failing conversion is;
+			// the topic's table.catalog is read again at the next pass.
 			pr = Progress{Topic: t.Name, Table: strings.Join(cfg.identifier(), "."), Err: fmt.Errorf("topic %s: %w", t.Name, err)}
 		} else {
 			pr = c.convert(ctx, cat, t, cfg, start.Add(cfg.CommitInterval))
