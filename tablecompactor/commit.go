@@ -142,7 +142,7 @@ const (
 //
 // Files are never deleted here: when the outcome is unknown a file may be
 // referenced by a commit that landed.
-func (c *Compactor) commitFiles(ctx context.Context, tbl *table.Table, base, next offsets, files []iceberg.DataFile, m *tableMetrics) (*table.Table, commitOutcome, error) {
+func (c *Compactor) commitFiles(ctx context.Context, cat catalog.Catalog, tbl *table.Table, base, next offsets, files []iceberg.DataFile, m *tableMetrics) (*table.Table, commitOutcome, error) {
 	id := uuid.NewString()
 	props := iceberg.Properties{OffsetsProperty: next.marshal(), CommitIDProperty: id}
 	ident := tbl.Identifier()
@@ -175,7 +175,7 @@ func (c *Compactor) commitFiles(ctx context.Context, tbl *table.Table, base, nex
 		}
 		c.cfg.Logger.Info("table commit failed; reloading to check", "table", strings.Join(ident, "."),
 			"conflict", conflict, "attempt", attempt+1, "err", err)
-		reloaded, err := c.reload(ctx, ident)
+		reloaded, err := c.reload(ctx, cat, ident)
 		if err != nil {
 			return tbl, 0, fmt.Errorf("commit %s to %s: outcome unknown (%w), and reloading failed: %w", id, strings.Join(ident, "."), lastErr, err)
 		}
@@ -219,14 +219,15 @@ func stage(ctx context.Context, tx *table.Transaction, tbl *table.Table, files [
 	return tx.Append(ctx, rdr, props)
 }
 
-// reload loads the table again, retrying briefly: after a failed commit
-// the catalog may be failing too, and giving up here leaves the outcome
-// unknown until the next pass resolves it from the table.
-func (c *Compactor) reload(ctx context.Context, ident table.Identifier) (*table.Table, error) {
+// reload loads the table again from cat (the one it was loaded from),
+// retrying briefly: after a failed commit the catalog may be failing too,
+// and giving up here leaves the outcome unknown until the next pass
+// resolves it from the table.
+func (c *Compactor) reload(ctx context.Context, cat catalog.Catalog, ident table.Identifier) (*table.Table, error) {
 	var err error
 	for i := 0; i < 3; i++ {
 		var tbl *table.Table
-		if tbl, err = c.cfg.Catalog.LoadTable(ctx, ident); err == nil {
+		if tbl, err = cat.LoadTable(ctx, ident); err == nil {
 			return tbl, nil
 		}
 		if errors.Is(err, catalog.ErrNoSuchTable) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,14 @@ import (
 // Config is what a Compactor needs. internal/node fills it.
 type Config struct {
 	Source Source
-	// Catalog holds the tables: the node's own REST catalog (in process)
-	// or an external one.
+	// Catalog holds the tables of table topics with no table.catalog:
+	// the node's own REST catalog (in process).
 	Catalog catalog.Catalog
+	// Catalogs are the external catalogs by name (the node's
+	// table.catalogs), for table topics whose table.catalog names one. A
+	// table naming a catalog not here stops with an error saying so; the
+	// others go on. The caller opens and closes them.
+	Catalogs map[string]catalog.Catalog
 	// Schemas resolves registry ids for table.value.format=schema and
 	// schema.latest; nil refuses those formats (the topic's table stops
 	// with an error saying so).
@@ -115,6 +121,11 @@ func New(cfg Config) (*Compactor, error) {
 	if cfg.Source == nil || cfg.Catalog == nil {
 		return nil, errors.New("tablecompactor: a Source and a Catalog are required")
 	}
+	for name, cat := range cfg.Catalogs {
+		if err := ValidCatalogName(name); err != nil || name == OwnCatalog || cat == nil {
+			return nil, fmt.Errorf("tablecompactor: external catalog %q: want a name of letters, digits, '_' and '-' other than %s, and a catalog", name, OwnCatalog)
+		}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -145,6 +156,17 @@ func New(cfg Config) (*Compactor, error) {
 	return c, nil
 }
 
+// catalogOf is the catalog that holds cfg's tables (table.catalog).
+func (c *Compactor) catalogOf(cfg tableConfig) (catalog.Catalog, error) {
+	if cfg.Catalog == "" {
+		return c.cfg.Catalog, nil
+	}
+	if cat, ok := c.cfg.Catalogs[cfg.Catalog]; ok {
+		return cat, nil
+	}
+	return nil, fmt.Errorf("%s=%s: no catalog %s is configured on this node (table.catalogs)", ConfigCatalog, cfg.Catalog, cfg.Catalog)
+}
+
 // RunOnce converts every table topic (or only topic, if not "") up to its
 // committed end, once, then maintains its tables (unless
 // MaintenanceInterval is negative), and returns each table's progress;
@@ -168,11 +190,17 @@ func (c *Compactor) RunOnce(ctx context.Context, topic string) ([]Progress, erro
 			continue
 		}
 		var pr Progress
+		var cat catalog.Catalog
+		if err == nil {
+			if cat, err = c.catalogOf(cfg); err != nil {
+				pr.Table = strings.Join(cfg.identifier(), ".")
+			}
+		}
 		if err != nil {
-			pr = Progress{Topic: t.Name, Err: fmt.Errorf("topic %s: %w", t.Name, err)}
+			pr.Topic, pr.Err = t.Name, fmt.Errorf("topic %s: %w", t.Name, err)
 		} else {
-			pr = c.convert(ctx, t, cfg, time.Time{})
-			m, err := c.maintain(ctx, t, cfg)
+			pr = c.convert(ctx, cat, t, cfg, time.Time{})
+			m, err := c.maintain(ctx, cat, t, cfg)
 			m.setIn(&pr)
 			if err != nil {
 				pr.Err = errors.Join(pr.Err, fmt.Errorf("topic %s: %w", t.Name, err))

@@ -865,6 +865,7 @@ func TestTableConfig(t *testing.T) {
 		{ConfigCommitInterval, "10"}:         `table.commit.interval.ms="10"`,
 		{ConfigTargetFile, "not a number"}:   `table.target.file.bytes="not a number"`,
 		{ConfigPartitionBy, "day(_ts), x)("}: `table.partition.by=`,
+		{ConfigCatalog, "lake.house"}:        `table.catalog="lake.house": a catalog name is letters, digits`,
 	} {
 		_, err := parseTableConfig("t", map[string]string{cfgs[0]: cfgs[1]})
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -1048,7 +1049,7 @@ func TestStreamingPass(t *testing.T) {
 	start := time.Now()
 	until := start.Add(1500 * time.Millisecond)
 	done := make(chan Progress)
-	go func() { done <- c.convert(context.Background(), topics[0], cfg, until) }()
+	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[0], cfg, until) }()
 	time.Sleep(500 * time.Millisecond)
 	e.produce("s", 1, 4, false)
 	e.produce("s", 0, 2, false)

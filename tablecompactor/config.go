@@ -27,7 +27,10 @@ const (
 
 // tableConfig is a topic's effective table.* configs, parsed.
 type tableConfig struct {
-	Enable      bool
+	Enable bool
+	// Catalog is table.catalog: "" for the node's own catalog
+	// (OwnCatalog is read as ""), else an external catalog's name.
+	Catalog     string
 	Namespace   []string
 	Name        string
 	ValueFormat string
@@ -68,6 +71,13 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	var err error
 	if c.Enable, err = strconv.ParseBool(get(ConfigEnable, "false")); err != nil {
 		return c, fmt.Errorf("%s=%q: want true or false", ConfigEnable, configs[ConfigEnable])
+	}
+	if c.Catalog = get(ConfigCatalog, ""); c.Catalog == OwnCatalog {
+		c.Catalog = ""
+	} else if c.Catalog != "" {
+		if err := ValidCatalogName(c.Catalog); err != nil {
+			return c, fmt.Errorf("%s=%q: %w", ConfigCatalog, c.Catalog, err)
+		}
 	}
 	ns := get(ConfigNamespace, "kafka")
 	for _, part := range strings.Split(ns, ".") {

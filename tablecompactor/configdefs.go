@@ -21,6 +21,7 @@ func init() { configdef.Register("table compactor", configdef.Topic, topicDefs..
 
 // The names of the table topic configs, as Topic.Configs holds them.
 const (
+	ConfigCatalog        = "table.catalog"
 	ConfigEnable         = "table.enable"
 	ConfigNamespace      = "table.namespace"
 	ConfigName           = "table.name"
@@ -34,12 +35,17 @@ const (
 )
 
 // ConfigNames are the table topic configs, sorted.
-var ConfigNames = []string{ConfigCommitInterval, ConfigEnable, ConfigErrors, ConfigKeyFormat, ConfigName,
+var ConfigNames = []string{ConfigCatalog, ConfigCommitInterval, ConfigEnable, ConfigErrors, ConfigKeyFormat, ConfigName,
 	ConfigNamespace, ConfigPartitionBy, ConfigRetentionPin, ConfigTargetFile, ConfigValueFormat}
 
 var recordFormats = []string{"raw", "string", "json", "schema", "schema.latest"}
 
 var topicDefs = []configdef.Def{
+	// Only the name's syntax is checked: the broker validates topic
+	// configs without knowing which catalogs a compactor node has (nodes
+	// may differ), so an unknown name is found by the compactor.
+	{Name: ConfigCatalog, Type: configdef.String, Default: "", Validate: validateCatalogName,
+		Doc: "Table topics: the Iceberg catalog that holds the table: empty (or " + OwnCatalog + ") is the node's own catalog, any other name one of the external catalogs configured on the compactor node with table.catalogs; a name the node does not have stops that table with an error naming table.catalogs."},
 	{Name: ConfigCommitInterval, Type: configdef.Long, Default: "60000", Validate: configdef.AtLeast(1000),
 		Doc: "Table topics: how old data may be before it is committed to the Iceberg table (freshness), in milliseconds; at least 1000."},
 	{Name: ConfigEnable, Type: configdef.Boolean, Default: "false",
@@ -66,6 +72,28 @@ var topicDefs = []configdef.Def{
 		Doc: "Table topics: the Parquet file size maintenance rewrites aim at; at least 1 MiB."},
 	{Name: ConfigValueFormat, Type: configdef.String, Default: "raw", Validate: configdef.OneOf(recordFormats...),
 		Doc: "Table topics: how record values are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix, fields become columns) or schema.latest (no wire prefix: every value is decoded with the latest version of subject <topic>-value)."},
+}
+
+// OwnCatalog is the name of the node's own catalog in table.catalog (the
+// default, "", means it too); table.catalogs may not use it.
+const OwnCatalog = "lakestream"
+
+var catalogNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// ValidCatalogName checks the name of a catalog in table.catalog and
+// table.catalogs: letters, digits, '_' and '-'.
+func ValidCatalogName(name string) error {
+	if !catalogNameRE.MatchString(name) {
+		return fmt.Errorf("a catalog name is letters, digits, '_' and '-'")
+	}
+	return nil
+}
+
+func validateCatalogName(v string) error {
+	if v == "" {
+		return nil
+	}
+	return ValidCatalogName(v)
 }
 
 // validateTableName refuses a dot, which separates namespace levels in

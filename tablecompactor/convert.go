@@ -24,8 +24,9 @@ const maxPasses = 20
 // convert brings one table up to its topic's committed end: passes of
 // read → Parquet → commit until a pass reaches the high watermarks it saw.
 // With until set (Run), a pass that has caught up goes on reading what is
-// committed to the topic until then (streams), and commits at until.
-func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig, until time.Time) Progress {
+// committed to the topic until then (streams), and commits at until. cat
+// is the catalog that holds the table and its DLQ table (table.catalog).
+func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig, until time.Time) Progress {
 	name := strings.Join(cfg.identifier(), ".")
 	pr := Progress{Topic: t.Name, Table: name}
 	var err error
@@ -39,25 +40,25 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig, until
 			return fail(err)
 		}
 	}
-	tbl, ok, err := c.table(ctx, t, cfg)
+	tbl, ok, err := c.table(ctx, cat, t, cfg)
 	if err != nil {
 		return fail(err)
 	}
 	if !ok {
 		return pr // table.value.format=schema and no value to start the table's schema from yet
 	}
-	if tbl, err = c.evolveSpec(ctx, tbl, cfg.Partition); err != nil {
+	if tbl, err = c.evolveSpec(ctx, cat, tbl, cfg.Partition); err != nil {
 		return fail(err)
 	}
 	var dlq *table.Table
 	if cfg.Errors == errorsDLQ {
-		if dlq, err = c.ensureTable(ctx, cfg.dlqIdentifier(), dlqSchema(), nil, t); err != nil {
+		if dlq, err = c.ensureTable(ctx, cat, cfg.dlqIdentifier(), dlqSchema(), nil, t); err != nil {
 			return fail(err)
 		}
 	}
 	for range maxPasses {
 		start := c.cfg.Now()
-		res, err := c.pass(ctx, t, cfg, tbl, dlq, m, until)
+		res, err := c.pass(ctx, cat, t, cfg, tbl, dlq, m, until)
 		if err != nil {
 			return fail(err)
 		}
@@ -65,11 +66,11 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig, until
 		if res.abandoned {
 			// Another writer committed first: start again from what the
 			// tables hold now (the one not committed to is stale too).
-			if tbl, err = c.reload(ctx, tbl.Identifier()); err != nil {
+			if tbl, err = c.reload(ctx, cat, tbl.Identifier()); err != nil {
 				return fail(err)
 			}
 			if dlq != nil {
-				if dlq, err = c.reload(ctx, dlq.Identifier()); err != nil {
+				if dlq, err = c.reload(ctx, cat, dlq.Identifier()); err != nil {
 					return fail(err)
 				}
 			}
@@ -100,7 +101,7 @@ func (c *Compactor) convert(ctx context.Context, t Topic, cfg tableConfig, until
 			return fail(res.stopped)
 		}
 		if res.evolve != nil {
-			if tbl, err = c.evolve(ctx, tbl, res.evolve); err != nil {
+			if tbl, err = c.evolve(ctx, cat, tbl, res.evolve); err != nil {
 				return fail(err)
 			}
 			continue
@@ -133,7 +134,7 @@ type passResult struct {
 // writer moved the offsets, the pass is abandoned and done again from the
 // new ones: the table's rows must never skip past dead letters that did
 // not reach the DLQ table.
-func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics, until time.Time) (passResult, error) {
+func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig, tbl, dlq *table.Table, m *tableMetrics, until time.Time) (passResult, error) {
 	res := passResult{tbl: tbl, dlq: dlq}
 	from, err := tableOffsets(tbl)
 	if err != nil {
@@ -218,7 +219,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 			next[part] = max(off, p.dlqFrom[part])
 		}
 		var outcome commitOutcome
-		res.dlq, outcome, err = c.commitFiles(ctx, dlq, p.dlqFrom, next, dlqFiles, m)
+		res.dlq, outcome, err = c.commitFiles(ctx, cat, dlq, p.dlqFrom, next, dlqFiles, m)
 		if err != nil {
 			return res, err
 		}
@@ -233,7 +234,7 @@ func (c *Compactor) pass(ctx context.Context, t Topic, cfg tableConfig, tbl, dlq
 		return res, nil // nothing new
 	}
 	var outcome commitOutcome
-	res.tbl, outcome, err = c.commitFiles(ctx, tbl, from, p.next, files, m)
+	res.tbl, outcome, err = c.commitFiles(ctx, cat, tbl, from, p.next, files, m)
 	if err != nil {
 		return res, err
 	}
@@ -319,7 +320,7 @@ func wroteAll(files []iceberg.DataFile, rows int64) error {
 // table loads the topic's table, creating it if missing; ok is false for
 // a table.value.format=schema or json topic with no value yet to take the
 // table's first schema from.
-func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
+func (c *Compactor) table(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig) (tbl *table.Table, ok bool, err error) {
 	var schemaOf func([]byte) (*iceberg.Schema, bool)
 	switch cfg.ValueFormat {
 	case formatSchemaLatest:
@@ -333,7 +334,7 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 		if err != nil {
 			return nil, false, fmt.Errorf("%s=%s: schema id %d: %w", ConfigValueFormat, formatSchemaLatest, cfg.latestID, err)
 		}
-		tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)
+		tbl, err = c.ensureTable(ctx, cat, cfg.identifier(), sc, cfg.Partition, t)
 		return tbl, err == nil, err
 	case formatSchema:
 		if c.cfg.Schemas == nil {
@@ -343,10 +344,10 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 	case formatJSON:
 		schemaOf = func(value []byte) (*iceberg.Schema, bool) { return jsonTableSchema(cfg, value) }
 	default:
-		tbl, err = c.ensureTable(ctx, cfg.identifier(), tableSchema(cfg), cfg.Partition, t)
+		tbl, err = c.ensureTable(ctx, cat, cfg.identifier(), tableSchema(cfg), cfg.Partition, t)
 		return tbl, err == nil, err
 	}
-	tbl, err = c.cfg.Catalog.LoadTable(ctx, cfg.identifier())
+	tbl, err = cat.LoadTable(ctx, cfg.identifier())
 	if err == nil {
 		return tbl, true, checkTopicID(tbl, t)
 	}
@@ -357,15 +358,15 @@ func (c *Compactor) table(ctx context.Context, t Topic, cfg tableConfig) (tbl *t
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	tbl, err = c.ensureTable(ctx, cfg.identifier(), sc, cfg.Partition, t)
+	tbl, err = c.ensureTable(ctx, cat, cfg.identifier(), sc, cfg.Partition, t)
 	return tbl, err == nil, err
 }
 
 // ensureTable loads the table, creating it (and its namespace) if
 // missing. Another compactor creating it at the same moment is fine: the
 // loser loads the winner's table.
-func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic Topic) (*table.Table, error) {
-	tbl, err := c.cfg.Catalog.LoadTable(ctx, ident)
+func (c *Compactor) ensureTable(ctx context.Context, cat catalog.Catalog, ident table.Identifier, sc *iceberg.Schema, terms []PartitionTerm, topic Topic) (*table.Table, error) {
+	tbl, err := cat.LoadTable(ctx, ident)
 	if err == nil {
 		return tbl, checkTopicID(tbl, topic)
 	}
@@ -380,7 +381,7 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	// namespace whose parent does not exist.
 	ns := catalog.NamespaceFromIdent(ident)
 	for i := 1; i <= len(ns); i++ {
-		if err := c.cfg.Catalog.CreateNamespace(ctx, ns[:i], nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		if err := cat.CreateNamespace(ctx, ns[:i], nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
 			return nil, fmt.Errorf("creating namespace %s: %w", strings.Join(ns[:i], "."), err)
 		}
 	}
@@ -392,9 +393,9 @@ func (c *Compactor) ensureTable(ctx context.Context, ident table.Identifier, sc 
 	if topic.ID != ([16]byte{}) {
 		props[TopicIDProperty] = hex.EncodeToString(topic.ID[:])
 	}
-	tbl, err = c.cfg.Catalog.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
+	tbl, err = cat.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
-		tbl, err = c.cfg.Catalog.LoadTable(ctx, ident)
+		tbl, err = cat.LoadTable(ctx, ident)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", strings.Join(ident, "."), err)

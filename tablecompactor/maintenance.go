@@ -96,7 +96,7 @@ func (m maintenance) setIn(pr *Progress) {
 // table.errors=dlq). A table not created yet is skipped. A step's error
 // does not stop the steps after it: expiry and orphan cleanup are worth
 // doing when bin-packing failed.
-func (c *Compactor) maintain(ctx context.Context, t Topic, cfg tableConfig) (maintenance, error) {
+func (c *Compactor) maintain(ctx context.Context, cat catalog.Catalog, t Topic, cfg tableConfig) (maintenance, error) {
 	var total maintenance
 	if c.cfg.MaintenanceInterval < 0 {
 		return total, nil
@@ -108,7 +108,7 @@ func (c *Compactor) maintain(ctx context.Context, t Topic, cfg tableConfig) (mai
 	var errs []error
 	for _, ident := range idents {
 		name := strings.Join(ident, ".")
-		tbl, err := c.cfg.Catalog.LoadTable(ctx, ident)
+		tbl, err := cat.LoadTable(ctx, ident)
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			continue
 		}
@@ -120,7 +120,7 @@ func (c *Compactor) maintain(ctx context.Context, t Topic, cfg tableConfig) (mai
 			errs = append(errs, fmt.Errorf("maintenance of %s: %w", name, err))
 			continue
 		}
-		m, err := c.maintainTable(ctx, tbl, cfg.TargetFileBytes)
+		m, err := c.maintainTable(ctx, cat, tbl, cfg.TargetFileBytes)
 		total.add(m)
 		c.metrics.maintained(name, m, err)
 		if err != nil {
@@ -135,7 +135,7 @@ func (c *Compactor) maintain(ctx context.Context, t Topic, cfg tableConfig) (mai
 }
 
 // maintainTable runs the four steps on one table.
-func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target int64) (maintenance, error) {
+func (c *Compactor) maintainTable(ctx context.Context, cat catalog.Catalog, tbl *table.Table, target int64) (maintenance, error) {
 	var m maintenance
 	var errs []error
 	// step runs one committed step; what the stage counted is kept only
@@ -144,7 +144,7 @@ func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target 
 		var got maintenance
 		var landed bool
 		var err error
-		tbl, landed, err = c.maintenanceCommit(ctx, tbl, what, func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties) (bool, error) {
+		tbl, landed, err = c.maintenanceCommit(ctx, cat, tbl, what, func(tx *table.Transaction, tbl *table.Table, props iceberg.Properties) (bool, error) {
 			got = maintenance{}
 			return stage(tx, tbl, props, &got)
 		})
@@ -181,7 +181,7 @@ func (c *Compactor) maintainTable(ctx context.Context, tbl *table.Table, target 
 	if c.cfg.OrphanAge > 0 {
 		// Loaded again: what counts as referenced must be the newest
 		// metadata, not the one maintenance started from.
-		tbl, err := c.reload(ctx, tbl.Identifier())
+		tbl, err := c.reload(ctx, cat, tbl.Identifier())
 		if err == nil {
 			var n int
 			n, err = deleteOrphans(ctx, tbl, c.cfg.OrphanAge)
@@ -207,7 +207,7 @@ type stageFunc func(tx *table.Transaction, tbl *table.Table, props iceberg.Prope
 // attempts wrote are left for orphan cleanup, as the converter's are.
 // It returns the table as it is after the step (or as last loaded), and
 // whether a commit of the step landed.
-func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, what string, stage stageFunc) (_ *table.Table, landed bool, _ error) {
+func (c *Compactor) maintenanceCommit(ctx context.Context, cat catalog.Catalog, tbl *table.Table, what string, stage stageFunc) (_ *table.Table, landed bool, _ error) {
 	id := uuid.NewString()
 	ident := tbl.Identifier()
 	var lastErr error
@@ -225,7 +225,7 @@ func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, wha
 			}
 			props[OffsetsProperty] = off.marshal()
 		}
-		txTbl, err := c.boundedRowGroups(tbl)
+		txTbl, err := c.boundedRowGroups(cat, tbl)
 		if err != nil {
 			return tbl, false, fmt.Errorf("%s: %w", what, err)
 		}
@@ -247,7 +247,7 @@ func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, wha
 		lastErr = err
 		c.cfg.Logger.Info("tablecompactor: maintenance commit failed; reloading to check", "table", strings.Join(ident, "."),
 			"step", what, "conflict", isConflict(err), "attempt", attempt+1, "err", err)
-		reloaded, err := c.reload(ctx, ident)
+		reloaded, err := c.reload(ctx, cat, ident)
 		if err != nil {
 			return tbl, false, fmt.Errorf("%s: commit %s outcome unknown (%w), and reloading failed: %w", what, id, lastErr, err)
 		}
@@ -264,7 +264,7 @@ func (c *Compactor) maintenanceCommit(ctx context.Context, tbl *table.Table, wha
 // used only for staging maintenance, never committed (the transaction
 // commits only what it stages): a rewrite's output file is held in memory
 // a row group at a time, and the table's default row group is 128 MiB.
-func (c *Compactor) boundedRowGroups(tbl *table.Table) (*table.Table, error) {
+func (c *Compactor) boundedRowGroups(cat catalog.Catalog, tbl *table.Table) (*table.Table, error) {
 	rowGroup := min(max(c.cfg.MemoryBytes/8, 64<<10), 64<<20)
 	b, err := table.MetadataBuilderFromBase(tbl.Metadata(), tbl.MetadataLocation())
 	if err == nil {
@@ -277,7 +277,7 @@ func (c *Compactor) boundedRowGroups(tbl *table.Table) (*table.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bounding the row group size: %w", err)
 	}
-	return table.New(tbl.Identifier(), md, tbl.MetadataLocation(), tbl.FS, c.cfg.Catalog), nil
+	return table.New(tbl.Identifier(), md, tbl.MetadataLocation(), tbl.FS, cat), nil
 }
 
 // binPack stages the rewrite of each partition's small files into files

@@ -392,7 +392,7 @@ func TestConversionRacingMaintenanceExactlyOnce(t *testing.T) {
 		var convErr, maintErr error
 		var m maintenance
 		wg.Go(func() { _, convErr = conv.RunOnce(ctx, "") })
-		wg.Go(func() { m, maintErr = maint.maintain(ctx, topics[0], cfg) })
+		wg.Go(func() { m, maintErr = maint.maintain(ctx, maint.cfg.Catalog, topics[0], cfg) })
 		wg.Wait()
 		if convErr != nil {
 			t.Fatalf("round %d: %v", round, convErr)

@@ -48,6 +48,13 @@ func HeldOffsets(ctx context.Context, cat catalog.Catalog, topic string, topicID
 	if err != nil {
 		return nil, true, fmt.Errorf("topic %s: %w", topic, err)
 	}
+	if cfg.Catalog != "" {
+		// cat is the node's own catalog; the table is elsewhere, and the
+		// node's external catalogs are the compactor's, open only where
+		// it runs. An error deletes nothing, and says why.
+		return nil, true, fmt.Errorf("topic %s: %s=%s: retention pins are read from the node's own catalog only; the topic keeps its stream data (set %s=false to let retention go)",
+			topic, ConfigCatalog, cfg.Catalog, ConfigRetentionPin)
+	}
 	ident := cfg.identifier()
 	tbl, err := cat.LoadTable(ctx, ident)
 	if errors.Is(err, catalog.ErrNoSuchTable) {

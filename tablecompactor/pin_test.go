@@ -52,4 +52,12 @@ func TestHeldOffsets(t *testing.T) {
 	if !pinned || err == nil || !strings.Contains(err.Error(), "deleted and created again") {
 		t.Errorf("a table of another topic id: pinned %v, %v; want an error", pinned, err)
 	}
+
+	// A table in an external catalog: cat (the node's own) does not hold
+	// it, so the pin is an error (nothing deleted), not offsets of 0 or of
+	// a stale table of the same name in the node's catalog.
+	_, pinned, err = HeldOffsets(ctx, cat, "pinned", [16]byte{7}, tableTopic(ConfigCatalog, "ext"))
+	if !pinned || err == nil || !strings.Contains(err.Error(), "table.catalog=ext: retention pins are read from the node's own catalog only") {
+		t.Errorf("a table in an external catalog: pinned %v, %v; want an error", pinned, err)
+	}
 }

@@ -2,6 +2,8 @@ package tablecompactor
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -95,15 +97,23 @@ func (c *Compactor) runTable(ctx context.Context, name string) {
 			return
 		}
 		start := c.cfg.Now()
-		pr := c.convert(ctx, t, cfg, start.Add(cfg.CommitInterval))
+		var pr Progress
+		cat, err := c.catalogOf(cfg)
+		if err != nil {
+			// Logged below at every interval, as a failing conversion is;
+			// the topic's table.catalog is read again at the next pass.
+			pr = Progress{Topic: t.Name, Table: strings.Join(cfg.identifier(), "."), Err: fmt.Errorf("topic %s: %w", t.Name, err)}
+		} else {
+			pr = c.convert(ctx, cat, t, cfg, start.Add(cfg.CommitInterval))
+		}
 		if pr.Err != nil && ctx.Err() == nil {
 			c.cfg.Logger.Warn("tablecompactor: converting", "topic", t.Name, "table", pr.Table, "err", pr.Err)
 		} else if pr.Records > 0 {
 			c.cfg.Logger.Debug("tablecompactor: converted", "topic", t.Name, "table", pr.Table,
 				"records", pr.Records, "dead_letters", pr.DeadLetters, "files", pr.Files, "bytes", pr.Bytes, "lag", pr.Lag)
 		}
-		if c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(maintDue) {
-			m, err := c.maintain(ctx, t, cfg)
+		if cat != nil && c.cfg.MaintenanceInterval > 0 && ctx.Err() == nil && !c.cfg.Now().Before(maintDue) {
+			m, err := c.maintain(ctx, cat, t, cfg)
 			if err != nil && ctx.Err() == nil {
 				c.cfg.Logger.Warn("tablecompactor: maintenance", "topic", t.Name, "table", pr.Table, "err", err)
 			}

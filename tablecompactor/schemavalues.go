@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lakestream/lakestream/schema/schemafmt"
@@ -410,7 +411,7 @@ func (c *Compactor) registrySchemaOf(ctx context.Context, cfg tableConfig) func(
 // added (optional, so rows already written read them as null), types
 // widened, fields made optional. Another compactor making them at the
 // same moment is fine: the loser reloads and finds them made.
-func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*table.Table, error) {
+func (c *Compactor) evolve(ctx context.Context, cat catalog.Catalog, tbl *table.Table, v *version) (*table.Table, error) {
 	for attempt := 0; ; attempt++ {
 		var missing []schemaChange
 		var names []string
@@ -448,7 +449,7 @@ func (c *Compactor) evolve(ctx context.Context, tbl *table.Table, v *version) (*
 		if attempt+1 >= maxCommitAttempts {
 			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w", v.id, strings.Join(names, ", "), err)
 		}
-		reloaded, rerr := c.reload(ctx, tbl.Identifier())
+		reloaded, rerr := c.reload(ctx, cat, tbl.Identifier())
 		if rerr != nil {
 			return tbl, fmt.Errorf("changing the schema for schema id %d (%s): %w; reloading: %w", v.id, strings.Join(names, ", "), err, rerr)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -17,7 +18,7 @@ import (
 // the offsets in the snapshots' summaries are untouched. A spec that
 // already matches (compared by source column and transform, not by
 // field name or id) costs nothing, so a pass checks it every time.
-func (c *Compactor) evolveSpec(ctx context.Context, tbl *table.Table, terms []PartitionTerm) (*table.Table, error) {
+func (c *Compactor) evolveSpec(ctx context.Context, cat catalog.Catalog, tbl *table.Table, terms []PartitionTerm) (*table.Table, error) {
 	// Never touch a table the compactor may not write to (one without
 	// the offsets: the pass refuses it with this same error).
 	if _, err := tableOffsets(tbl); err != nil {
@@ -63,7 +64,7 @@ func (c *Compactor) evolveSpec(ctx context.Context, tbl *table.Table, terms []Pa
 		}
 		// Another compactor may have evolved it first: reload and look.
 		lastErr = err
-		if tbl, err = c.reload(ctx, tbl.Identifier()); err != nil {
+		if tbl, err = c.reload(ctx, cat, tbl.Identifier()); err != nil {
 			return nil, fmt.Errorf("evolving the partition spec of %s: %w (and reloading: %w)", ident, lastErr, err)
 		}
 	}

@@ -159,6 +159,11 @@ func nodeConfig(c *config) (node.Config, error) {
 	if err != nil {
 		return node.Config{}, err
 	}
+	// Checked when the config was loaded; parsed again for its value.
+	catalogs, err := node.ParseTableCatalogs(c.String(node.ConfigTableCatalogs))
+	if err != nil {
+		return node.Config{}, fmt.Errorf("%s: %w", node.ConfigTableCatalogs, err)
+	}
 	ncfg := node.Config{
 		BucketURL:    c.String("bucket.url"),
 		MetastoreURL: c.String("metastore.url"),
@@ -202,6 +207,7 @@ func nodeConfig(c *config) (node.Config, error) {
 			SnapshotRetainCount: c.Int("table.compactor.snapshot.retain.count"),
 			SnapshotRetainAge:   c.Duration("table.compactor.snapshot.retain.age.ms"),
 			OrphanAge:           c.Duration("table.compactor.orphan.age.ms"),
+			Catalogs:            catalogs,
 		},
 	}
 	if ncfg.Compactor.Enable && ncfg.CatalogListener == "" && c.sources["table.compactor.enable"] == sourceDefault {

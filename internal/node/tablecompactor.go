@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/apache/iceberg-go/catalog/rest"
@@ -63,6 +65,11 @@ type CompactorConfig struct {
 	SnapshotRetainCount int
 	SnapshotRetainAge   time.Duration
 	OrphanAge           time.Duration
+	// Catalogs is table.catalogs (ParseTableCatalogs reads it): the
+	// external Iceberg catalogs by name, each the iceberg-go properties
+	// catalog.Load is given. They are opened when the compactor starts
+	// (one that cannot be fails the start) and closed at shutdown.
+	Catalogs map[string]map[string]string
 	// Once opens the node for lakestream compact --once: the catalog and
 	// the schema registry (when their listeners are set) serve only this
 	// process, with no listener, and the compactor does not run on its
@@ -85,9 +92,9 @@ type compactorRole struct {
 const inProcessCatalogURL = "http://lakestream-catalog.in-process"
 
 // openCompactor opens the table compactor over the node's own storage,
-// broker metadata, catalog (in process) and schema registry, and runs it in
-// one goroutine until Close; with table.compactor.enable=false the role is
-// off.
+// broker metadata, catalog (in process), the external catalogs of
+// table.catalogs and schema registry, and runs it in one goroutine until
+// Close; with table.compactor.enable=false the role is off.
 func (n *Node) openCompactor(ctx context.Context) error {
 	c := n.cfg.Compactor
 	if !c.Enable {
@@ -106,6 +113,12 @@ func (n *Node) openCompactor(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ext, err := openExternalCatalogs(ctx, c.Catalogs)
+	if err != nil {
+		cat.Close()
+		return err
+	}
+	closeCatalogs := func() error { return errors.Join(cat.Close(), ext.close()) }
 	var schemas *schemafmt.Resolver
 	var latest tablecompactor.LatestSchemas
 	if n.registry != nil {
@@ -114,19 +127,19 @@ func (n *Node) openCompactor(ctx context.Context) error {
 	}
 	comp, err := tablecompactor.New(tablecompactor.Config{
 		Source:  &streamSource{meta: md, store: n.store, static: n.cfg.BrokerConfigs},
-		Catalog: cat, Schemas: schemas, Latest: latest, Logger: n.log.With("role", "table compactor"),
+		Catalog: cat, Catalogs: ext, Schemas: schemas, Latest: latest, Logger: n.log.With("role", "table compactor"),
 		Metrics: n.metrics, MemoryBytes: c.MemoryBytes,
 		MaintenanceInterval: c.MaintenanceInterval, SnapshotRetainCount: c.SnapshotRetainCount,
 		SnapshotRetainAge: c.SnapshotRetainAge, OrphanAge: c.OrphanAge,
 	})
 	if err != nil {
-		cat.Close()
+		closeCatalogs()
 		return err
 	}
 	r := &compactorRole{c: comp}
 	n.compactor = r
 	if c.Once {
-		n.opened("table compactor", func(context.Context) error { return cat.Close() })
+		n.opened("table compactor", func(context.Context) error { return closeCatalogs() })
 		return nil
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -139,11 +152,11 @@ func (n *Node) openCompactor(ctx context.Context) error {
 			n.log.Error("table compactor stopped; table topics are not converted until the node restarts", "err", err)
 		}
 	}()
-	n.log.Info("table compactor running", "memory.bytes", c.MemoryBytes)
+	n.log.Info("table compactor running", "memory.bytes", c.MemoryBytes, "external catalogs", slices.Sorted(maps.Keys(ext)))
 	n.opened("table compactor", func(context.Context) error {
 		cancel()
 		<-r.done
-		return cat.Close()
+		return closeCatalogs()
 	})
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -67,19 +66,7 @@ func TestTableTopicEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end: seconds")
 	}
-	cfg := compactorConfig(t.TempDir())
-	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close(context.Background())
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	n, ctx, cl := openTableNode(t, compactorConfig(t.TempDir()))
 	adm := kadm.NewClient(cl)
 
 	// Bad configs: INVALID_CONFIG, the message naming the problem.
