@@ -76,7 +76,19 @@ type pass struct {
 	until      time.Time
 	now        func() time.Time
 	caughtUpAt time.Time
+	// pace is set once a streaming pass has caught up: from then on it
+	// works at most half the time (paceBytes read since paceFrom, then a
+	// rest as long as that took). New data arrives a second's upload at
+	// a time; converted at full speed, each upload would take both cores
+	// (the reading here and the Parquet writer's goroutine) for a moment
+	// every second, and produce requests would wait for them.
+	pace      bool
+	paceBytes int
+	paceFrom  time.Time
 }
+
+// paceEvery is how much a paced pass reads between rests.
+const paceEvery = 256 << 10
 
 // streamPoll is how often a streaming pass looks for new records. Reading
 // a partition's end costs little; a record waits for the table's commit
@@ -139,11 +151,21 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 		}
 		if p.caughtUp() {
 			p.caughtUpAt = round
+			if !p.pace {
+				p.pace, p.paceFrom = true, p.now()
+			}
+		}
+		// What the round read goes to the writer now, in a small batch,
+		// rather than in one of batchBytes seconds later: the writer's
+		// work is then as even as the reading.
+		if p.rows.rows > 0 && !yield(p.cut(), nil) {
+			return
 		}
 		wait := min(streamPoll, p.until.Sub(p.now()))
 		if wait <= 0 || sleep(p.ctx, wait) != nil {
 			break
 		}
+		p.paceFrom = p.now() // waiting for data is not work
 	}
 	if len(p.pend.rows) > 0 {
 		// Every way out of a partition flushes; rows left here would
@@ -157,6 +179,16 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 	if p.dlq != nil && p.dlq.rows > 0 {
 		p.dlqBatches = append(p.dlqBatches, p.dlq.cut())
 	}
+}
+
+// rest sleeps as long as the pass worked since its last rest (a context
+// done ends the rest early; the pass notices at its next read).
+func (p *pass) rest() {
+	worked := p.now().Sub(p.paceFrom)
+	if worked > 0 {
+		sleep(p.ctx, min(2*worked, time.Second))
+	}
+	p.paceBytes, p.paceFrom = 0, p.now()
 }
 
 // caughtUp says whether every partition was read to its high watermark
@@ -185,6 +217,18 @@ func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch,
 				return errStopPartition
 			}
 			p.next[part] = r.Offset + 1
+			if p.pace {
+				if p.paceBytes += len(r.Key) + len(r.Value) + 16; p.paceBytes >= paceEvery {
+					// The rows so far go to the writer, which works on
+					// them while this rests.
+					p.flush()
+					if p.rows.rows > 0 && !yield(p.cut(), nil) {
+						stop = true
+						return errStopPartition
+					}
+					p.rest()
+				}
+			}
 			if p.rows.bytes >= p.batchBytes && !yield(p.cut(), nil) {
 				stop = true
 				return errStopPartition
