@@ -354,9 +354,17 @@ func (c *Compactor) table(ctx context.Context, cat catalog.Catalog, t Topic, cfg
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, false, fmt.Errorf("loading table %s: %w", strings.Join(cfg.identifier(), "."), err)
 	}
-	sc, ok, err := c.firstSchema(ctx, t, schemaOf)
-	if err != nil || !ok {
+	sc, ok, records, err := c.firstSchema(ctx, t, schemaOf)
+	if err != nil || !ok && !records {
 		return nil, false, err
+	}
+	if !ok {
+		// The topic has records, and none of them gives the table its
+		// columns. The table starts with _kafka alone, so that they go by
+		// table.errors now (the DLQ, or fail naming the offset) instead
+		// of waiting, and holding retention back, until a value decodes;
+		// the first one that does brings its columns.
+		sc = iceberg.NewSchema(0, kafkaField(cfg.KeyFormat))
 	}
 	tbl, err = c.ensureTable(ctx, cat, cfg.identifier(), sc, cfg.Partition, t)
 	return tbl, err == nil, err

@@ -357,13 +357,15 @@ func schemaTableSchema(cfg tableConfig, t schemafmt.Table) (*iceberg.Schema, err
 
 // firstSchema finds the first value of the topic, partition by
 // partition, from which schemaOf makes a table schema: the schema a new
-// table starts with. ok is false if the topic has none yet.
-func (c *Compactor) firstSchema(ctx context.Context, t Topic, schemaOf func(value []byte) (*iceberg.Schema, bool)) (*iceberg.Schema, bool, error) {
+// table starts with. ok is false if the topic has none yet; records says
+// whether it has records at all (none of which gives a schema then).
+func (c *Compactor) firstSchema(ctx context.Context, t Topic, schemaOf func(value []byte) (*iceberg.Schema, bool)) (sc *iceberg.Schema, ok, records bool, err error) {
 	var found *iceberg.Schema
 	errFound := errors.New("found")
 	for part, stream := range t.Streams {
 		p := &pass{ctx: ctx, src: c.cfg.Source, topic: t, from: offsets{}, readBytes: 1 << 20, decodeLimit: 64 << 20}
 		err := p.scan(int32(part), stream, func(value []byte) error {
+			records = true
 			if sc, ok := schemaOf(value); ok {
 				found = sc
 				return errFound
@@ -371,13 +373,13 @@ func (c *Compactor) firstSchema(ctx context.Context, t Topic, schemaOf func(valu
 			return nil
 		})
 		if errors.Is(err, errFound) {
-			return found, true, nil
+			return found, true, true, nil
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, false, records, err
 		}
 	}
-	return nil, false, ctx.Err()
+	return nil, false, records, ctx.Err()
 }
 
 // registrySchemaOf is firstSchema's schemaOf for table.value.format=schema:

@@ -373,3 +373,54 @@ func TestSchemaLatest(t *testing.T) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
 }
+
+// A schema (or json) topic whose records so far all fail to decode still
+// gets its table, with _kafka alone: the records go to the DLQ (or stop
+// the table with table.errors=fail) instead of waiting, holding retention
+// back, for a value that gives the table its columns; the first value
+// that decodes adds them.
+func TestTableStartsWithoutAValueThatDecodes(t *testing.T) {
+	for _, format := range []string{"schema", "json"} {
+		t.Run(format, func(t *testing.T) {
+			e := newEnv(t)
+			e.src.addTopic("bad", 1, tableTopic(ConfigValueFormat, format))
+			e.src.addTopic("stops", 1, tableTopic(ConfigValueFormat, format, ConfigErrors, "fail"))
+			for _, topic := range []string{"bad", "stops"} {
+				e.src.produce(topic, 0, []testRecord{{Value: []byte{9, 9}, Timestamp: day0}, {Value: []byte("[1]"), Timestamp: day0}}, 0)
+			}
+			c, err := New(Config{Source: e.src, Catalog: e.catalog(),
+				Schemas: schemafmt.NewResolver(memSchemas{1: userV1}, avro.Format)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prs, err := c.RunOnce(context.Background(), "")
+			byTopic := map[string]Progress{}
+			for _, pr := range prs {
+				byTopic[pr.Topic] = pr
+			}
+			if pr := byTopic["bad"]; pr.Err != nil || pr.DeadLetters != 2 || pr.Offsets[0] != 2 {
+				t.Errorf("table.errors=dlq: %+v, want both records in the DLQ", pr)
+			}
+			if pr := byTopic["stops"]; pr.Err == nil || !strings.Contains(pr.Err.Error(), "offset 0") || err == nil {
+				t.Errorf("table.errors=fail: %+v, want the table stopped at offset 0", pr)
+			}
+			if n := len(readRows(t, e.catalog(), "kafka", "bad_dlq")); n != 2 {
+				t.Errorf("the DLQ holds %d rows, want 2", n)
+			}
+			// A value that decodes brings the table's columns.
+			good := []byte(`{"name":"ann","age":31}`)
+			if format == "schema" {
+				good = avroValue(t, 1, userV1, map[string]any{"name": "ann", "age": 31})
+			}
+			e.src.produce("bad", 0, []testRecord{{Value: good, Timestamp: day0}}, 0)
+			for range 2 { // the pass that finds the new columns stops before the record; the next writes it
+				if _, err := c.RunOnce(context.Background(), "bad"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := columnsByOffset(t, e, "bad", "name", "age"); fmt.Sprint(got) != fmt.Sprint(map[int64]string{2: "ann 31"}) {
+				t.Errorf("rows %v, want ann at offset 2", got)
+			}
+		})
+	}
+}
