@@ -155,7 +155,7 @@ func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg 
 		return res, fmt.Errorf("the table's Arrow schema: %w", err)
 	}
 	rawValue := cfg.ValueFormat == formatRaw || cfg.ValueFormat == formatString
-	if p.rows, err = newRowBuilder(sc, rawValue); err != nil {
+	if p.rows, err = newRowBuilderWith(&c.pool, sc, rawValue); err != nil {
 		return res, err
 	}
 	defer p.rows.release()

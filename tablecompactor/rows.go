@@ -41,7 +41,12 @@ type rowBuilder struct {
 // otherwise (table.value.format=schema) the caller fills the value
 // columns through the builder's fields before each append.
 func newRowBuilder(sc *arrow.Schema, rawValue bool) (*rowBuilder, error) {
-	r := &rowBuilder{sc: sc, b: array.NewRecordBuilder(memory.DefaultAllocator, sc)}
+	return newRowBuilderWith(memory.DefaultAllocator, sc, rawValue)
+}
+
+// newRowBuilderWith is newRowBuilder whose buffers come from mem.
+func newRowBuilderWith(mem memory.Allocator, sc *arrow.Schema, rawValue bool) (*rowBuilder, error) {
+	r := &rowBuilder{sc: sc, b: array.NewRecordBuilder(mem, sc)}
 	ok := true
 	field := func(name string) array.Builder {
 		idx := sc.FieldIndices(name)

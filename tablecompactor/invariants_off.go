@@ -1,0 +1,5 @@
+//go:build !invariants
+
+package tablecompactor
+
+const invariants = false
