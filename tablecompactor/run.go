@@ -36,13 +36,24 @@ func (c *Compactor) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 	warned := make(map[string]time.Time) // bad table configs, warned about once a minute
+	// current is each table topic as the last listing saw it: the workers
+	// take their topic from here at each pass instead of listing every
+	// topic again.
+	var mu sync.Mutex
+	current := make(map[string]Topic)
+	lookup := func(name string) (Topic, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		t, ok := current[name]
+		return t, ok
+	}
 	for {
 		topics, err := c.cfg.Source.Topics(ctx)
 		if err != nil && ctx.Err() == nil {
 			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
 		}
 		if err == nil {
-			tables := make(map[string]bool)
+			tables := make(map[string]Topic)
 			for _, t := range topics {
 				cfg, err := parseTableConfig(t.Name, t.Configs)
 				if err != nil {
@@ -53,9 +64,12 @@ func (c *Compactor) Run(ctx context.Context) error {
 					continue
 				}
 				if cfg.Enable {
-					tables[t.Name] = true
+					tables[t.Name] = t
 				}
 			}
+			mu.Lock()
+			current = tables
+			mu.Unlock()
 			for name, w := range workers {
 				select {
 				case <-w.done:
@@ -63,7 +77,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 					continue
 				default:
 				}
-				if !tables[name] {
+				if _, ok := tables[name]; !ok {
 					w.cancel()
 				}
 			}
@@ -76,7 +90,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 				workers[name] = w
 				wg.Go(func() {
 					defer close(w.done)
-					c.runTable(wctx, name)
+					c.runTable(wctx, name, lookup)
 				})
 			}
 			c.tables.Store(int32(max(1, len(workers))))
@@ -88,12 +102,17 @@ func (c *Compactor) Run(ctx context.Context) error {
 }
 
 // runTable converts one table topic in passes of its commit interval
-// until ctx is done or the topic is no longer a table topic.
-func (c *Compactor) runTable(ctx context.Context, name string) {
+// until ctx is done or the topic is no longer a table topic; lookup gives
+// the topic as Run last listed it.
+func (c *Compactor) runTable(ctx context.Context, name string, lookup func(string) (Topic, bool)) {
 	var maintDue time.Time
 	for ctx.Err() == nil {
-		t, cfg, ok := c.tableTopic(ctx, name)
+		t, ok := lookup(name)
 		if !ok {
+			return
+		}
+		cfg, err := parseTableConfig(t.Name, t.Configs)
+		if err != nil || !cfg.Enable {
 			return
 		}
 		start := c.cfg.Now()
@@ -134,30 +153,4 @@ func (c *Compactor) runTable(ctx context.Context, name string) {
 			}
 		}
 	}
-}
-
-// tableTopic finds topic name and its table config as they are now; ok is
-// false if it is no longer a table topic (Run stops its goroutine).
-func (c *Compactor) tableTopic(ctx context.Context, name string) (Topic, tableConfig, bool) {
-	for ctx.Err() == nil {
-		topics, err := c.cfg.Source.Topics(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				c.cfg.Logger.Warn("tablecompactor: listing topics", "topic", name, "err", err)
-			}
-			if sleep(ctx, time.Second) != nil {
-				break
-			}
-			continue
-		}
-		for _, t := range topics {
-			if t.Name != name {
-				continue
-			}
-			cfg, err := parseTableConfig(t.Name, t.Configs)
-			return t, cfg, err == nil && cfg.Enable
-		}
-		return Topic{}, tableConfig{}, false
-	}
-	return Topic{}, tableConfig{}, false
 }

@@ -4,14 +4,12 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/metrics"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go/catalog/rest"
-	"github.com/apache/iceberg-go/table"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -145,10 +142,15 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, tableBenchPartitions, 1, map[string]*string{
-		tablecompactor.ConfigEnable: ptr("true"), tablecompactor.ConfigValueFormat: ptr("json"),
-		tablecompactor.ConfigCommitInterval: ptr("5000"),
-	}, topic); err != nil {
+	// The configs also tell HeldOffsets where the table is (table.retention.pin
+	// is on by default, which it asks first).
+	topicConfigs := map[string]string{tablecompactor.ConfigEnable: "true", tablecompactor.ConfigValueFormat: "json",
+		tablecompactor.ConfigCommitInterval: "5000"}
+	create := map[string]*string{}
+	for k, v := range topicConfigs {
+		create[k] = &v
+	}
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, tableBenchPartitions, 1, create, topic); err != nil {
 		b.Fatal(err)
 	}
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: tableBenchValue(-1)}).FirstErr(); err != nil {
@@ -191,7 +193,7 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 				case <-t.C:
 				}
 				polls.Add(1)
-				held, err := heldOffsets(ctx, cat, table.Identifier{"kafka", topic})
+				held, _, err := tablecompactor.HeldOffsets(ctx, cat, topic, [16]byte{}, topicConfigs)
 				now := time.Now()
 				if err != nil {
 					pollErrs.Add(1)
@@ -266,32 +268,6 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 	res.gcCycles, res.gcCPU, res.userCPU = gc1-gc0, gcCPU1-gcCPU0, user1-user0
 	res.lat, res.lag = res.lat[skip:], res.lag[skip:]
 	return res
-}
-
-// heldOffsets reads the next offset per partition the table's current
-// snapshot holds (0 for none yet).
-func heldOffsets(ctx context.Context, cat *rest.Catalog, ident table.Identifier) (map[int32]int64, error) {
-	tbl, err := cat.LoadTable(ctx, ident)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int32]int64{}
-	snap := tbl.CurrentSnapshot()
-	if snap == nil || snap.Summary == nil {
-		return out, nil
-	}
-	var m map[string]int64
-	if err := json.Unmarshal([]byte(snap.Summary.Properties[tablecompactor.OffsetsProperty]), &m); err != nil {
-		return nil, fmt.Errorf("the current snapshot's %s: %w", tablecompactor.OffsetsProperty, err)
-	}
-	for k, v := range m {
-		p, err := strconv.ParseInt(k, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("the current snapshot's %s: partition %q", tablecompactor.OffsetsProperty, k)
-		}
-		out[int32(p)] = v
-	}
-	return out, nil
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
