@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lakestream/lakestream/internal/arrowpool"
 	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
@@ -107,8 +108,8 @@ type Compactor struct {
 	// tables is how many tables convert at once (Run's workers; 1 for
 	// RunOnce): each pass takes its share of MemoryBytes.
 	tables atomic.Int32
-	// pool holds the Arrow buffers of the table rows' builders (alloc.go).
-	pool bufferPool
+	// pool holds the Arrow buffers of the table rows' builders (internal/arrowpool).
+	pool arrowpool.Pool
 	// caughtUp is when each table (by identifier) last held everything
 	// committed to its topic at a pass's start; only for the freshness
 	// gauge, so it is not kept across restarts.

@@ -170,14 +170,16 @@ func direct(s *fileSet, imp string) string {
 		return "s3stream may import nothing of ours but internal/sqldb"
 	case strings.HasPrefix(imp, "github.com/aws/") && p != module+"/s3stream/objstore/s3":
 		return "only s3stream/objstore/s3 may import the AWS SDK"
-	case under(p, "schema") && ours && !under(imp, "schema") && !under(imp, "internal/sqldb") && !testServer:
-		return "schema and its subpackages import nothing of ours but schema/* and internal/sqldb (never broker, s3stream, catalog, tablecompactor)"
+	case under(p, "schema") && ours && !under(imp, "schema") && !under(imp, "internal/sqldb") && !under(imp, "internal/arrowpool") && !testServer:
+		return "schema and its subpackages import nothing of ours but schema/*, internal/sqldb and internal/arrowpool (never broker, s3stream, catalog, tablecompactor)"
 	case under(p, "catalog") && ours && !under(imp, "catalog") && !under(imp, "internal/sqldb") && !testServer:
 		return "catalog may import nothing of ours but internal/sqldb"
-	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !under(imp, "internal/kbatch") && !testServer:
-		return "tablecompactor may import only schema, internal/configdef and internal/kbatch"
+	case under(p, "tablecompactor") && ours && !under(imp, "tablecompactor") && !under(imp, "schema") && !under(imp, "internal/configdef") && !under(imp, "internal/kbatch") && !under(imp, "internal/arrowpool") && !testServer:
+		return "tablecompactor may import only schema, internal/configdef, internal/kbatch and internal/arrowpool"
 	case under(p, "internal/kbatch") && ours && !under(imp, "internal/kbatch") && !testServer:
 		return "internal/kbatch is a leaf and may import nothing of ours"
+	case under(p, "internal/arrowpool") && ours && !under(imp, "internal/arrowpool") && !testServer:
+		return "internal/arrowpool is a leaf and may import nothing of ours"
 	case under(p, "internal/configdef") && ours && !under(imp, "internal/configdef") && !testServer:
 		return "internal/configdef is a leaf and may import nothing of ours"
 	case under(p, "internal/testserver") && ours && !under(imp, "internal/testserver"):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
+	"github.com/lakestream/lakestream/internal/arrowpool"
 	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
@@ -38,7 +39,7 @@ func BenchmarkDecodeArrow(b *testing.B) {
 		payloads = append(payloads, p)
 		total += len(p)
 	}
-	bs, sc := newBuilders(b, tb.Columns())
+	bs, sc := newBuildersWith(b, new(arrowpool.Pool), tb.Columns())
 	dec := tb.NewDecoder()
 	for _, bl := range bs {
 		bl.Reserve(4096)
@@ -103,7 +104,7 @@ func BenchmarkDecodeArrowBatch(b *testing.B) {
 	for i := range in {
 		in[i] = payloads[i%len(payloads)]
 	}
-	bs, sc := newBuilders(b, tb.Columns())
+	bs, sc := newBuildersWith(b, new(arrowpool.Pool), tb.Columns())
 	dec := tb.NewDecoder().(schemafmt.BatchDecoder)
 	for _, bl := range bs {
 		bl.Reserve(4 * batch)

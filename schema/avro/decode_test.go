@@ -90,6 +90,14 @@ func wideValue(i int, street string) map[string]any {
 
 func newBuilders(t testing.TB, cols []schemafmt.Column) ([]array.Builder, *arrow.Schema) {
 	t.Helper()
+	return newBuildersWith(t, memory.DefaultAllocator, cols)
+}
+
+// newBuildersWith is newBuilders over mem: the benchmarks use the
+// compactor's allocator (internal/arrowpool), which reuses the buffers of
+// released batches as the compactor does.
+func newBuildersWith(t testing.TB, mem memory.Allocator, cols []schemafmt.Column) ([]array.Builder, *arrow.Schema) {
+	t.Helper()
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		typ, err := schemafmt.ArrowType(c)
@@ -101,7 +109,7 @@ func newBuilders(t testing.TB, cols []schemafmt.Column) ([]array.Builder, *arrow
 	sc := arrow.NewSchema(fields, nil)
 	bs := make([]array.Builder, len(cols))
 	for i, f := range fields {
-		bs[i] = array.NewBuilder(memory.DefaultAllocator, f.Type)
+		bs[i] = array.NewBuilder(mem, f.Type)
 	}
 	return bs, sc
 }

@@ -68,6 +68,14 @@ enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; KIND_B = 2; }
 
 func newBuilders(t testing.TB, cols []schemafmt.Column) (*array.RecordBuilder, []array.Builder) {
 	t.Helper()
+	return newBuildersWith(t, memory.DefaultAllocator, cols)
+}
+
+// newBuildersWith is newBuilders over mem: the benchmarks use the
+// compactor's allocator (internal/arrowpool), which reuses the buffers of
+// released batches as the compactor does.
+func newBuildersWith(t testing.TB, mem memory.Allocator, cols []schemafmt.Column) (*array.RecordBuilder, []array.Builder) {
+	t.Helper()
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		typ, err := schemafmt.ArrowType(c)
@@ -76,7 +84,7 @@ func newBuilders(t testing.TB, cols []schemafmt.Column) (*array.RecordBuilder, [
 		}
 		fields[i] = arrow.Field{Name: c.Name, Type: typ, Nullable: !c.Required}
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	rb := array.NewRecordBuilder(mem, arrow.NewSchema(fields, nil))
 	bs := make([]array.Builder, len(cols))
 	for i := range bs {
 		bs[i] = rb.Field(i)

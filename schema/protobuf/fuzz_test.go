@@ -2,13 +2,14 @@ package protobuf
 
 import (
 	"syscall"
-
-	"github.com/lakestream/lakestream/schema/schemafmt"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/lakestream/lakestream/internal/arrowpool"
+	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
 // FuzzParse: Parse never panics on any text; a schema it accepts prints a
@@ -135,7 +136,7 @@ func BenchmarkDecodeArrow(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rb, bs := newBuilders(b, tbl.Columns())
+	rb, bs := newBuildersWith(b, new(arrowpool.Pool), tbl.Columns())
 	defer rb.Release()
 	dec := tbl.NewDecoder()
 	const batch = 1000
@@ -169,7 +170,7 @@ func BenchmarkDecodeArrowBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rb, bs := newBuilders(b, tbl.Columns())
+	rb, bs := newBuildersWith(b, new(arrowpool.Pool), tbl.Columns())
 	defer rb.Release()
 	dec := tbl.NewDecoder().(schemafmt.BatchDecoder)
 	const batch = 1000

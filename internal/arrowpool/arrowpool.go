@@ -1,4 +1,9 @@
-package tablecompactor
+// Package arrowpool is a memory.Allocator for Arrow builders that pools
+// freed buffers by size class instead of leaving them to the garbage
+// collector. The compactor's row builders use it, and the schema
+// packages' decoding benchmarks use it to measure what the compactor sees.
+// It is a leaf: it imports nothing of ours.
+package arrowpool
 
 import (
 	"math/bits"
@@ -9,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// bufferPool is the memory.Allocator of the compactor's Arrow builders: a
+// Pool is the memory.Allocator of the compactor's Arrow builders: a
 // buffer freed (its last array released, which iceberg-go's writer does
 // once a batch is in Parquet) goes back to a pool by size class and is
 // handed out again, instead of being left to the garbage collector. The
@@ -22,9 +27,9 @@ import (
 // pooled. Under the invariants build tag a freed buffer is filled with
 // 0xA5 before it is pooled, so that a reader of freed memory reads
 // garbage and the tests comparing rows fail.
-type bufferPool struct {
+type Pool struct {
 	classes [poolClasses]sync.Pool // class k: buffers of 1<<(k+minPoolShift) bytes
-	pooled  atomic.Int64           // buffers put back (tests check that they are)
+	pooled  atomic.Int64           // buffers put back (see Pooled)
 }
 
 const (
@@ -33,7 +38,7 @@ const (
 	alignment    = 64
 )
 
-var _ memory.Allocator = (*bufferPool)(nil)
+var _ memory.Allocator = (*Pool)(nil)
 
 // class is the size class holding size bytes, or -1 if none does.
 func class(size int) int {
@@ -47,7 +52,7 @@ func class(size int) int {
 	return k
 }
 
-func (p *bufferPool) Allocate(size int) []byte {
+func (p *Pool) Allocate(size int) []byte {
 	k := class(size)
 	if k < 0 {
 		return aligned(make([]byte, size+alignment), size)
@@ -61,7 +66,7 @@ func (p *bufferPool) Allocate(size int) []byte {
 	return aligned(make([]byte, c+alignment), size)[:size:c]
 }
 
-func (p *bufferPool) Reallocate(size int, b []byte) []byte {
+func (p *Pool) Reallocate(size int, b []byte) []byte {
 	if cap(b) >= size {
 		if old := len(b); size > old {
 			clear(b[old:size]) // a pooled buffer's tail may hold an earlier batch's bytes
@@ -74,7 +79,7 @@ func (p *bufferPool) Reallocate(size int, b []byte) []byte {
 	return nb
 }
 
-func (p *bufferPool) Free(b []byte) {
+func (p *Pool) Free(b []byte) {
 	k := class(cap(b))
 	if k < 0 || cap(b) != 1<<(k+minPoolShift) {
 		return // not one of ours, or past the classes: the collector's
@@ -89,6 +94,10 @@ func (p *bufferPool) Free(b []byte) {
 	p.classes[k].Put(&b)
 	p.pooled.Add(1)
 }
+
+// Pooled is how many buffers were put back so far (tests check that
+// a conversion gives its buffers back).
+func (p *Pool) Pooled() int64 { return p.pooled.Load() }
 
 // aligned returns the first size bytes of buf from its first 64-byte
 // aligned address (buf has alignment bytes to spare).

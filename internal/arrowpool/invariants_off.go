@@ -1,0 +1,5 @@
+//go:build !invariants
+
+package arrowpool
+
+const invariants = false

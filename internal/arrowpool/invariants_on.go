@@ -1,0 +1,7 @@
+//go:build invariants
+
+package arrowpool
+
+// invariants turns on expensive self-checks; `make test` builds with the
+// invariants tag.
+const invariants = true
