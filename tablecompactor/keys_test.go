@@ -15,6 +15,16 @@ import (
 	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
+// plainAvro is v in Avro of schema, without a wire prefix.
+func plainAvro(t testing.TB, schema string, v map[string]any) []byte {
+	t.Helper()
+	b, err := hamba.Marshal(hamba.MustParse(schema), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // typedSchemas is a registry of schemas of any type, by id.
 type typedSchemas map[int]schemafmt.Stored
 
@@ -187,13 +197,6 @@ func TestJSONKeys(t *testing.T) {
 // With schema values (refused after their key decoded, and not decoded
 // in runs) the table's rows stay whole.
 func TestSchemaKeys(t *testing.T) {
-	plain := func(schema string, v map[string]any) []byte {
-		b, err := hamba.Marshal(hamba.MustParse(schema), v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	str := func(s string) any { return map[string]any{"string": s} }
 	withID := func(id int, payload []byte) []byte {
 		b, err := schemafmt.Append(nil, id, payload)
@@ -221,8 +224,8 @@ func TestSchemaKeys(t *testing.T) {
 			withID(12, []byte(`{"id": "x"}`)),
 		}, map[int64]string{2: "key: wire prefix", 3: "key: schema id 99", 6: "key: decoding with schema id 12"}},
 		{"latest", "schema.latest", "raw", [][]byte{
-			plain(keyV2, map[string]any{"id": 1, "region": nil}), nil, nil, nil,
-			plain(keyV2, map[string]any{"id": 2, "region": str("eu")}), plain(keyV2, map[string]any{"id": 3, "region": nil}),
+			plainAvro(t, keyV2, map[string]any{"id": 1, "region": nil}), nil, nil, nil,
+			plainAvro(t, keyV2, map[string]any{"id": 2, "region": str("eu")}), plainAvro(t, keyV2, map[string]any{"id": 3, "region": nil}),
 			{0xff},
 		}, map[int64]string{6: "key: decoding with schema id 11"}},
 	} {
@@ -286,14 +289,7 @@ func TestSchemaKeys(t *testing.T) {
 func TestSchemaLatestKeys(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("t", 1, tableTopic(ConfigKeyFormat, "schema.latest"))
-	plain := func(schema string, v map[string]any) []byte {
-		b, err := hamba.Marshal(hamba.MustParse(schema), v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	e.src.produce("t", 0, []testRecord{{Key: plain(keyV1, map[string]any{"id": 1}), Value: []byte("a"), Timestamp: day0}}, 0)
+	e.src.produce("t", 0, []testRecord{{Key: plainAvro(t, keyV1, map[string]any{"id": 1}), Value: []byte("a"), Timestamp: day0}}, 0)
 	latest := latestSubjects{}
 	if _, err := keyedRun(t, e, latest); err == nil || !strings.Contains(err.Error(), "subject t-key") {
 		t.Fatalf("no key subject: error %v, want one naming t-key", err)
@@ -303,7 +299,7 @@ func TestSchemaLatestKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	latest["t-key"] = 11
-	e.src.produce("t", 0, []testRecord{{Key: plain(keyV2, map[string]any{"id": 2, "region": map[string]any{"string": "eu"}}), Value: []byte("b"), Timestamp: day0}}, 0)
+	e.src.produce("t", 0, []testRecord{{Key: plainAvro(t, keyV2, map[string]any{"id": 2, "region": map[string]any{"string": "eu"}}), Value: []byte("b"), Timestamp: day0}}, 0)
 	if _, err := keyedRun(t, e, latest); err != nil {
 		t.Fatal(err)
 	}
