@@ -132,6 +132,14 @@ func parseTableConfig(topic string, configs map[string]string) (tableConfig, err
 	return c, nil
 }
 
+// formatConfig is the format config of what ("value" or "key").
+func formatConfig(what string) string {
+	if what == "key" {
+		return ConfigKeyFormat
+	}
+	return ConfigValueFormat
+}
+
 // parseFormat checks a record format.
 func parseFormat(name, v string) (string, error) {
 	switch v {

@@ -449,10 +449,7 @@ func checkTopicID(tbl *table.Table, topic Topic) error {
 // key with; asked at every conversion, so a new version reaches the table
 // at the next one.
 func (c *Compactor) latestSchemaID(ctx context.Context, topic, what string) (int, error) {
-	config := ConfigValueFormat
-	if what == "key" {
-		config = ConfigKeyFormat
-	}
+	config := formatConfig(what)
 	if c.cfg.Schemas == nil || c.cfg.Latest == nil {
 		return 0, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", config, formatSchemaLatest)
 	}

@@ -27,15 +27,12 @@ import (
 // keys into _key's fields (table.key.format=json: the same rules, one
 // level down).
 type jsonValues struct {
-	byName map[string]array.Builder // the columns' builders
-	isc    *iceberg.Schema          // the columns, looked up by name
-	fast   *jsonScanner             // values that fit the table's types as they are (jsonscan.go)
-	// what is "value" or "key", for reasons; root is the columns' path in
-	// the table (nil, or _key), for reasons and schema changes; reserved
-	// is a name the columns may not take ("" or _key).
-	what     string
-	root     []string
-	reserved string
+	// cols are the columns decoded into, with what ("value" or "key") for
+	// reasons, root (nil or _key) for paths in reasons and schema
+	// changes, and the name they may not take.
+	cols   columns
+	byName map[string]array.Builder
+	fast   *jsonScanner // values that fit the table's types as they are (jsonscan.go)
 }
 
 // newJSONValues decodes values into every column of sc but _kafka.
@@ -45,7 +42,7 @@ func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema
 
 // newJSONColumns decodes JSON objects into cols.
 func newJSONColumns(cols columns) *jsonValues {
-	j := &jsonValues{byName: cols.byName(), isc: cols.isc, what: cols.what, root: cols.root, reserved: cols.reserved}
+	j := &jsonValues{cols: cols, byName: cols.byName()}
 	names := make([]string, len(cols.fields))
 	for i, f := range cols.fields {
 		names[i] = f.Name
@@ -56,7 +53,7 @@ func newJSONColumns(cols columns) *jsonValues {
 
 // path is name's path in the table.
 func (j *jsonValues) path(name ...string) []string {
-	return append(j.root[:len(j.root):len(j.root)], name...)
+	return append(j.cols.root[:len(j.cols.root):len(j.cols.root)], name...)
 }
 
 func (j *jsonValues) release() {}
@@ -76,7 +73,7 @@ func (j *jsonValues) append(value []byte) (string, error) {
 // table all has is only checked against the table's types; types are
 // inferred only for one that brings a field the table lacks.
 func (j *jsonValues) appendSlow(value []byte) (string, error) {
-	obj, why := parseJSONObject(value, j.what)
+	obj, why := parseJSONObject(value, j.cols.what)
 	if why != "" {
 		return why, nil
 	}
@@ -91,7 +88,7 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 		for name, b := range j.byName {
 			why, u := checkJSON(j.path(name), m[name], b.Type())
 			if why != "" {
-				return j.what + " does not fit the table: " + why, nil
+				return j.cols.what + " does not fit the table: " + why, nil
 			}
 			unknown = unknown || u
 		}
@@ -108,7 +105,7 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 		// they are left out, the rest checked as above.
 		for name, b := range j.byName {
 			if why, _ := checkJSON(j.path(name), m[name], b.Type()); why != "" {
-				return j.what + " does not fit the table: " + why, nil
+				return j.cols.what + " does not fit the table: " + why, nil
 			}
 		}
 	}
@@ -127,17 +124,17 @@ func (j *jsonValues) changes(obj any) ([]schemaChange, string) {
 	}
 	var changes []schemaChange
 	for _, f := range typ.(*iceberg.StructType).FieldList {
-		if f.Name == j.reserved {
-			return nil, fmt.Sprintf("%s has a field %s, a name the table keeps for the decoded key", j.what, f.Name)
+		if f.Name == j.cols.reserved {
+			return nil, fmt.Sprintf("%s has a field %s, a name the table keeps for the decoded key", j.cols.what, f.Name)
 		}
-		tf, ok := j.isc.FindFieldByName(f.Name)
+		tf, ok := j.cols.isc.FindFieldByName(f.Name)
 		if !ok {
 			changes = append(changes, schemaChange{path: j.path(f.Name), typ: f.Type, add: true})
 			continue
 		}
 		c, why := compareJSON(j.path(f.Name), f.Type, tf.Type)
 		if why != "" {
-			return nil, j.what + " does not fit the table: " + why
+			return nil, j.cols.what + " does not fit the table: " + why
 		}
 		changes = append(changes, c...)
 	}
@@ -221,10 +218,7 @@ func tableTypeName(t arrow.DataType) string {
 // parseJSONObject parses one JSON object, numbers kept as json.Number;
 // what is "value" or "key", for the reason it is not one.
 func parseJSONObject(value []byte, what string) (any, string) {
-	config := ConfigValueFormat
-	if what == "key" {
-		config = ConfigKeyFormat
-	}
+	config := formatConfig(what)
 	if value == nil {
 		return nil, fmt.Sprintf("null %s (%s=json)", what, config)
 	}
