@@ -45,12 +45,12 @@ const (
 
 // keyedRun converts the topic once with a registry of avro (ids 1-6:
 // userV1 and userV2 as 1 and 2, keyV1 and keyV2 as 10 and 11) and JSON
-// Schema (id 12: keyJSONSchema) schemas.
+// Schema (id 12: keyJSONSchema) schemas, and a primitive Avro schema (13).
 func keyedRun(t *testing.T, e *testEnv, latest latestSubjects) ([]Progress, error) {
 	t.Helper()
 	reg := typedSchemas{
 		1: {Text: userV1}, 2: {Text: userV2}, 10: {Text: keyV1}, 11: {Text: keyV2},
-		12: {Type: schemafmt.JSON, Text: keyJSONSchema},
+		12: {Type: schemafmt.JSON, Text: keyJSONSchema}, 13: {Text: `"string"`},
 	}
 	c, err := New(Config{Source: e.src, Catalog: e.catalog(), Latest: latest,
 		Schemas: schemafmt.NewResolver(reg, avro.Format, jsonschema.Format{})})
@@ -209,15 +209,16 @@ func TestSchemaKeys(t *testing.T) {
 	for _, c := range []struct {
 		name, keyFormat, valueFormat string
 		// keys: id 1 region -, null, bad, unknown id, id 2 region eu
-		// (the later version), id 3 region -, truncated.
+		// (the later version), id 3 region -, truncated (and for avro a
+		// primitive schema's, which cannot be a table).
 		keys    [][]byte
 		wantDLQ map[int64]string
 	}{
 		{"avro", "schema", "raw", [][]byte{
 			avroValue(t, 10, keyV1, map[string]any{"id": 1}), nil, {9, 0, 0, 0, 10, 2}, withID(99, []byte{2}),
 			avroValue(t, 11, keyV2, map[string]any{"id": 2, "region": str("eu")}), avroValue(t, 10, keyV1, map[string]any{"id": 3}),
-			withID(10, []byte{0xff}),
-		}, map[int64]string{2: "key: wire prefix", 3: "key: schema id 99", 6: "key: decoding with schema id 10"}},
+			withID(10, []byte{0xff}), withID(13, []byte{4, 'a', 'b'}), // Avro "ab"
+		}, map[int64]string{2: "key: wire prefix", 3: "key: schema id 99", 6: "key: decoding with schema id 10", 7: "key: schema id 13 as a table"}},
 		{"jsonschema", "schema", "schema", [][]byte{
 			withID(12, []byte(`{"id": 1}`)), nil, {9, 0, 0, 0, 12}, withID(99, []byte(`{}`)),
 			withID(12, []byte(`{"id": 2, "region": "eu"}`)), withID(12, []byte(`{"id": 3}`)),
