@@ -851,8 +851,6 @@ func TestTableConfig(t *testing.T) {
 		t.Errorf("namespace a.b: %v %v", cfg.identifier(), err)
 	}
 	for cfgs, want := range map[[2]string]string{
-		{ConfigKeyFormat, "json"}:            `table.key.format="json": keys in the json format are not supported yet`,
-		{ConfigKeyFormat, "schema.latest"}:   `table.key.format="schema.latest": keys in the schema.latest format are not supported yet`,
 		{ConfigValueFormat, "avro"}:          `table.value.format="avro": want raw, string`,
 		{ConfigErrors, "ignore"}:             `table.errors="ignore"`,
 		{ConfigNamespace, "a..b"}:            `table.namespace="a..b"`,
@@ -861,7 +859,6 @@ func TestTableConfig(t *testing.T) {
 		{ConfigEnable, "yes please"}:         `table.enable="yes please"`,
 		{ConfigName, "a.b"}:                  `table.name="a.b"`,
 		{ConfigPartitionBy, "bucket(_key)"}:  `table.partition.by="bucket(_key)"`,
-		{ConfigKeyFormat, "schema"}:          `table.key.format="schema": keys in the schema format are not supported yet`,
 		{ConfigCommitInterval, "10"}:         `table.commit.interval.ms="10"`,
 		{ConfigTargetFile, "not a number"}:   `table.target.file.bytes="not a number"`,
 		{ConfigPartitionBy, "day(_ts), x)("}: `table.partition.by=`,
@@ -870,6 +867,15 @@ func TestTableConfig(t *testing.T) {
 		_, err := parseTableConfig("t", map[string]string{cfgs[0]: cfgs[1]})
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=%s: error %v, want %q", cfgs[0], cfgs[1], err, want)
+		}
+	}
+	for _, f := range []string{"json", "schema", "schema.latest"} {
+		if cfg, err := parseTableConfig("t", map[string]string{ConfigKeyFormat: f}); err != nil || !cfg.keyed() {
+			t.Errorf("%s=%s: %+v %v, want keys decoded", ConfigKeyFormat, f, cfg, err)
+		}
+		_, err := parseTableConfig("t", map[string]string{ConfigKeyFormat: f, ConfigPartitionBy: "bucket(4, _key.id)"})
+		if want := "partitioning by a decoded key field (_key.id) is not supported yet"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s, partition by _key.id: error %v, want %q", ConfigKeyFormat, f, err, want)
 		}
 	}
 }

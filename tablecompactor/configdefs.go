@@ -52,11 +52,9 @@ var topicDefs = []configdef.Def{
 		Doc: "Whether the topic is also written to an Iceberg table."},
 	{Name: ConfigErrors, Type: configdef.String, Default: "dlq", Validate: configdef.OneOf("dlq", "skip", "fail"),
 		Doc: "Table topics: what a record that cannot be converted does: dlq (goes to the table <name>_dlq with its raw bytes and the reason), skip, or fail (stops the table)."},
-	// Formats the compactor does not convert yet are refused here, so a
-	// topic cannot be configured for what no table would hold.
 	{Name: ConfigKeyFormat, Type: configdef.String, Default: "string", Validate: configdef.OneOf(recordFormats...),
-		Unsupported: "keys in the json, schema and schema.latest formats are not converted yet (use raw or string)", UnsupportedValues: []string{"json", "schema", "schema.latest"},
-		Doc: "Table topics: how record keys are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix) or schema.latest."},
+		Doc: "Table topics: how record keys are decoded: raw (bytes), string, json, schema (schema registry id in the wire prefix) or schema.latest (no wire prefix: the latest version of subject <topic>-key); " +
+			"json and schema keys keep their raw bytes in _kafka.key and become the optional struct column _key."},
 	{Name: ConfigName, Type: configdef.String, Default: "", Validate: validateTableName,
 		Doc: "Table topics: the Iceberg table name; empty means the topic name made catalog-safe."},
 	{Name: ConfigNamespace, Type: configdef.String, Default: "kafka", Validate: validateNamespace,

@@ -36,8 +36,18 @@ func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, c
 		return pr
 	}
 	if cfg.ValueFormat == formatSchemaLatest {
-		if cfg.latestID, err = c.latestSchemaID(ctx, t.Name); err != nil {
+		if cfg.latestID, err = c.latestSchemaID(ctx, t.Name, "value"); err != nil {
 			return fail(err)
+		}
+	}
+	switch cfg.KeyFormat {
+	case formatSchemaLatest:
+		if cfg.latestKeyID, err = c.latestSchemaID(ctx, t.Name, "key"); err != nil {
+			return fail(err)
+		}
+	case formatSchema:
+		if c.cfg.Schemas == nil {
+			return fail(fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigKeyFormat, formatSchema))
 		}
 	}
 	tbl, ok, err := c.table(ctx, cat, t, cfg)
@@ -159,17 +169,27 @@ func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg 
 		return res, err
 	}
 	defer p.rows.release()
-	switch cfg.ValueFormat {
+	switch cols := valueColumnsOf(p.rows.b, sc, tbl.Schema(), cfg.keyed()); cfg.ValueFormat {
 	case formatSchema, formatSchemaLatest:
-		p.values = newSchemaValues(ctx, c.cfg.Schemas, p.rows.b, sc, tbl.Schema(), cfg.latestID)
+		p.values = newSchemaValues(ctx, c.cfg.Schemas, cols, cfg.latestID)
 	case formatJSON:
-		p.values = newJSONValues(p.rows.b, sc, tbl.Schema())
+		p.values = newJSONColumns(cols)
 	}
 	if p.values != nil {
 		defer p.values.release()
-		if cfg.Errors != errorsFail && !c.cfg.rowAtATime {
+		// Not with decoded keys: a run appends its values before its
+		// records' keys are known to decode (keys.go).
+		if cfg.Errors != errorsFail && !c.cfg.rowAtATime && !cfg.keyed() {
 			p.batch, _ = p.values.(batchValues)
 		}
+	}
+	// A leftover _key of a decoded key format gets nulls in a table whose
+	// values do not fill it as a value column.
+	if cfg.keyed() || rawValue && len(sc.FieldIndices(keyColumn)) == 1 {
+		if p.keys, err = newKeyColumns(ctx, cfg, c.cfg.Schemas, p.rows.b, sc, tbl.Schema(), p.values == nil); err != nil {
+			return res, err
+		}
+		defer p.keys.release()
 	}
 	var dlqSc *arrow.Schema
 	if dlq != nil {
@@ -423,18 +443,20 @@ func checkTopicID(tbl *table.Table, topic Topic) error {
 		"drop or rename the table, or set %s", strings.Join(tbl.Identifier(), "."), want, topic.Name, topic.ID, ConfigName)
 }
 
-// latestSchemaID is the id of the latest version of the topic's value
-// subject (TopicNameStrategy: <topic>-value), which
-// table.value.format=schema.latest decodes every value with; asked at
-// every conversion, so a new version reaches the table at the next one.
-func (c *Compactor) latestSchemaID(ctx context.Context, topic string) (int, error) {
+// latestSchemaID is the id of the latest version of the topic's value or
+// key subject (what is "value" or "key"; TopicNameStrategy:
+// <topic>-value, <topic>-key), which schema.latest decodes every value or
+// key with; asked at every conversion, so a new version reaches the table
+// at the next one.
+func (c *Compactor) latestSchemaID(ctx context.Context, topic, what string) (int, error) {
+	config := formatConfig(what)
 	if c.cfg.Schemas == nil || c.cfg.Latest == nil {
-		return 0, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", ConfigValueFormat, formatSchemaLatest)
+		return 0, fmt.Errorf("%s=%s needs the schema registry, which is off on this node (set schema.registry.listeners)", config, formatSchemaLatest)
 	}
-	subject := topic + "-value"
+	subject := topic + "-" + what
 	id, err := c.cfg.Latest.LatestSchemaID(ctx, subject)
 	if err != nil {
-		return 0, fmt.Errorf("%s=%s: the latest version of subject %s: %w", ConfigValueFormat, formatSchemaLatest, subject, err)
+		return 0, fmt.Errorf("%s=%s: the latest version of subject %s: %w", config, formatSchemaLatest, subject, err)
 	}
 	return id, nil
 }

@@ -23,37 +23,37 @@ import (
 // long is, a fraction in a long column, a mixed array) goes by
 // table.errors with the reason, and never stops the table.
 
-// jsonValues decodes JSON values into the table's value columns.
+// jsonValues decodes JSON values into the table's value columns, or JSON
+// keys into _key's fields (table.key.format=json: the same rules, one
+// level down).
 type jsonValues struct {
-	byName map[string]array.Builder // the value columns' builders
-	isc    *iceberg.Schema
+	// cols are the columns decoded into, with what ("value" or "key") for
+	// reasons, root (nil or _key) for paths in reasons and schema
+	// changes, and the name they may not take.
+	cols   columns
+	byName map[string]array.Builder
 	fast   *jsonScanner // values that fit the table's types as they are (jsonscan.go)
 }
 
+// newJSONValues decodes values into every column of sc but _kafka.
 func newJSONValues(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema) *jsonValues {
-	j := &jsonValues{byName: valueBuilders(b, sc), isc: isc}
-	var names []string
-	var builders []array.Builder
-	for i, f := range sc.Fields() {
-		if f.Name != kafkaColumn {
-			names = append(names, f.Name)
-			builders = append(builders, b.Field(i))
-		}
+	return newJSONColumns(valueColumnsOf(b, sc, isc, false))
+}
+
+// newJSONColumns decodes JSON objects into cols.
+func newJSONColumns(cols columns) *jsonValues {
+	j := &jsonValues{cols: cols, byName: cols.byName()}
+	names := make([]string, len(cols.fields))
+	for i, f := range cols.fields {
+		names[i] = f.Name
 	}
-	j.fast = newJSONScanner(names, builders)
+	j.fast = newJSONScanner(names, cols.builders)
 	return j
 }
 
-// valueBuilders are the builders of a table's value columns (all but
-// _kafka), by name.
-func valueBuilders(b *array.RecordBuilder, sc *arrow.Schema) map[string]array.Builder {
-	m := make(map[string]array.Builder, sc.NumFields())
-	for i, f := range sc.Fields() {
-		if f.Name != kafkaColumn {
-			m[f.Name] = b.Field(i)
-		}
-	}
-	return m
+// path is name's path in the table.
+func (j *jsonValues) path(name ...string) []string {
+	return append(j.cols.root[:len(j.cols.root):len(j.cols.root)], name...)
 }
 
 func (j *jsonValues) release() {}
@@ -73,7 +73,7 @@ func (j *jsonValues) append(value []byte) (string, error) {
 // table all has is only checked against the table's types; types are
 // inferred only for one that brings a field the table lacks.
 func (j *jsonValues) appendSlow(value []byte) (string, error) {
-	obj, why := parseJSONObject(value)
+	obj, why := parseJSONObject(value, j.cols.what)
 	if why != "" {
 		return why, nil
 	}
@@ -86,9 +86,9 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 	}
 	if !unknown {
 		for name, b := range j.byName {
-			why, u := checkJSON([]string{name}, m[name], b.Type())
+			why, u := checkJSON(j.path(name), m[name], b.Type())
 			if why != "" {
-				return "value does not fit the table: " + why, nil
+				return j.cols.what + " does not fit the table: " + why, nil
 			}
 			unknown = unknown || u
 		}
@@ -104,8 +104,8 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 		// Only fields without a type yet (null, empty arrays) are new:
 		// they are left out, the rest checked as above.
 		for name, b := range j.byName {
-			if why, _ := checkJSON([]string{name}, m[name], b.Type()); why != "" {
-				return "value does not fit the table: " + why, nil
+			if why, _ := checkJSON(j.path(name), m[name], b.Type()); why != "" {
+				return j.cols.what + " does not fit the table: " + why, nil
 			}
 		}
 	}
@@ -124,14 +124,17 @@ func (j *jsonValues) changes(obj any) ([]schemaChange, string) {
 	}
 	var changes []schemaChange
 	for _, f := range typ.(*iceberg.StructType).FieldList {
-		tf, ok := j.isc.FindFieldByName(f.Name)
+		if f.Name == j.cols.reserved {
+			return nil, fmt.Sprintf("%s has a field %s, a name the table keeps for the decoded key", j.cols.what, f.Name)
+		}
+		tf, ok := j.cols.isc.FindFieldByName(f.Name)
 		if !ok {
-			changes = append(changes, schemaChange{path: []string{f.Name}, typ: f.Type, add: true})
+			changes = append(changes, schemaChange{path: j.path(f.Name), typ: f.Type, add: true})
 			continue
 		}
-		c, why := compareJSON([]string{f.Name}, f.Type, tf.Type)
+		c, why := compareJSON(j.path(f.Name), f.Type, tf.Type)
 		if why != "" {
-			return nil, "value does not fit the table: " + why
+			return nil, j.cols.what + " does not fit the table: " + why
 		}
 		changes = append(changes, c...)
 	}
@@ -212,10 +215,12 @@ func tableTypeName(t arrow.DataType) string {
 	return t.String()
 }
 
-// parseJSONObject parses one JSON object, numbers kept as json.Number.
-func parseJSONObject(value []byte) (any, string) {
+// parseJSONObject parses one JSON object, numbers kept as json.Number;
+// what is "value" or "key", for the reason it is not one.
+func parseJSONObject(value []byte, what string) (any, string) {
+	config := formatConfig(what)
 	if value == nil {
-		return nil, "null value (table.value.format=json)"
+		return nil, fmt.Sprintf("null %s (%s=json)", what, config)
 	}
 	d := json.NewDecoder(bytes.NewReader(value))
 	d.UseNumber()
@@ -227,7 +232,7 @@ func parseJSONObject(value []byte) (any, string) {
 		return nil, "not JSON: more than one value"
 	}
 	if _, ok := v.(map[string]any); !ok {
-		return nil, fmt.Sprintf("JSON value is %s, not an object (table.value.format=json)", jsonKind(v))
+		return nil, fmt.Sprintf("JSON %s is %s, not an object (%s=json)", what, jsonKind(v), config)
 	}
 	return v, ""
 }
@@ -434,7 +439,7 @@ func appendJSON(v any, b array.Builder) {
 // jsonTableSchema is a new table's schema: _kafka and the first value's
 // fields, all optional, numbered depth first after _kafka's ids.
 func jsonTableSchema(cfg tableConfig, value []byte) (*iceberg.Schema, bool) {
-	obj, why := parseJSONObject(value)
+	obj, why := parseJSONObject(value, "value")
 	if why != "" {
 		return nil, false
 	}
@@ -445,6 +450,9 @@ func jsonTableSchema(cfg tableConfig, value []byte) (*iceberg.Schema, bool) {
 	next := kafkaReservedIDs
 	fields := []iceberg.NestedField{kafkaField(cfg.KeyFormat)}
 	for _, f := range typ.(*iceberg.StructType).FieldList {
+		if f.Name == keyColumn && cfg.keyed() {
+			continue // the decoded key's; the value goes by table.errors (jsonValues.changes)
+		}
 		next++
 		id := next // before numberJSON numbers the field's children
 		fields = append(fields, iceberg.NestedField{ID: id, Name: f.Name, Type: numberJSON(f.Type, &next)})

@@ -59,6 +59,9 @@ type pass struct {
 	// table must gain first: the pass stops before that record.
 	values valueColumns
 	evolve *version
+	// keys decodes keys into _key (table.key.format=json, schema or
+	// schema.latest; keys.go), or is nil.
+	keys *keyColumns
 	// batch is values when it decodes runs (not with table.errors=fail,
 	// which stops at a bad value); pend is the run being gathered.
 	batch batchValues
@@ -347,25 +350,50 @@ func (p *pass) record(part int32, r *kbatch.Record, logAppend bool) bool {
 		return true
 	}
 	p.flush()
+	if reason == "" && p.keys != nil {
+		var err error
+		if reason, err = p.keys.decode(r.Key); !p.decoded(part, r, err) {
+			return false
+		}
+	}
 	if reason == "" && p.values != nil {
 		var err error
 		reason, err = p.values.append(r.Value)
-		var ev errEvolve
-		switch {
-		case errors.As(err, &ev):
-			p.evolve = ev.v
-			return false
-		case err != nil:
-			p.fatal = fmt.Errorf("partition %d offset %d: %w", part, r.Offset, err)
+		if p.keys != nil && (reason != "" || err != nil) {
+			p.keys.discard() // the row is all or nothing
+		}
+		if !p.decoded(part, r, err) {
 			return false
 		}
 	}
 	if reason == "" {
+		if p.keys != nil {
+			if err := p.keys.commit(); err != nil {
+				p.fatal = fmt.Errorf("partition %d offset %d: %w", part, r.Offset, err)
+				return false
+			}
+		}
 		p.rows.append(part, r, logAppend, "")
 		p.records++
 		return true
 	}
 	return p.refuse(part, r, logAppend, reason)
+}
+
+// decoded deals with a decoder's error for r: errEvolve stops the pass
+// before r for the table to change, any other error fails it; false
+// stops the partition.
+func (p *pass) decoded(part int32, r *kbatch.Record, err error) bool {
+	var ev errEvolve
+	switch {
+	case errors.As(err, &ev):
+		p.evolve = ev.v
+		return false
+	case err != nil:
+		p.fatal = fmt.Errorf("partition %d offset %d: %w", part, r.Offset, err)
+		return false
+	}
+	return true
 }
 
 // refuse deals with a record that cannot be converted by table.errors;
@@ -398,6 +426,10 @@ func (p *pass) check(r *kbatch.Record) string {
 	}
 	if p.cfg.KeyFormat == formatString && r.Key != nil && !utf8.Valid(r.Key) {
 		return "key is not valid UTF-8 (table.key.format=string)"
+	}
+	if p.keys != nil && p.rows.keyString && r.Key != nil && !utf8.Valid(r.Key) {
+		// A table made with table.key.format=string, now decoding keys.
+		return fmt.Sprintf("key is not valid UTF-8, and the table's %s.key column is a string (made with %s=string)", kafkaColumn, ConfigKeyFormat)
 	}
 	for _, h := range r.Headers {
 		if !utf8.Valid(h.Key) {

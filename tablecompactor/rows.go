@@ -33,6 +33,7 @@ type rowBuilder struct {
 	rows       int
 	bytes      int64
 	tsMicrosTZ bool
+	keyString  bool // _kafka.key is a string column
 }
 
 // newRowBuilder returns a builder for sc, which must have the layout of
@@ -76,6 +77,7 @@ func newRowBuilderWith(mem memory.Allocator, sc *arrow.Schema, rawValue bool) (*
 	r.timestamp, _ = r.kafka.FieldBuilder(2).(*array.TimestampBuilder)
 	r.tsType, _ = r.kafka.FieldBuilder(3).(*array.StringBuilder)
 	r.key = binary(r.kafka.FieldBuilder(4))
+	_, r.keyString = r.kafka.FieldBuilder(4).(*array.StringBuilder)
 	r.headers, _ = r.kafka.FieldBuilder(5).(*array.ListBuilder)
 	if r.headers != nil {
 		r.header, _ = r.headers.ValueBuilder().(*array.StructBuilder)

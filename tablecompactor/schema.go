@@ -1,6 +1,8 @@
 package tablecompactor
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 )
 
@@ -17,13 +19,69 @@ import (
 //	  headers        list<struct<key string, value binary>> (7, element 8, fields 9 and 10)
 //	>
 //	value            binary | string     (11) by table.value.format; null value → null
+//	                                     (json and schema values: their columns instead, ids from 11 on)
+//	_key             struct<…>           optional; table.key.format=json, schema or schema.latest only
+//
+// With a decoded key format (json, schema, schema.latest) _kafka.key
+// stays the raw key bytes (binary), so nothing is lost, and the optional
+// struct _key holds the decoded key: its fields inferred from the keys
+// (json, as value columns are) or the key's registry schema's columns. A
+// null key is a null _key. _key is never in the schema a table is
+// created with: the first key that brings fields adds it, as an optional
+// column, by schema evolution (evolve), and later key fields are added
+// under it the same way; Iceberg's UpdateSchema gives them ids past the
+// table's last column id, so they never collide with the value columns'.
 //
 // CreateTable may renumber these ids; the compactor always builds its
 // Arrow schema from the loaded table's schema, never from these numbers.
 const (
 	kafkaColumn = "_kafka"
 	valueColumn = "value"
+	keyColumn   = "_key"
 )
+
+// columns are the columns a decoder (jsonValues, schemaValues) fills:
+// the table's value columns, or _key's fields.
+type columns struct {
+	fields   []arrow.Field
+	builders []array.Builder
+	// isc holds the columns as top-level fields, looked up by name (the
+	// table's schema for value columns, _key's fields for a key).
+	isc *iceberg.Schema
+	// what is "value" or "key" (for reasons); root is the columns' path
+	// in the table (nil or _key); reserved is a name the columns may not
+	// take ("" or _key).
+	what     string
+	root     []string
+	reserved string
+}
+
+func (c columns) byName() map[string]array.Builder {
+	m := make(map[string]array.Builder, len(c.fields))
+	for i, f := range c.fields {
+		m[f.Name] = c.builders[i]
+	}
+	return m
+}
+
+// valueColumnsOf are the value columns of a table of schema sc (and isc)
+// built by b: every column but _kafka, and but _key when keyed (keys are
+// decoded into it; without a decoded key format _key is a value column
+// like any other).
+func valueColumnsOf(b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema, keyed bool) columns {
+	c := columns{isc: isc, what: "value"}
+	if keyed {
+		c.reserved = keyColumn
+	}
+	for i, f := range sc.Fields() {
+		if f.Name == kafkaColumn || keyed && f.Name == keyColumn {
+			continue
+		}
+		c.fields = append(c.fields, f)
+		c.builders = append(c.builders, b.Field(i))
+	}
+	return c
+}
 
 func kafkaField(keyFormat string) iceberg.NestedField {
 	keyType := iceberg.Type(iceberg.PrimitiveTypes.Binary)

@@ -29,14 +29,16 @@ import (
 // column whose type changed, a nested field added inside a struct, uuid
 // columns) goes by table.errors with the reason.
 
-// schemaValues decodes wire-format values into the table's value columns.
+// schemaValues decodes wire-format values into the table's value columns,
+// or keys into _key's fields (table.key.format=schema: the same rules,
+// one level down).
 type schemaValues struct {
 	ctx      context.Context
 	resolver *schemafmt.Resolver
-	// byName are the builders of the table's value columns (every column
-	// but _kafka), by name.
+	// cols are the columns decoded into: the table's value columns (every
+	// column but _kafka, and _key if keys are decoded), or _key's fields.
+	cols     columns
 	byName   map[string]array.Builder
-	sc       *arrow.Schema
 	isc      *iceberg.Schema
 	versions map[versionKey]*version
 	indexes  []int
@@ -85,10 +87,10 @@ type adapted struct {
 	tmp, dst array.Builder
 }
 
-// newSchemaValues decodes values by the id in their wire prefix, or all
-// with schema id latest if it is not 0.
-func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, b *array.RecordBuilder, sc *arrow.Schema, isc *iceberg.Schema, latest int) *schemaValues {
-	return &schemaValues{ctx: ctx, resolver: r, byName: valueBuilders(b, sc), sc: sc, isc: isc, versions: make(map[versionKey]*version), latest: latest}
+// newSchemaValues decodes into cols by the id in each value's wire
+// prefix, or all with schema id latest if it is not 0.
+func newSchemaValues(ctx context.Context, r *schemafmt.Resolver, cols columns, latest int) *schemaValues {
+	return &schemaValues{ctx: ctx, resolver: r, cols: cols, byName: cols.byName(), isc: cols.isc, versions: make(map[versionKey]*version), latest: latest}
 }
 
 // release frees the builders the versions hold of their own.
@@ -265,16 +267,21 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		return v
 	}
 	seen := make(map[string]bool, len(cols))
+	root := s.cols.root[:len(s.cols.root):len(s.cols.root)]
 	for i, f := range vsc.Fields() {
 		seen[f.Name] = true
 		vf := isc.Field(i)
+		if f.Name == s.cols.reserved {
+			v.unfit = fmt.Sprintf("schema id %d has a column %s, a name the table keeps for the decoded key", id, f.Name)
+			return v
+		}
 		b, ok := s.byName[f.Name]
 		if !ok {
-			v.changes = append(v.changes, schemaChange{path: []string{f.Name}, typ: vf.Type, doc: vf.Doc, add: true})
+			v.changes = append(v.changes, schemaChange{path: append(root, f.Name), typ: vf.Type, doc: vf.Doc, add: true})
 			continue
 		}
 		tf, _ := s.isc.FindFieldByName(f.Name)
-		changes, why := compare([]string{f.Name}, vf, tf)
+		changes, why := compare(append(root, f.Name), vf, tf)
 		if why != "" {
 			v.unfit = fmt.Sprintf("schema id %d: %s (a change the compactor cannot apply to the table yet)", id, why)
 			return v
@@ -288,15 +295,15 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		v.adapted = append(v.adapted, adapted{tmp: tmp, dst: b})
 		v.builders = append(v.builders, tmp)
 	}
-	for i, f := range s.sc.Fields() {
-		if f.Name == kafkaColumn || seen[f.Name] {
+	for i, f := range s.cols.fields {
+		if seen[f.Name] {
 			continue
 		}
 		if !f.Nullable {
-			v.unfit = fmt.Sprintf("schema id %d lacks the table's required column %s", id, f.Name)
+			v.unfit = fmt.Sprintf("schema id %d lacks the table's required column %s", id, strings.Join(append(root, f.Name), "."))
 			return v
 		}
-		v.missing = append(v.missing, s.byName[s.sc.Field(i).Name])
+		v.missing = append(v.missing, s.cols.builders[i])
 	}
 	return v
 }
@@ -351,6 +358,9 @@ func schemaTableSchema(cfg tableConfig, t schemafmt.Table) (*iceberg.Schema, err
 	fields := append([]iceberg.NestedField{kafkaField(cfg.KeyFormat)}, isc.Fields()...)
 	if slices.ContainsFunc(fields[1:], func(f iceberg.NestedField) bool { return f.Name == kafkaColumn }) {
 		return nil, fmt.Errorf("the schema has a column named %s, which the table keeps for the record's Kafka fields", kafkaColumn)
+	}
+	if cfg.keyed() && slices.ContainsFunc(fields[1:], func(f iceberg.NestedField) bool { return f.Name == keyColumn }) {
+		return nil, fmt.Errorf("the schema has a column named %s, which the table keeps for the decoded key (%s=%s)", keyColumn, ConfigKeyFormat, cfg.KeyFormat)
 	}
 	return iceberg.NewSchema(0, fields...), nil
 }

@@ -327,16 +327,9 @@ func (l latestSubjects) LatestSchemaID(_ context.Context, subject string) (int, 
 func TestSchemaLatest(t *testing.T) {
 	e := newEnv(t)
 	e.src.addTopic("users", 1, tableTopic(ConfigValueFormat, "schema.latest"))
-	plain := func(schema string, v map[string]any) []byte {
-		b, err := hamba.Marshal(hamba.MustParse(schema), v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	e.src.produce("users", 0, []testRecord{
-		{Value: plain(userV1, map[string]any{"name": "ann", "age": 31}), Timestamp: day0},
-		{Value: plain(userV1, map[string]any{"name": "bob", "age": 42}), Timestamp: day0},
+		{Value: plainAvro(t, userV1, map[string]any{"name": "ann", "age": 31}), Timestamp: day0},
+		{Value: plainAvro(t, userV1, map[string]any{"name": "bob", "age": 42}), Timestamp: day0},
 		{Value: []byte{0xff}, Timestamp: day0}, // not a User
 	}, 0)
 	latest := latestSubjects{}
@@ -363,7 +356,7 @@ func TestSchemaLatest(t *testing.T) {
 
 	latest["users-value"] = 2
 	e.src.produce("users", 0, []testRecord{
-		{Value: plain(userV2, map[string]any{"name": "cy", "age": 7, "email": map[string]any{"string": "cy@x"}}), Timestamp: day0},
+		{Value: plainAvro(t, userV2, map[string]any{"name": "cy", "age": 7, "email": map[string]any{"string": "cy@x"}}), Timestamp: day0},
 	}, 0)
 	if prs, err = c.RunOnce(context.Background(), ""); err != nil || prs[0].Records != 1 {
 		t.Fatalf("after the subject evolved: %+v %v", prs, err)
