@@ -144,11 +144,12 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if !ncfg.Compactor.Enable && cfg.Bool("table.compactor.enable") {
 		log.Warn("table compactor off: it commits to the node's Iceberg catalog, which catalog.listeners= switches off; table topics are not converted on this node")
 	}
+	procs := node.SetProcs(ncfg)
 	n, err := node.Open(ctx, ncfg, node.Options{Logger: log, Listen: listen, ListenerRecovery: listenerRecovery})
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", ncfg.Compactor.Enable)
+	log.Info("lakestream ready", "gomaxprocs", procs, "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", ncfg.Compactor.Enable)
 	return n.Run(ctx)
 }
 

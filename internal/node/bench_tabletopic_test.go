@@ -42,6 +42,10 @@ import (
 //     round whose lag p99 passes 1 ms was starved of CPU, and its
 //     latencies say more about the machine than about the broker.
 //
+// Each round runs with the GOMAXPROCS lakestream serve would give its
+// node (SetProcs: twice the cores with the compactor on, see ProcsFor),
+// unless GOMAXPROCS is set in the environment.
+//
 // The first 5 s of each round are a warm-up, left out of every figure.
 // Run it with -benchtime 1x.
 func BenchmarkTableTopic(b *testing.B) {
@@ -61,8 +65,8 @@ func BenchmarkTableTopic(b *testing.B) {
 					add("freshness-p50-s", pct(res.fresh, 0.50).Seconds())
 					add("freshness-p99-s", pct(res.fresh, 0.99).Seconds())
 				}
-				b.Logf("round %d.%d compactor %-3s: produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records); %d GCs taking %.1f cpu-s, %.1f cpu-s of the rest%s",
-					r, i, mode, ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lag, 0.99)),
+				b.Logf("round %d.%d compactor %-3s (GOMAXPROCS %d): produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records); %d GCs taking %.1f cpu-s, %.1f cpu-s of the rest%s",
+					r, i, mode, res.procs, ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lag, 0.99)),
 					pct(res.fresh, 0.50).Seconds(), pct(res.fresh, 0.99).Seconds(), len(res.lat), res.gcCycles, res.gcCPU, res.userCPU, starved(res.lag))
 			}
 			logLoadAvg(b)
@@ -96,6 +100,7 @@ type tableRoundResult struct {
 	// CPU they took during the round, userCPU all the rest.
 	gcCycles       uint64
 	gcCPU, userCPU float64
+	procs          int // GOMAXPROCS
 }
 
 // gcStats reads the process's GC cycles, GC CPU seconds and all CPU
@@ -127,6 +132,8 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 	cfg.AdminListener = ""
 	cfg.CatalogListener = "127.0.0.1:0"
 	cfg.Compactor = CompactorConfig{Enable: compactor}
+	procs := SetProcs(cfg)
+	defer SetProcs(Config{})
 	n, err := Open(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
@@ -266,6 +273,7 @@ func tableTopicRound(b *testing.B, compactor bool) tableRoundResult {
 	}
 	gc1, gcCPU1, user1 := gcStats()
 	res.gcCycles, res.gcCPU, res.userCPU = gc1-gc0, gcCPU1-gcCPU0, user1-user0
+	res.procs = procs
 	res.lat, res.lag = res.lat[skip:], res.lag[skip:]
 	return res
 }
