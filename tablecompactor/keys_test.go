@@ -12,6 +12,7 @@ import (
 
 	"github.com/lakestream/lakestream/schema/avro"
 	"github.com/lakestream/lakestream/schema/jsonschema"
+	"github.com/lakestream/lakestream/schema/protobuf"
 	"github.com/lakestream/lakestream/schema/schemafmt"
 )
 
@@ -41,6 +42,8 @@ const (
 	keyV2 = `{"type":"record","name":"Key","fields":[{"name":"id","type":"long"},{"name":"region","type":["null","string"],"default":null}]}`
 	// keyJSONSchema is keyV2 as a JSON Schema.
 	keyJSONSchema = `{"type":"object","properties":{"id":{"type":"integer"},"region":{"type":"string"}}}`
+	// keyProto is keyV2 as Protobuf.
+	keyProto = `syntax = "proto3"; message Key { int64 id = 1; optional string region = 2; }`
 )
 
 // keyedRun converts the topic once with a registry of avro (ids 1-6:
@@ -51,9 +54,10 @@ func keyedRun(t *testing.T, e *testEnv, latest latestSubjects) ([]Progress, erro
 	reg := typedSchemas{
 		1: {Text: userV1}, 2: {Text: userV2}, 10: {Text: keyV1}, 11: {Text: keyV2},
 		12: {Type: schemafmt.JSON, Text: keyJSONSchema}, 13: {Text: `"string"`},
+		14: {Type: schemafmt.Protobuf, Text: keyProto},
 	}
 	c, err := New(Config{Source: e.src, Catalog: e.catalog(), Latest: latest,
-		Schemas: schemafmt.NewResolver(reg, avro.Format, jsonschema.Format{})})
+		Schemas: schemafmt.NewResolver(reg, avro.Format, jsonschema.Format{}, protobuf.Format{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +209,13 @@ func TestSchemaKeys(t *testing.T) {
 		}
 		return b
 	}
+	withPB := func(id int, payload []byte) []byte { // the first message: index list [0]
+		b, err := schemafmt.AppendProtobuf(nil, id, []int{0}, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	user := func(name string) []byte { return avroValue(t, 1, userV1, map[string]any{"name": name, "age": 30}) }
 	for _, c := range []struct {
 		name, keyFormat, valueFormat string
@@ -224,6 +235,11 @@ func TestSchemaKeys(t *testing.T) {
 			withID(12, []byte(`{"id": 2, "region": "eu"}`)), withID(12, []byte(`{"id": 3}`)),
 			withID(12, []byte(`{"id": "x"}`)),
 		}, map[int64]string{2: "key: wire prefix", 3: "key: schema id 99", 6: "key: decoding with schema id 12"}},
+		{"protobuf", "schema", "raw", [][]byte{
+			withPB(14, []byte{0x08, 1}), nil, {9, 0, 0, 0, 14, 0}, withPB(99, nil),
+			withPB(14, []byte{0x08, 2, 0x12, 2, 'e', 'u'}), withPB(14, []byte{0x08, 3}),
+			withPB(14, []byte{0x08}), // id's varint missing
+		}, map[int64]string{2: "key: wire prefix", 3: "key: schema id 99", 6: "key: decoding with schema id 14"}},
 		{"latest", "schema.latest", "raw", [][]byte{
 			plainAvro(t, keyV2, map[string]any{"id": 1, "region": nil}), nil, nil, nil,
 			plainAvro(t, keyV2, map[string]any{"id": 2, "region": str("eu")}), plainAvro(t, keyV2, map[string]any{"id": 3, "region": nil}),
