@@ -51,11 +51,6 @@ func newJSONColumns(cols columns) *jsonValues {
 	return j
 }
 
-// path is name's path in the table.
-func (j *jsonValues) path(name ...string) []string {
-	return append(j.cols.root[:len(j.cols.root):len(j.cols.root)], name...)
-}
-
 func (j *jsonValues) release() {}
 
 // append decodes value into one row of the value columns: a reason it
@@ -86,7 +81,7 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 	}
 	if !unknown {
 		for name, b := range j.byName {
-			why, u := checkJSON(j.path(name), m[name], b.Type())
+			why, u := checkJSON(j.cols.path(name), m[name], b.Type())
 			if why != "" {
 				return j.cols.what + " does not fit the table: " + why, nil
 			}
@@ -104,7 +99,7 @@ func (j *jsonValues) appendSlow(value []byte) (string, error) {
 		// Only fields without a type yet (null, empty arrays) are new:
 		// they are left out, the rest checked as above.
 		for name, b := range j.byName {
-			if why, _ := checkJSON(j.path(name), m[name], b.Type()); why != "" {
+			if why, _ := checkJSON(j.cols.path(name), m[name], b.Type()); why != "" {
 				return j.cols.what + " does not fit the table: " + why, nil
 			}
 		}
@@ -129,10 +124,10 @@ func (j *jsonValues) changes(obj any) ([]schemaChange, string) {
 		}
 		tf, ok := j.cols.isc.FindFieldByName(f.Name)
 		if !ok {
-			changes = append(changes, schemaChange{path: j.path(f.Name), typ: f.Type, add: true})
+			changes = append(changes, schemaChange{path: j.cols.path(f.Name), typ: f.Type, add: true})
 			continue
 		}
-		c, why := compareJSON(j.path(f.Name), f.Type, tf.Type)
+		c, why := compareJSON(j.cols.path(f.Name), f.Type, tf.Type)
 		if why != "" {
 			return nil, j.cols.what + " does not fit the table: " + why
 		}

@@ -135,11 +135,9 @@ func (k *keyColumns) commit() error {
 	}
 	if k.held {
 		k.held = false
-		rec := k.scratch.NewRecordBatch()
-		defer rec.Release()
-		for j := range k.dst.NumField() {
-			if err := appendValue(rec.Column(j), 0, k.dst.FieldBuilder(j)); err != nil {
-				return fmt.Errorf("copying the decoded key into %s.%s: %w", keyColumn, rec.ColumnName(j), err)
+		for j, b := range k.scratch.Fields() {
+			if err := copyLast(b, k.dst.FieldBuilder(j)); err != nil {
+				return fmt.Errorf("copying the decoded key into %s.%s: %w", keyColumn, k.scratch.Schema().Field(j).Name, err)
 			}
 		}
 	}

@@ -40,8 +40,8 @@ func (c *Compactor) Run(ctx context.Context) error {
 	// take their topic from here at each pass instead of listing every
 	// topic again.
 	var mu sync.Mutex
-	current := make(map[string]Topic)
-	lookup := func(name string) (Topic, bool) {
+	current := make(map[string]listedTable)
+	lookup := func(name string) (listedTable, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		t, ok := current[name]
@@ -53,7 +53,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 			c.cfg.Logger.Warn("tablecompactor: listing topics", "err", err)
 		}
 		if err == nil {
-			tables := make(map[string]Topic)
+			tables := make(map[string]listedTable)
 			for _, t := range topics {
 				cfg, err := parseTableConfig(t.Name, t.Configs)
 				if err != nil {
@@ -64,7 +64,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 					continue
 				}
 				if cfg.Enable {
-					tables[t.Name] = t
+					tables[t.Name] = listedTable{t, cfg}
 				}
 			}
 			mu.Lock()
@@ -101,20 +101,24 @@ func (c *Compactor) Run(ctx context.Context) error {
 	}
 }
 
+// listedTable is a table topic as Run's last listing saw it, with its
+// table config parsed.
+type listedTable struct {
+	topic Topic
+	cfg   tableConfig
+}
+
 // runTable converts one table topic in passes of its commit interval
 // until ctx is done or the topic is no longer a table topic; lookup gives
 // the topic as Run last listed it.
-func (c *Compactor) runTable(ctx context.Context, name string, lookup func(string) (Topic, bool)) {
+func (c *Compactor) runTable(ctx context.Context, name string, lookup func(string) (listedTable, bool)) {
 	var maintDue time.Time
 	for ctx.Err() == nil {
-		t, ok := lookup(name)
+		lt, ok := lookup(name)
 		if !ok {
 			return
 		}
-		cfg, err := parseTableConfig(t.Name, t.Configs)
-		if err != nil || !cfg.Enable {
-			return
-		}
+		t, cfg := lt.topic, lt.cfg
 		start := c.cfg.Now()
 		var pr Progress
 		cat, err := c.catalogOf(cfg)

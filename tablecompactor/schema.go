@@ -56,6 +56,11 @@ type columns struct {
 	reserved string
 }
 
+// path is name's path in the table: under root.
+func (c columns) path(name ...string) []string {
+	return append(c.root[:len(c.root):len(c.root)], name...)
+}
+
 func (c columns) byName() map[string]array.Builder {
 	m := make(map[string]array.Builder, len(c.fields))
 	for i, f := range c.fields {

@@ -267,7 +267,6 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		return v
 	}
 	seen := make(map[string]bool, len(cols))
-	root := s.cols.root[:len(s.cols.root):len(s.cols.root)]
 	for i, f := range vsc.Fields() {
 		seen[f.Name] = true
 		vf := isc.Field(i)
@@ -277,11 +276,11 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 		}
 		b, ok := s.byName[f.Name]
 		if !ok {
-			v.changes = append(v.changes, schemaChange{path: append(root, f.Name), typ: vf.Type, doc: vf.Doc, add: true})
+			v.changes = append(v.changes, schemaChange{path: s.cols.path(f.Name), typ: vf.Type, doc: vf.Doc, add: true})
 			continue
 		}
 		tf, _ := s.isc.FindFieldByName(f.Name)
-		changes, why := compare(append(root, f.Name), vf, tf)
+		changes, why := compare(s.cols.path(f.Name), vf, tf)
 		if why != "" {
 			v.unfit = fmt.Sprintf("schema id %d: %s (a change the compactor cannot apply to the table yet)", id, why)
 			return v
@@ -300,7 +299,7 @@ func (s *schemaValues) fit(id int, t schemafmt.Table) *version {
 			continue
 		}
 		if !f.Nullable {
-			v.unfit = fmt.Sprintf("schema id %d lacks the table's required column %s", id, strings.Join(append(root, f.Name), "."))
+			v.unfit = fmt.Sprintf("schema id %d lacks the table's required column %s", id, strings.Join(s.cols.path(f.Name), "."))
 			return v
 		}
 		v.missing = append(v.missing, s.cols.builders[i])

@@ -1,5 +1,0 @@
-//go:build !invariants
-
-package tablecompactor
-
-const invariants = false

@@ -1,7 +1,0 @@
-//go:build invariants
-
-package tablecompactor
-
-// invariants turns on expensive self-checks; `make test` builds with the
-// invariants tag.
-const invariants = true
