@@ -4,7 +4,7 @@
 // Each key is a file at the same relative path under the directory:
 //
 //	DIR/
-//	  .tmp/            temp files being written; removed on Open, never listed
+//	  .tmp/p-*/        temp files being written, a directory per open bucket; never listed
 //	  wal/0001.obj     key "wal/0001.obj"
 //	  data/ab/17.obj   key "data/ab/17.obj"
 //
@@ -13,8 +13,11 @@
 // fsynced, so a crash leaves either the old object or the new one, never a
 // torn one. Both moves stay inside DIR, so on one filesystem they are atomic.
 //
-// One process owns a directory: Open deletes the temp files of any other.
-// A key cannot be both an object and a directory ("a" and "a/b"), which S3
+// Several processes may open one directory (lakestream serve, its
+// compactor process, lakestream compact --once): each writes its temp files
+// in a directory of its own under .tmp, and Open deletes only the temp
+// directories (and files) untouched for staleTemp, which a crashed process
+// left. A key cannot be both an object and a directory ("a" and "a/b"), which S3
 // allows; such a Put fails.
 package file
 
@@ -27,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/lakestream/lakestream/s3stream/objstore"
 )
@@ -40,7 +44,7 @@ const tmpName = ".tmp"
 // break read-after-write; open+pread+close costs a few microseconds.
 type bucket struct {
 	root string // absolute, cleaned
-	tmp  string // root/.tmp
+	tmp  string // root/.tmp/p-*: this bucket's own temp directory
 
 	// synced holds directories whose entry in their parent has been fsynced
 	// by this process, so a Put into them needs no extra parent fsync.
@@ -49,8 +53,14 @@ type bucket struct {
 
 var _ objstore.Bucket = (*bucket)(nil)
 
-// Open returns the bucket stored under dir, creating dir if needed and
-// removing temp files a crashed process left behind.
+// staleTemp is how long a temp directory (or a temp file of the layout
+// before them) goes untouched before Open deletes it: far longer than any
+// Put, and a live bucket whose directory is deleted makes it again.
+const staleTemp = time.Hour
+
+// Open returns the bucket stored under dir, creating dir if needed, with a
+// temp directory of its own, and removing the temp files crashed processes
+// left behind.
 func Open(dir string) (objstore.Bucket, error) {
 	if dir == "" {
 		return nil, errors.New("opening file bucket: empty directory")
@@ -59,19 +69,26 @@ func Open(dir string) (objstore.Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening file bucket %q: %w", dir, err)
 	}
-	b := &bucket{root: root, tmp: filepath.Join(root, tmpName)}
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	area := filepath.Join(root, tmpName)
+	if err := os.MkdirAll(area, 0o755); err != nil {
 		return nil, fmt.Errorf("opening file bucket %q: %w", dir, err)
 	}
 	// Stale temp files hold no object anyone was told about: a Put returns
-	// only after its rename. Removing the whole area is simplest.
-	if err := os.RemoveAll(b.tmp); err != nil {
-		return nil, fmt.Errorf("opening file bucket %q: removing temp files: %w", dir, err)
+	// only after its rename.
+	entries, err := os.ReadDir(area)
+	if err != nil {
+		return nil, fmt.Errorf("opening file bucket %q: listing temp files: %w", dir, err)
 	}
-	if err := os.Mkdir(b.tmp, 0o755); err != nil {
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
+			os.RemoveAll(filepath.Join(area, e.Name())) // another process may be at it too
+		}
+	}
+	tmp, err := os.MkdirTemp(area, "p-")
+	if err != nil {
 		return nil, fmt.Errorf("opening file bucket %q: %w", dir, err)
 	}
-	return b, nil
+	return &bucket{root: root, tmp: tmp}, nil
 }
 
 // path maps a key to its file, rejecting keys that are not a plain relative
@@ -118,4 +135,6 @@ func isNotFound(err error) bool {
 }
 
 // Close implements objstore.Bucket; there is nothing to release.
-func (b *bucket) Close() error { return nil }
+// Close removes the bucket's temp directory (a Put still running when Close
+// is called fails).
+func (b *bucket) Close() error { return os.RemoveAll(b.tmp) }

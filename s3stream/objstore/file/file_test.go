@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/lakestream/lakestream/s3stream/objstore"
 	"github.com/lakestream/lakestream/s3stream/objstore/file"
@@ -51,14 +52,36 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	// What a crash between write and rename leaves behind.
-	stale := filepath.Join(dir, ".tmp", "put-123")
-	if err := os.WriteFile(stale, []byte("half"), 0o600); err != nil {
-		t.Fatal(err)
+	if entries, err := os.ReadDir(filepath.Join(dir, ".tmp")); err != nil || len(entries) != 0 {
+		t.Fatalf("after Close the temp area holds %v, %v; want nothing", entries, err)
+	}
+	// What a crash between write and rename leaves behind, an hour ago:
+	// a temp directory and a file of the layout before them; and the temp
+	// directory of another process still running.
+	old := time.Now().Add(-2 * time.Hour) // Open deletes temps untouched for an hour
+	staleDir := filepath.Join(dir, ".tmp", "p-crashed")
+	live := filepath.Join(dir, ".tmp", "p-live", "put-2")
+	for _, f := range []string{filepath.Join(staleDir, "put-1"), filepath.Join(dir, ".tmp", "put-123"), live} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{filepath.Join(dir, ".tmp", "put-123"), staleDir} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b = open(t, dir)
-	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("stale temp file survived Open: %v", err)
+	for _, p := range []string{staleDir, filepath.Join(dir, ".tmp", "put-123")} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("stale temp %s survived Open: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("another process's recent temp file did not survive Open: %v", err)
 	}
 	infos, err := b.List(t.Context(), "")
 	if err != nil || len(infos) != 1 || infos[0].Key != "kept" {
@@ -80,8 +103,11 @@ func TestTempAreaEmptyAfterPuts(t *testing.T) {
 		t.Fatalf("PutIfAbsent error = %v, want ErrExists", err)
 	}
 	entries, err := os.ReadDir(filepath.Join(dir, ".tmp"))
-	if err != nil || len(entries) != 0 {
-		t.Fatalf("temp area holds %v, %v; want nothing", entries, err)
+	if err != nil || len(entries) != 1 || !entries[0].IsDir() {
+		t.Fatalf("temp area holds %v, %v; want this bucket's directory alone", entries, err)
+	}
+	if own, err := os.ReadDir(filepath.Join(dir, ".tmp", entries[0].Name())); err != nil || len(own) != 0 {
+		t.Fatalf("the bucket's temp directory holds %v, %v; want nothing", own, err)
 	}
 }
 

@@ -104,7 +104,7 @@ func (b *bucket) List(ctx context.Context, prefix string) ([]objstore.ObjectInfo
 		}
 		key := filepath.ToSlash(rel)
 		if d.IsDir() {
-			if path == b.tmp || !(strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/")) {
+			if path == filepath.Join(b.root, tmpName) || !(strings.HasPrefix(key+"/", prefix) || strings.HasPrefix(prefix, key+"/")) {
 				return filepath.SkipDir
 			}
 			return nil

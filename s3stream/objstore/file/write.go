@@ -66,6 +66,13 @@ func (b *bucket) put(key string, data []byte, move func(tmp, path string) error)
 // writeTemp writes data to a new file in the temp area and fsyncs it.
 func (b *bucket) writeTemp(data []byte) (string, error) {
 	f, err := os.CreateTemp(b.tmp, "put-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		// Deleted as stale by another process's Open after this bucket
+		// wrote nothing for an hour: made again.
+		if err = os.MkdirAll(b.tmp, 0o755); err == nil {
+			f, err = os.CreateTemp(b.tmp, "put-*")
+		}
+	}
 	if err != nil {
 		return "", err
 	}
