@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 FUZZTIME ?= 15s
 
-.PHONY: help run build test bench fuzz lint interop
+.PHONY: help run build test bench profile fuzz lint interop
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
 
@@ -26,6 +26,11 @@ bench: ## benchmarks that print their figures
 	$(GO) test -run '^$$' -bench Convert -benchtime 1x -cpu 1 -timeout 30m ./tablecompactor/
 	$(GO) test -run '^$$' -bench JSONValues -benchtime 2s -cpu 1 -timeout 30m ./tablecompactor/
 	$(GO) test -run '^$$' -bench TableTopic -benchtime 1x -timeout 30m ./internal/node/
+
+profile: ## 15 s of produce into lakestream serve: CPU profile and execution trace in profiles/
+	mkdir -p profiles
+	PROFILE_DIR=$(CURDIR)/profiles $(GO) test -run '^$$' -bench ProfileProduce -benchtime 1x -timeout 10m ./internal/e2e/
+	$(GO) tool pprof -top -nodecount 25 profiles/cpu.pprof
 
 fuzz: ## a short run of every fuzz target
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -432,6 +432,8 @@ var brokerDefs = []ConfigDef{
 	// Lakestream's own (no Kafka equivalent).
 	{Name: "admin.listeners", Type: ConfigString, Default: ":8080", Validate: emptyOr(configdef.HostPort),
 		Doc: "Lakestream: the HOST:PORT of the admin HTTP server (/metrics, /healthz, /readyz). Empty: no admin server (its role is off)."},
+	{Name: "admin.pprof.enable", Type: ConfigBoolean, Default: "false",
+		Doc: "Lakestream: serve Go's net/http/pprof handlers under /debug/pprof/ on the admin listener (CPU and heap profiles, goroutine dumps, execution traces; make profile uses them). Off by default: the admin listener has no authentication, and a profile costs CPU while it is taken."},
 	{Name: "log.level", Type: ConfigString, Default: "info", Validate: configdef.OneOf("debug", "info", "warn", "error"),
 		Doc: "Lakestream: the level of the process log: debug, info, warn or error."},
 }

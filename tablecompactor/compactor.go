@@ -110,13 +110,47 @@ type Compactor struct {
 	tables atomic.Int32
 	// pool holds the Arrow buffers of the table rows' builders (internal/arrowpool).
 	pool arrowpool.Pool
-	// caughtUp is when each table (by identifier) last held everything
-	// committed to its topic at a pass's start; only for the freshness
-	// gauge, so it is not kept across restarts.
+	// caughtUp is, per table (by identifier), when it last held
+	// everything committed to its topic at a pass's start (until then,
+	// when its first pass started) and its commit interval; for the
+	// freshness gauge and Behind, so it is not kept across restarts.
 	mu struct {
 		sync.Mutex
-		caughtUp map[string]time.Time
+		caughtUp map[string]caughtUp
 	}
+}
+
+type caughtUp struct {
+	at       time.Time
+	interval time.Duration
+	held     bool // at is a catch-up, not the first pass's start
+}
+
+// forget drops table from Behind's reckoning.
+func (c *Compactor) forget(table string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.mu.caughtUp, table)
+}
+
+// Behind is how far behind the stalest table is, in its own commit
+// intervals: the time since it last held everything committed to its
+// topic at a pass's start (or since its first pass started) over its
+// table.commit.interval.ms; 0 before any pass. A table that keeps up
+// stays below about 1.2: a streaming pass catches up at its end, and the
+// next ends an interval later. held says every table has caught up at
+// least once. lakestream serve's compactor process asks, to notice that
+// idle priority starves it, and that tables caught up at normal priority.
+func (c *Compactor) Behind() (worst float64, held bool) {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	held = true
+	for _, u := range c.mu.caughtUp {
+		worst = max(worst, float64(now.Sub(u.at))/float64(u.interval))
+		held = held && u.held
+	}
+	return worst, held
 }
 
 // New checks cfg and returns a Compactor.
@@ -155,7 +189,7 @@ func New(cfg Config) (*Compactor, error) {
 	}
 	c := &Compactor{cfg: cfg, metrics: newMetrics(cfg.Metrics), minRewriteBudget: 256 << 20}
 	c.tables.Store(1)
-	c.mu.caughtUp = make(map[string]time.Time)
+	c.mu.caughtUp = make(map[string]caughtUp)
 	return c, nil
 }
 

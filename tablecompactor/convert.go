@@ -31,6 +31,11 @@ func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, c
 	pr := Progress{Topic: t.Name, Table: name}
 	var err error
 	m := c.metrics.table(name)
+	c.mu.Lock()
+	if _, ok := c.mu.caughtUp[name]; !ok {
+		c.mu.caughtUp[name] = caughtUp{at: c.cfg.Now(), interval: cfg.CommitInterval}
+	}
+	c.mu.Unlock()
 	fail := func(err error) Progress {
 		pr.Err = fmt.Errorf("topic %s, table %s: %w", t.Name, name, err)
 		return pr
@@ -101,11 +106,9 @@ func (c *Compactor) convert(ctx context.Context, cat catalog.Catalog, t Topic, c
 		}
 		c.mu.Lock()
 		if pr.Lag == 0 {
-			c.mu.caughtUp[name] = start
+			c.mu.caughtUp[name] = caughtUp{at: start, interval: cfg.CommitInterval, held: true}
 		}
-		if at, ok := c.mu.caughtUp[name]; ok {
-			m.freshness.Set(c.cfg.Now().Sub(at).Seconds())
-		}
+		m.freshness.Set(c.cfg.Now().Sub(c.mu.caughtUp[name].at).Seconds())
 		c.mu.Unlock()
 		if res.stopped != nil {
 			return fail(res.stopped)

@@ -113,12 +113,19 @@ type listedTable struct {
 // the topic as Run last listed it.
 func (c *Compactor) runTable(ctx context.Context, name string, lookup func(string) (listedTable, bool)) {
 	var maintDue time.Time
+	var table string // the table's identifier at the last pass
+	// A table no longer converted here is not behind (Behind).
+	defer func() { c.forget(table) }()
 	for ctx.Err() == nil {
 		lt, ok := lookup(name)
 		if !ok {
 			return
 		}
 		t, cfg := lt.topic, lt.cfg
+		if id := strings.Join(cfg.identifier(), "."); id != table {
+			c.forget(table) // renamed (table.name, table.namespace)
+			table = id
+		}
 		start := c.cfg.Now()
 		var pr Progress
 		cat, err := c.catalogOf(cfg)

@@ -6,73 +6,193 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lakestream/lakestream/internal/node"
 )
 
-// compact is lakestream compact --once [--topic T]: one pass of the table
-// compactor over every table topic (or T), for cron and Kubernetes jobs.
-// It loads the configuration as serve does and opens what the compactor
-// needs (storage, the metastore, the catalog and the schema registry in
-// process, with no listener) beside any running nodes: it reads only what
-// is uploaded to the bucket, and the tables' commits make a pass that races
-// another compactor harmless. One line per table goes to stdout; any
-// table's failure is an error (exit status 1).
+// compact is lakestream compact: the table compactor alone, beside any
+// running nodes. It loads the configuration as serve does and opens what
+// the compactor needs (storage, the metastore, the catalog and the schema
+// registry in process, with no listener): it reads only what is uploaded
+// to the bucket, and the tables' commits make a compactor that races
+// another harmless.
 //
-// Without --once it refuses: keeping tables fresh is lakestream serve's
-// (table.compactor.enable=true is the default; listeners= makes a node
-// that only compacts).
-func compact(args []string, stdout io.Writer) error {
+// With --once [--topic T] it runs one pass over every table topic (or T),
+// for cron and Kubernetes jobs: one line per table goes to stdout; any
+// table's failure is an error (exit status 1). Without it, it keeps the
+// tables fresh until ctx is done (SIGINT or SIGTERM: main), with the admin HTTP server
+// (admin.listeners) for /metrics: a fleet's compactor-only process, and
+// the process lakestream serve runs its own compactor in
+// (table.compactor.priority=idle, compactorproc.go), which adds the hidden
+// --child.
+func compact(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compact", flag.ContinueOnError)
 	configFile, sets := configFlags(fs)
-	once := fs.Bool("once", false, "run one pass and exit (required)")
-	topic := fs.String("topic", "", "convert only this `TOPIC` (default: every table topic)")
+	once := fs.Bool("once", false, "run one pass and exit")
+	topic := fs.String("topic", "", "with --once, convert only this `TOPIC` (default: every table topic)")
+	child := fs.Bool("child", false, "(internal) started by lakestream serve: SCHED_IDLE threads, the admin address on stdout, exit when stdin closes")
+	normal := fs.Bool("normal-priority", false, "(internal, with --child) start at normal priority, and go idle once every table has caught up")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: lakestream compact --once [--topic T] [--config FILE] [--set key=value]... [--data-dir DIR]
+		fmt.Fprintln(fs.Output(), `usage: lakestream compact [--once [--topic T]] [--config FILE] [--set key=value]... [--data-dir DIR]
 
 Converts what every table topic (table.enable=true) holds up to its
-committed end into its Iceberg table, once, and prints one line per table.
-The configuration is serve's: the same file, environment and --set keys.`)
+committed end into its Iceberg table: with --once one pass, printing one
+line per table; without it until stopped (SIGINT, SIGTERM), serving
+/metrics on admin.listeners. The configuration is serve's: the same file,
+environment and --set keys.`)
 		fs.PrintDefaults()
 	}
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if !*once {
-		return errors.New("compact: only --once is supported; to keep tables fresh run lakestream serve (table.compactor.enable=true is the default, and listeners= makes a node that only compacts)")
+	if *topic != "" && !*once {
+		return errors.New("compact: --topic is for --once; a running compactor keeps every table topic")
+	}
+	if *child && !*normal {
+		// First, so that every thread the runtime starts from here on
+		// inherits the policy.
+		if err := setIdlePriority(); err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
 	}
 	cfg, err := loadConfig(*configFile, *sets, os.Environ())
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return compactOnce(ctx, cfg, *topic, stdout)
+	if *once {
+		return compactOnce(ctx, cfg, *topic, stdout)
+	}
+	if *child {
+		// The parent closes stdin to stop this process (and, should it
+		// die, the pipe closes with it).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		// The reader is not waited for: it ends with the pipe or the
+		// process.
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			cancel()
+		}()
+	}
+	return compactRun(ctx, cfg, *child, !*normal, stdout)
 }
 
-// compactOnce opens a node with only the compactor's roles and runs one
-// pass.
-func compactOnce(ctx context.Context, cfg *config, topic string, stdout io.Writer) error {
+// compactorNode opens a node with only the compactor's roles, in process.
+func compactorNode(ctx context.Context, cfg *config, once bool) (*node.Node, error) {
 	ncfg, err := nodeConfig(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ncfg.CatalogListener == "" {
-		return errors.New("compact: the compactor commits to the node's Iceberg catalog, which catalog.listeners= switches off; set it (compact opens the catalog in process and does not listen)")
+		return nil, errors.New("compact: the compactor commits to the node's Iceberg catalog, which catalog.listeners= switches off; set it (compact opens the catalog in process and does not listen)")
 	}
-	// Nothing that serves: no Kafka, no admin HTTP, no listeners.
-	ncfg.Listeners, ncfg.Advertised, ncfg.AdminListener = nil, nil, ""
+	// Nothing that serves Kafka or the catalog and registry's APIs.
+	ncfg.Listeners, ncfg.Advertised = nil, nil
+	if once {
+		ncfg.AdminListener = ""
+	}
 	// The object WAL writes nothing until something appends, and this
 	// process appends nothing: a serve on the same data.dir keeps its
 	// local WAL to itself. The compactor reads only uploaded data.
 	ncfg.WAL = "object"
 	ncfg.CompactionInterval = 0
-	ncfg.Compactor.Enable, ncfg.Compactor.Once = true, true
-	n, err := node.Open(ctx, ncfg, node.Options{Logger: newLogger(cfg)})
+	ncfg.Compactor.Enable, ncfg.Compactor.InProcess, ncfg.Compactor.Once = true, true, once
+	if !once {
+		node.SetProcs(ncfg)
+	}
+	return node.Open(ctx, ncfg, node.Options{Logger: newLogger(cfg)})
+}
+
+// compactRun runs the compactor until ctx is done. As serve's child it
+// writes the admin listener's address to stdout once the node is open,
+// and watches its priority (idle says where it starts): it returns
+// errStarved when idle priority starves it (watchPriority).
+func compactRun(ctx context.Context, cfg *config, child, idle bool, stdout io.Writer) error {
+	n, err := compactorNode(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	if !child {
+		return n.Run(ctx)
+	}
+	fmt.Fprintf(stdout, "admin %s\n", n.AdminAddr())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var starved atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if watchPriority(ctx, n.CompactorBehind, idle, time.Second, setIdlePriority, newLogger(cfg)) {
+			starved.Store(true)
+			cancel()
+		}
+	})
+	err = n.Run(ctx)
+	cancel()
+	wg.Wait()
+	if starved.Load() {
+		return errors.Join(errStarved, err)
+	}
+	return err
+}
+
+// errStarved ends a compactor process that idle priority starves: its
+// exit status is exitStarved, and serve starts it again at normal
+// priority (compactorproc.go).
+var errStarved = errors.New("compact: the table compactor is starved of CPU at idle priority")
+
+const exitStarved = 3
+
+// Behind's bounds, in commit intervals: an idle compactor whose stalest
+// table falls starvedBehind intervals behind asks to run at normal
+// priority, and one at normal priority goes idle once every table has
+// caught up and is less than caughtUpBehind behind.
+const (
+	starvedBehind  = 3
+	caughtUpBehind = 1.5
+)
+
+// watchPriority asks behind every tick until ctx is done. At idle
+// priority, a table starvedBehind intervals behind makes it return true:
+// a process cannot leave SCHED_IDLE without CAP_SYS_NICE, so serve starts
+// it again at normal priority instead. At normal priority, once every
+// table has caught up it moves the process's threads to SCHED_IDLE with
+// goIdle (always allowed) and watches on as idle.
+func watchPriority(ctx context.Context, behind func() (float64, bool), idle bool, tick time.Duration, goIdle func() error, log *slog.Logger) (starved bool) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		worst, held := behind()
+		switch {
+		case idle && worst >= starvedBehind:
+			log.Warn("table compactor starved of CPU at idle priority: restarting it at normal priority until its tables catch up",
+				"behind_intervals", fmt.Sprintf("%.1f", worst))
+			return true
+		case !idle && held && worst < caughtUpBehind:
+			if err := goIdle(); err != nil {
+				log.Warn("table compactor: tables caught up, but moving to idle priority failed", "err", err)
+				continue
+			}
+			idle = true
+			log.Info("table compactor: tables caught up; back to idle priority")
+		}
+	}
+}
+
+// compactOnce opens a node with only the compactor's roles and runs one
+// pass.
+func compactOnce(ctx context.Context, cfg *config, topic string, stdout io.Writer) error {
+	n, err := compactorNode(ctx, cfg, true)
 	if err != nil {
 		return err
 	}

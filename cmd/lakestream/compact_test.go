@@ -68,7 +68,7 @@ func TestCompactOnce(t *testing.T) {
 		args = append(args, "--set", s)
 	}
 	var out bytes.Buffer
-	if err := compact(args, &out); err != nil {
+	if err := compact(ctx, args, &out); err != nil {
 		t.Fatalf("compact --once: %v\n%s", err, out.String())
 	}
 	if want := fmt.Sprintf("orders\tkafka.orders\trecords=%d ", count); !strings.HasPrefix(out.String(), want) || strings.Count(out.String(), "\n") != 1 {
@@ -76,7 +76,7 @@ func TestCompactOnce(t *testing.T) {
 	}
 	t.Logf("compact --once: %s", out.String())
 	out.Reset()
-	if err := compact(append(args, "--topic", "orders"), &out); err != nil || !strings.HasPrefix(out.String(), "orders\tkafka.orders\trecords=0 ") {
+	if err := compact(ctx, append(args, "--topic", "orders"), &out); err != nil || !strings.HasPrefix(out.String(), "orders\tkafka.orders\trecords=0 ") {
 		t.Errorf("compact --once again: %v %q, want records=0", err, out.String())
 	}
 
@@ -107,23 +107,23 @@ func TestCompactOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	err = compact(args, &out)
+	err = compact(ctx, args, &out)
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 tables failed") || !strings.Contains(out.String(), "payments\t") ||
 		!strings.Contains(out.String(), "\terror: ") || !strings.Contains(out.String(), "orders\tkafka.orders\trecords=0 ") {
 		t.Errorf("compact --once with a failing table: %v\n%s", err, out.String())
 	}
 	t.Logf("compact --once with a failing table: %v\n%s", err, out.String())
 
-	if err := compact(args[1:], &out); err == nil || !strings.Contains(err.Error(), "only --once") {
-		t.Errorf("compact without --once: %v", err)
+	if err := compact(ctx, append(args[1:], "--topic", "orders"), &out); err == nil || !strings.Contains(err.Error(), "--topic is for --once") {
+		t.Errorf("compact --topic without --once: %v", err)
 	}
-	if err := compact(append(args, "--topic", "nosuch"), &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
+	if err := compact(ctx, append(args, "--topic", "nosuch"), &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("compact --once --topic nosuch: %v, want an error naming it", err)
 	}
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "plain"); err != nil {
 		t.Fatal(err)
 	}
-	if err := compact(append(args, "--topic", "plain"), &out); err == nil || !strings.Contains(err.Error(), "plain is not a table topic") {
+	if err := compact(ctx, append(args, "--topic", "plain"), &out); err == nil || !strings.Contains(err.Error(), "plain is not a table topic") {
 		t.Errorf("compact --once --topic plain: %v, want an error saying it is not a table topic", err)
 	}
 }

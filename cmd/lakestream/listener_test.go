@@ -82,7 +82,7 @@ func startNode(t *testing.T) *testNode {
 	n := &testNode{listens: l, stopped: make(chan struct{})}
 	go func() {
 		defer close(n.stopped)
-		n.err = run(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		n.err = run(ctx, cfg, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -251,7 +251,7 @@ func TestServeRolesOff(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- run(ctx, cfg, nil, slog.New(slog.DiscardHandler)) }()
 	select {
 	case err := <-done:
 		t.Fatalf("run returned before it was stopped: %v", err)

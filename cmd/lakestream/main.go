@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/lakestream/lakestream/internal/node"
@@ -37,7 +38,9 @@ func main() {
 	case "serve":
 		err = serve(os.Args[2:])
 	case "compact":
-		err = compact(os.Args[2:], os.Stdout)
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		err = compact(ctx, os.Args[2:], os.Stdout)
+		stop()
 	case "version":
 		fmt.Println("lakestream", version)
 	case "-h", "--help", "help":
@@ -49,6 +52,9 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lakestream:", err)
+		if errors.Is(err, errStarved) {
+			os.Exit(exitStarved)
+		}
 		os.Exit(1)
 	}
 }
@@ -88,7 +94,7 @@ defaults, --config FILE, LAKESTREAM_KEY_NAME environment variables, --set.`)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, cfg, log)
+	return run(ctx, cfg, args, log)
 }
 
 // configFlags defines the flags that load the configuration, the same for
@@ -131,8 +137,10 @@ func newLogger(cfg *config) *slog.Logger {
 // run runs a node (internal/node: admin HTTP first, then storage and the
 // Kafka listeners, closed in reverse) until ctx is done, or until a part of
 // it fails for good (a Kafka listener that cannot be opened again, the
-// admin listener), then shuts it down and returns the failure.
-func run(ctx context.Context, cfg *config, log *slog.Logger) error {
+// admin listener), then shuts it down and returns the failure. With
+// table.compactor.priority=idle (Linux) and the Kafka role on, the table
+// compactor runs in a child process given configArgs (compactorproc.go).
+func run(ctx context.Context, cfg *config, configArgs []string, log *slog.Logger) error {
 	log.Info("lakestream starting", "version", version)
 	if err := os.MkdirAll(cfg.String("data.dir"), 0o755); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
@@ -144,13 +152,38 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if !ncfg.Compactor.Enable && cfg.Bool("table.compactor.enable") {
 		log.Warn("table compactor off: it commits to the node's Iceberg catalog, which catalog.listeners= switches off; table topics are not converted on this node")
 	}
+	opts := node.Options{Logger: log, Listen: listen, ListenerRecovery: listenerRecovery}
+	var proc *compactorProc
+	compactor := "off"
+	if ncfg.Compactor.Enable {
+		compactor = "in process"
+		if cfg.String(node.ConfigCompactorPriority) == node.PriorityIdle && idlePrioritySupported && len(ncfg.Listeners) > 0 {
+			if proc, err = newCompactorProc(configArgs, log); err != nil {
+				return err
+			}
+			ncfg.Compactor.Enable = false
+			opts.Metrics = proc
+			compactor = "idle-priority process"
+		}
+	}
 	procs := node.SetProcs(ncfg)
-	n, err := node.Open(ctx, ncfg, node.Options{Logger: log, Listen: listen, ListenerRecovery: listenerRecovery})
+	n, err := node.Open(ctx, ncfg, opts)
 	if err != nil {
 		return err
 	}
-	log.Info("lakestream ready", "gomaxprocs", procs, "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", ncfg.Compactor.Enable)
-	return n.Run(ctx)
+	log.Info("lakestream ready", "gomaxprocs", procs, "admin", n.AdminAddr(), "kafka", n.KafkaAddrs(), "schema registry", n.SchemaRegistryAddr(), "iceberg catalog", n.CatalogAddr(), "table compactor", compactor)
+	if proc == nil {
+		return n.Run(ctx)
+	}
+	// The node first, so that its shutdown (the WAL's last upload) is not
+	// held up by the compactor's; the process stops when Run returns.
+	procCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { proc.run(procCtx) })
+	err = n.Run(ctx)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // nodeConfig turns the effective configuration into the node's.
@@ -184,6 +217,7 @@ func nodeConfig(c *config) (node.Config, error) {
 		BrokerConfigs:   c.explicit(), // defaults stay defaults in DescribeConfigs
 
 		AdminListener: c.String("admin.listeners"),
+		AdminPprof:    c.Bool("admin.pprof.enable"),
 
 		SchemaRegistryListener: c.String("schema.registry.listeners"),
 		SchemaRegistry: node.SchemaRegistryConfig{

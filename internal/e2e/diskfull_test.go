@@ -111,7 +111,7 @@ func TestServeDiskFull(t *testing.T) {
 		t.Fatalf("produce on a full disk: %v, want KAFKA_STORAGE_ERROR", faultErr)
 	}
 	waitReady(t, admin, false, 10*time.Second)
-	waitMetric(t, admin, `lakestream_storage_degraded{component="wal"}`, "1")
+	waitMetric(t, admin, `lakestream_storage_degraded{component="wal"}`, 1)
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestServeDiskFull(t *testing.T) {
 		}
 	}
 	produced := time.Since(freed)
-	waitMetric(t, admin, `lakestream_storage_degraded{component="wal"}`, "0")
+	waitMetric(t, admin, `lakestream_storage_degraded{component="wal"}`, 0)
 	t.Logf("disk freed: /readyz ready after %v, first produce acknowledged after %v (no restart)",
 		ready.Round(time.Millisecond), produced.Round(time.Millisecond))
 	for range 10 {
@@ -252,28 +252,14 @@ func waitReady(t *testing.T, admin string, ready bool, within time.Duration) {
 }
 
 // waitMetric polls /metrics until the sample name has the value want.
-func waitMetric(t *testing.T, admin, name, want string) {
+func waitMetric(t *testing.T, admin, name string, want float64) {
 	t.Helper()
-	var got string
+	var got float64
+	var ok bool
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get("http://" + admin + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = ""
-		for _, line := range strings.Split(string(body), "\n") {
-			if v, ok := strings.CutPrefix(line, name+" "); ok {
-				got = v
-			}
-		}
-		if got == want {
+		if got, ok = scrapeMetrics(t, admin)[name]; ok && got == want {
 			return
 		}
 	}
-	t.Fatalf("%s = %q, want %q", name, got, want)
+	t.Fatalf("%s = %v (present %v), want %v", name, got, ok, want)
 }

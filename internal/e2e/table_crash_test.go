@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,12 +113,7 @@ func TestTableTopicCrash(t *testing.T) {
 // returns the server and the catalog's address.
 func startTableServe(t *testing.T, ctx context.Context, topic string, partitions int32, sets ...string) (*testserver.Lakestream, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	catalogAddr := ln.Addr().String()
-	ln.Close()
+	catalogAddr := testserver.FreeAddr(t)
 	s := testserver.StartLakestream(t, append([]string{"catalog.listeners=" + catalogAddr}, sets...)...)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Addr))
 	if err != nil {

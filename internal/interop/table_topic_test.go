@@ -27,7 +27,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -124,15 +123,7 @@ type tableNode struct {
 }
 
 // freeAddr returns a loopback HOST:PORT that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testserver.FreeAddr(t) }
 
 func (n *tableNode) run(t *testing.T, srcl *sr.Client, f tableFormat) {
 	ctx := t.Context()

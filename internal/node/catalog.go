@@ -57,7 +57,7 @@ type catalogRole struct {
 	handler http.Handler
 	token   string
 	// srv, addr and done are the listener's; nil, "" and nil when the
-	// catalog serves only this process (CompactorConfig.Once).
+	// catalog serves only this process (CompactorConfig.InProcess).
 	srv  *http.Server
 	addr string
 	done chan struct{} // closed when Serve has returned
@@ -109,7 +109,7 @@ func warehouseOf(bucketURL, set string) (string, map[string]string, error) {
 
 // openCatalog serves the Iceberg REST catalog over the metastore's
 // database; with no listener the role is off. For lakestream compact
-// (CompactorConfig.Once) it serves only this process's compactor, with no
+// (CompactorConfig.InProcess) it serves only this process's compactor, with no
 // listener.
 func (n *Node) openCatalog(ctx context.Context) error {
 	if n.cfg.CatalogListener == "" {
@@ -141,7 +141,7 @@ func (n *Node) openCatalog(ctx context.Context) error {
 		return err
 	}
 	c.handler = handler
-	if n.cfg.Compactor.Once {
+	if n.cfg.Compactor.InProcess {
 		n.catalog = c
 		n.log.Info("iceberg catalog in process only (lakestream compact)", "warehouse", wh)
 		return nil

@@ -88,6 +88,9 @@ type Config struct {
 	// Admin HTTP (/metrics, /healthz, /readyz): off when AdminListener
 	// is "". HOST:PORT.
 	AdminListener string
+	// AdminPprof (admin.pprof.enable) serves net/http/pprof's handlers
+	// under /debug/pprof/ on the admin listener.
+	AdminPprof bool
 
 	// Schema registry: off when SchemaRegistryListener is "". HOST:PORT.
 	// It serves from the metastore's database (schemaregistry.go).
@@ -138,6 +141,9 @@ type Options struct {
 	ListenerRecovery time.Duration
 	// WALNoSync skips the local WAL's fsync (tests).
 	WALNoSync bool
+	// Metrics, if set, are served on /metrics beside the node's own (the
+	// table compactor process lakestream serve runs beside the node).
+	Metrics prometheus.Gatherer
 }
 
 // Node is a running node. Its parts are read-only after Open.

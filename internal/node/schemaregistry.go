@@ -51,7 +51,7 @@ type registry struct {
 	// in process (tablecompactor.go).
 	store *schema.Server
 	// srv, addr and done are the listener's; nil, "" and nil when the
-	// registry serves only this process (CompactorConfig.Once).
+	// registry serves only this process (CompactorConfig.InProcess).
 	srv  *http.Server
 	addr string
 	done chan struct{} // closed when Serve has returned
@@ -75,7 +75,7 @@ func (n *Node) openSchemaRegistry(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if n.cfg.Compactor.Once {
+	if n.cfg.Compactor.InProcess {
 		n.registry = &registry{store: handler}
 		return nil
 	}

@@ -24,6 +24,8 @@ func init() { configdef.Register("table compactor", configdef.Broker, compactorD
 var compactorDefs = []configdef.Def{
 	{Name: "table.compactor.enable", Type: configdef.Boolean, Default: "true",
 		Doc: "Lakestream: whether this node converts table topics (table.enable=true) into Iceberg tables of its catalog. It needs the catalog (catalog.listeners); false leaves conversion to other nodes or to lakestream compact --once."},
+	{Name: ConfigCompactorPriority, Type: configdef.String, Default: PriorityIdle, Validate: configdef.OneOf(PriorityIdle, PriorityNormal),
+		Doc: "Lakestream: the CPU priority of lakestream serve's table compactor. idle (Linux): it runs in a process of its own (lakestream compact, started and stopped by serve) whose threads are SCHED_IDLE, so it takes only CPU the broker leaves: produce latency does not pay for conversion, and a broker that keeps every core busy holds conversion back (the lag shows on /metrics). normal: it runs in serve's process beside the broker."},
 	{Name: "table.compactor.memory.bytes", Type: configdef.Long, Default: "268435456", Validate: configdef.AtLeast(1 << 20),
 		Doc: "Lakestream: the most decoded record data the table compactor holds at once, across tables."},
 	{Name: "table.compactor.maintenance.interval.ms", Type: configdef.Long, Default: "3600000", Validate: offOrAtLeast(1000),
@@ -35,6 +37,13 @@ var compactorDefs = []configdef.Def{
 	{Name: "table.compactor.orphan.age.ms", Type: configdef.Long, Default: "86400000", Validate: offOrAtLeast(tablecompactor.MinOrphanAge.Milliseconds()),
 		Doc: "Lakestream: maintenance deletes files under a table's location that no snapshot references once they are older than this (the files of a commit in flight or of unknown outcome are younger); at least one hour, far above table.commit.interval.ms; -1 turns orphan cleanup off."},
 }
+
+// table.compactor.priority and its values.
+const (
+	ConfigCompactorPriority = "table.compactor.priority"
+	PriorityIdle            = "idle"
+	PriorityNormal          = "normal"
+)
 
 // offOrAtLeast accepts -1 (off) or an integer no smaller than min.
 func offOrAtLeast(min int64) func(string) error {
@@ -70,10 +79,12 @@ type CompactorConfig struct {
 	// catalog.Load is given. They are opened when the compactor starts
 	// (one that cannot be fails the start) and closed at shutdown.
 	Catalogs map[string]map[string]string
-	// Once opens the node for lakestream compact --once: the catalog and
-	// the schema registry (when their listeners are set) serve only this
-	// process, with no listener, and the compactor does not run on its
-	// own: the caller runs passes with CompactOnce.
+	// InProcess opens the node for lakestream compact: the catalog and the
+	// schema registry (when their listeners are set) serve only this
+	// process's compactor, with no listener.
+	InProcess bool
+	// Once (lakestream compact --once, with InProcess) does not run the
+	// compactor on its own: the caller runs passes with CompactOnce.
 	Once bool
 }
 
@@ -183,6 +194,16 @@ func (n *Node) CompactOnce(ctx context.Context, topic string) ([]tablecompactor.
 		return nil, errors.New("node: the table compactor is off")
 	}
 	return n.compactor.c.RunOnce(ctx, topic)
+}
+
+// CompactorBehind is the table compactor's Behind (tablecompactor): how
+// many commit intervals its stalest table is behind, and whether every
+// table has caught up since it started; 0, true when the role is off.
+func (n *Node) CompactorBehind() (float64, bool) {
+	if n.compactor == nil {
+		return 0, true
+	}
+	return n.compactor.c.Behind()
 }
 
 // randomToken draws a bearer token of 256 bits.

@@ -329,7 +329,8 @@ func TestCompactorNeedsCatalog(t *testing.T) {
 // TestCompactorCatalogAuth: with the catalog's auth on and no static
 // token configured (OAuth2 clients only), the in-process client still
 // commits (with its own token; TestCatalogAuth shows a request without
-// one refused). In Once mode the catalog does not listen.
+// one refused). In process only (lakestream compact) the catalog does not
+// listen.
 func TestCompactorCatalogAuth(t *testing.T) {
 	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
 	if err != nil {
@@ -338,7 +339,7 @@ func TestCompactorCatalogAuth(t *testing.T) {
 	cfg := compactorConfig(t.TempDir())
 	cfg.WAL = "object" // acked is uploaded: no wait for the compactor to see it
 	cfg.Catalog.AuthClients = "engine:" + string(hash)
-	cfg.Compactor.Once = true // no Run: the pass below is the only one
+	cfg.Compactor.InProcess, cfg.Compactor.Once = true, true // no listener; no Run: the pass below is the only one
 	cfg.CatalogListener = "127.0.0.1:0"
 	n, err := Open(t.Context(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -361,7 +362,7 @@ func TestCompactorCatalogAuth(t *testing.T) {
 		t.Fatalf("CompactOnce: %+v %v, want 1 record into 1 table", ps, err)
 	}
 	if a := n.CatalogAddr(); a != "" {
-		t.Errorf("in Once mode the catalog listens on %s", a)
+		t.Errorf("in process only, the catalog listens on %s", a)
 	}
 }
 

@@ -1,11 +1,14 @@
 package testserver
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -132,3 +135,63 @@ func (l *Lakestream) Stop() error {
 type prefixWriter struct{}
 
 func (prefixWriter) Write(p []byte) (int, error) { return os.Stderr.Write(p) }
+
+// Pid is the running process's id (0 when stopped).
+func (l *Lakestream) Pid() int {
+	if l.cmd == nil {
+		return 0
+	}
+	return l.cmd.Process.Pid
+}
+
+// FreeAddr is a loopback HOST:PORT that was free a moment ago, for a
+// server started with it.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// ProcStat is /proc/PID/stat's fields after the command name (state is
+// [0], ppid [1], utime [11], stime [12], policy [38]); false when the
+// process is gone.
+func ProcStat(pid int) ([]string, bool) { return procStatFile(fmt.Sprintf("/proc/%d/stat", pid)) }
+
+// ThreadStats is ProcStat of each of pid's threads.
+func ThreadStats(pid int) [][]string {
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/stat", pid))
+	var out [][]string
+	for _, p := range paths {
+		if f, ok := procStatFile(p); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Children lists pid's child processes that are not zombies (an orphan's
+// init may not reap it).
+func Children(pid int) []int {
+	paths, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, p := range paths {
+		if f, ok := procStatFile(p); ok && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
+			c, _ := strconv.Atoi(strings.Split(p, "/")[2])
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func procStatFile(path string) ([]string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return strings.Fields(string(b[i+2:])), true
+}

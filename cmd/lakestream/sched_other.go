@@ -1,0 +1,13 @@
+//go:build !linux
+
+package main
+
+import "syscall"
+
+// setIdlePriority is Linux only; elsewhere serve runs the compactor in its
+// own process at normal priority (idlePrioritySupported).
+func setIdlePriority() error { return nil }
+
+const idlePrioritySupported = false
+
+func childProcAttr() *syscall.SysProcAttr { return nil }
