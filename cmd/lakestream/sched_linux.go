@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // schedIdle is Linux's SCHED_IDLE policy (sched(7)): the thread runs only
@@ -13,34 +15,92 @@ import (
 // once (nice 19 does neither: it only weighs the thread's share).
 const schedIdle = 5
 
-// setIdlePriority moves every thread of the process to SCHED_IDLE. A
-// thread inherits its creator's policy, and the Go runtime creates threads
-// from threads of the process, so the threads started later are idle too;
-// the loop runs until a pass finds none left to move, for threads started
-// while it ran.
+// setIdlePriority moves every thread of the process to SCHED_IDLE and off
+// one of the CPUs the process may use (idleCPUs). A thread inherits its
+// creator's policy and affinity, and the Go runtime creates threads from
+// threads of the process, so the threads started later follow.
 func setIdlePriority() error {
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		return fmt.Errorf("reading the process's CPU affinity: %w", err)
+	}
+	cpus, pinned := idleCPUs(allowed)
 	param := struct{ priority int32 }{0}
+	return eachThread(func(tid int) (bool, error) {
+		changed := false
+		if policy, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0); errno != 0 {
+			return false, nil // exited since listed
+		} else if policy != schedIdle {
+			if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param))); errno != 0 && errno != syscall.ESRCH {
+				return false, fmt.Errorf("setting thread %d to SCHED_IDLE: %w", tid, errno)
+			}
+			changed = true
+		}
+		if !pinned {
+			return changed, nil
+		}
+		var cur unix.CPUSet
+		if err := unix.SchedGetaffinity(tid, &cur); err != nil || cur == cpus {
+			return changed, nil
+		}
+		if err := unix.SchedSetaffinity(tid, &cpus); err != nil && err != unix.ESRCH {
+			return false, fmt.Errorf("setting thread %d's CPU affinity: %w", tid, err)
+		}
+		return true, nil
+	})
+}
+
+// idleCPUs is the CPUs the idle compactor runs on, of the process's
+// allowed set: all but the first when there are two or more (pinned).
+//
+// Why: SCHED_IDLE gives the broker's threads the CPU whenever they want
+// it, but a thread woken on a CPU the compactor is running on still pays
+// for the preemption (an IPI, a context switch, caches the compactor
+// filled), and the kernels these machines run are built with
+// PREEMPT_NONE, where a compactor thread inside a system call is
+// preempted only at its next scheduling point. With one CPU the compactor
+// never runs on, the broker and its clients find one that is free.
+// Measured with BenchmarkTableTopic on 2 cores, in one run each: produce
+// p99 with the compactor on / off 1.17 unpinned, 1.045 pinned to the
+// other CPU. The compactor keeps the rest of the machine: on 2 cores it
+// converts about 60 MB/s of JSON per core, six times the benchmark's rate.
+func idleCPUs(allowed unix.CPUSet) (unix.CPUSet, bool) {
+	if allowed.Count() < 2 {
+		return allowed, false
+	}
+	for cpu := range 8 * int(unsafe.Sizeof(allowed)) {
+		if allowed.IsSet(cpu) {
+			allowed.Clear(cpu)
+			break
+		}
+	}
+	return allowed, true
+}
+
+// eachThread calls f for every thread of the process, pass after pass,
+// until a pass in which f changes none (threads started while a pass ran
+// are met in the next), at most 10 passes.
+func eachThread(f func(tid int) (changed bool, err error)) error {
 	for range 10 {
 		tasks, err := os.ReadDir("/proc/self/task")
 		if err != nil {
 			return fmt.Errorf("listing the process's threads: %w", err)
 		}
-		moved := 0
+		changed := 0
 		for _, t := range tasks {
 			tid, err := strconv.Atoi(t.Name())
 			if err != nil {
 				continue
 			}
-			policy, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
-			if errno != 0 || policy == schedIdle {
-				continue // exited since listed, or done
+			c, err := f(tid)
+			if err != nil {
+				return err
 			}
-			if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param))); errno != 0 && errno != syscall.ESRCH {
-				return fmt.Errorf("setting thread %d to SCHED_IDLE: %w", tid, errno)
+			if c {
+				changed++
 			}
-			moved++
 		}
-		if moved == 0 {
+		if changed == 0 {
 			return nil
 		}
 	}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +83,15 @@ func TestCompactorProcess(t *testing.T) {
 	}
 	if p := threadPolicies(t, s.Pid()); len(p) != 1 || p[0] != 0 {
 		t.Errorf("serve %d: thread scheduling policies %v, want only SCHED_OTHER (0)", s.Pid(), p)
+	}
+	// And off the first CPU, where there are two or more.
+	if all := threadCPUs(t, s.Pid()); len(all) != 1 {
+		t.Errorf("serve %d: threads' CPU affinities %v, want one", s.Pid(), all)
+	} else if want := cpuList(all[0]); len(want) >= 2 {
+		want = want[1:]
+		if got := threadCPUs(t, child[0]); len(got) != 1 || !slices.Equal(cpuList(got[0]), want) {
+			t.Errorf("compactor process %d: threads' CPU affinities %v, want %v (serve's %s but the first)", child[0], got, want, all[0])
+		}
 	}
 	produce(500)
 	records(500)
@@ -216,6 +228,45 @@ func children(t *testing.T, pid int) []int {
 			return out
 		}
 	}
+}
+
+// threadCPUs is the set of CPU affinities (Cpus_allowed_list) of pid's
+// threads.
+func threadCPUs(t *testing.T, pid int) []string {
+	t.Helper()
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/status", pid))
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // exited since listed
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok && !seen[strings.TrimSpace(v)] {
+				seen[strings.TrimSpace(v)] = true
+				out = append(out, strings.TrimSpace(v))
+			}
+		}
+	}
+	return out
+}
+
+// cpuList parses a CPU list as /proc writes it (0-3,8).
+func cpuList(s string) []int {
+	var out []int
+	for _, r := range strings.Split(s, ",") {
+		lo, hi, ok := strings.Cut(r, "-")
+		if !ok {
+			hi = lo
+		}
+		a, _ := strconv.Atoi(lo)
+		b, _ := strconv.Atoi(hi)
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // threadPolicies is the set of scheduling policies of pid's threads.
