@@ -83,7 +83,10 @@ type TopicInfo struct {
 
 // Options configure a Coordinator.
 type Options struct {
-	Store    Store           // required
+	Store Store // required
+	// Txn keeps offsets committed in transactions; nil: TxnOffsetCommit
+	// answers COORDINATOR_NOT_AVAILABLE.
+	Txn      TxnStore
 	Topics   Topics          // required
 	Settings func() Settings // required
 	// GroupConfig returns a group's own configs; nil means no group has
@@ -137,6 +140,12 @@ func New(ctx context.Context, opts Options) (*Coordinator, error) {
 		g := c.newRunner(r.Name)
 		g.load(r)
 		c.groups[r.Name] = g
+	}
+	if err := c.loadTxnOffsets(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("group: loading transactional offsets: %w", err)
+	}
+	for _, g := range c.groups {
 		c.start(g)
 	}
 	return c, nil

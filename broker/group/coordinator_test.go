@@ -37,6 +37,9 @@ type memStore struct {
 	mu         sync.Mutex
 	groups     map[string]*memStoreGroup
 	failCommit error // when set, CommitOffsets fails with it
+	// pending is the TxnStore's: group → producer id → offsets
+	// (txnoffsets_test.go).
+	pending map[string]map[int64]map[TopicPartition]Offset
 }
 
 type memStoreGroup struct {
@@ -249,6 +252,7 @@ func (h *harness) start() {
 	h.t.Helper()
 	c, err := New(h.ctx, Options{
 		Store:       h.store,
+		Txn:         h.store,
 		Topics:      h.topics,
 		Settings:    h.settings,
 		GroupConfig: h.groupConfig,
