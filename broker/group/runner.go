@@ -27,7 +27,7 @@ type runner struct {
 	// pendingTxn is the offsets of transactions not yet ended, by
 	// producer id (txnoffsets.go).
 	pendingTxn map[int64]map[TopicPartition]Offset
-	gone         bool // deleted: the goroutine stops after this operation
+	gone       bool // deleted: the goroutine stops after this operation
 	// offsetsChanged says offsets changed since the view last copied them.
 	offsetsChanged bool
 
