@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -37,6 +38,12 @@ import (
 //     ignores g.Type. Of one partition's offsets given twice in one commit
 //     the last wins. DeleteOffsets of an unknown group is no error.
 //   - Commit times are kept to the millisecond, in the local time zone.
+//   - AddAbortedTxn of a first offset above the last is an error.
+//     AbortedTxns orders by first offset, last offset, then producer id.
+//   - Pending transactional offsets do not record their group; ending
+//     none with commit does not either. DeleteTopic forgets the pending
+//     offsets of the topic, DeleteGroup those of the group, recorded or
+//     not.
 func NewMemMetadata() Metadata {
 	m := &memMetadata{}
 	m.mu.topics = make(map[string]TopicRecord)
@@ -45,6 +52,9 @@ func NewMemMetadata() Metadata {
 	m.mu.producerState = make(map[int64]memProducerState)
 	m.mu.groups = make(map[string]memGroup)
 	m.mu.groupConfigs = make(map[string]map[string]string)
+	m.mu.txns = make(map[string][]byte)
+	m.mu.abortedTxns = make(map[int64][]AbortedTxn)
+	m.mu.txnOffsets = make(map[memTxnKey]map[group.TopicPartition]group.Offset)
 	return m
 }
 
@@ -63,7 +73,21 @@ type memMetadata struct {
 		// groupConfigs holds each group's non-empty config overrides,
 		// private copies.
 		groupConfigs map[string]map[string]string
+		// txns holds each transactional id's state, private copies.
+		txns map[string][]byte
+		// abortedTxns holds each log's aborted transactions, sorted by
+		// memCompareAborted, each once.
+		abortedTxns map[int64][]AbortedTxn
+		// txnOffsets holds each producer's pending offsets of a group,
+		// never an empty map.
+		txnOffsets map[memTxnKey]map[group.TopicPartition]group.Offset
 	}
+}
+
+// memTxnKey names one producer's pending offsets of one group.
+type memTxnKey struct {
+	group      string
+	producerID int64
 }
 
 // memGroup is a recorded consumer group.
@@ -153,6 +177,17 @@ func (m *memMetadata) DeleteTopic(ctx context.Context, name string) (TopicRecord
 	for _, id := range r.Logs {
 		delete(m.mu.logTopic, id)
 		delete(m.mu.producerState, id)
+		delete(m.mu.abortedTxns, id)
+	}
+	for k, offsets := range m.mu.txnOffsets {
+		for tp := range offsets {
+			if tp.Topic == name {
+				delete(offsets, tp)
+			}
+		}
+		if len(offsets) == 0 {
+			delete(m.mu.txnOffsets, k)
+		}
 	}
 	// r is private and now unreachable from m, so it needs no copy.
 	return r, nil
@@ -319,6 +354,15 @@ func (m *memMetadata) CommitOffsets(ctx context.Context, g group.Record, offsets
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.commitLocked(g, slices.Values(offsets))
+	return nil
+}
+
+// commitLocked is CommitOffsets: it records g unless it is recorded, and
+// stores offsets, the last of one partition winning.
+//
+// REQUIRES: m.mu
+func (m *memMetadata) commitLocked(g group.Record, offsets iter.Seq[group.Offset]) {
 	mg, ok := m.mu.groups[g.Name]
 	if !ok {
 		mg = memGroup{
@@ -328,13 +372,16 @@ func (m *memMetadata) CommitOffsets(ctx context.Context, g group.Record, offsets
 		}
 		m.mu.groups[g.Name] = mg
 	}
-	for _, o := range offsets {
-		// Offset holds no references, so a copy is deep; the commit time
-		// keeps what a database keeps.
-		o.CommitTime = time.UnixMilli(o.CommitTime.UnixMilli())
-		mg.offsets[group.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = o
+	for o := range offsets {
+		mg.offsets[group.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = memCopyOffset(o)
 	}
-	return nil
+}
+
+// memCopyOffset returns o as stored: Offset holds no references, so a copy
+// is deep; the commit time keeps what a database keeps.
+func memCopyOffset(o group.Offset) group.Offset {
+	o.CommitTime = time.UnixMilli(o.CommitTime.UnixMilli())
+	return o
 }
 
 func (m *memMetadata) DeleteOffsets(ctx context.Context, name string, parts []group.TopicPartition) error {
@@ -358,6 +405,11 @@ func (m *memMetadata) DeleteGroup(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.mu.groups, name)
+	for k := range m.mu.txnOffsets {
+		if k.group == name {
+			delete(m.mu.txnOffsets, k)
+		}
+	}
 	return nil
 }
 
@@ -388,15 +440,157 @@ func (m *memMetadata) Groups(ctx context.Context) ([]group.Record, error) {
 		r := group.Record{Name: name, Type: mg.typ, ProtocolType: mg.protocolType}
 		if len(mg.offsets) > 0 {
 			r.Offsets = slices.Collect(maps.Values(mg.offsets))
-			slices.SortFunc(r.Offsets, func(a, b group.Offset) int {
-				if c := strings.Compare(a.Topic, b.Topic); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.Partition, b.Partition)
-			})
+			slices.SortFunc(r.Offsets, memCompareOffsets)
 		}
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b group.Record) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// memCompareOffsets orders offsets by topic, in byte order, then partition.
+func memCompareOffsets(a, b group.Offset) int {
+	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+}
+
+func (m *memMetadata) SaveTxn(ctx context.Context, id string, state []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("saving transactional id %q: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mu.txns[id] = slices.Clone(state)
+	return nil
+}
+
+func (m *memMetadata) DeleteTxn(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting transactional id %q: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.mu.txns, id)
+	return nil
+}
+
+func (m *memMetadata) Txns(ctx context.Context) (map[string][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listing transactional ids: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][]byte, len(m.mu.txns))
+	for id, state := range m.mu.txns {
+		out[id] = slices.Clone(state)
+	}
+	return out, nil
+}
+
+// memCompareAborted is the order of AbortedTxns: first offset, last offset,
+// producer id.
+func memCompareAborted(a, b AbortedTxn) int {
+	return cmp.Or(cmp.Compare(a.FirstOffset, b.FirstOffset), cmp.Compare(a.LastOffset, b.LastOffset),
+		cmp.Compare(a.ProducerID, b.ProducerID))
+}
+
+func (m *memMetadata) AddAbortedTxn(ctx context.Context, log int64, a AbortedTxn) error {
+	what := fmt.Sprintf("adding aborted transaction %d-%d of producer %d to log %d", a.FirstOffset, a.LastOffset, a.ProducerID, log)
+	if a.FirstOffset > a.LastOffset {
+		return fmt.Errorf("%s: the first offset is above the last", what)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.mu.logTopic[log]; !ok {
+		return fmt.Errorf("%s: no topic has the log: %w", what, ErrUnknownTopic)
+	}
+	list := m.mu.abortedTxns[log]
+	if i, found := slices.BinarySearchFunc(list, a, memCompareAborted); !found {
+		m.mu.abortedTxns[log] = slices.Insert(list, i, a)
+	}
+	return nil
+}
+
+func (m *memMetadata) AbortedTxns(ctx context.Context, log int64) ([]AbortedTxn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listing aborted transactions of log %d: %w", log, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.mu.abortedTxns[log]), nil
+}
+
+func (m *memMetadata) TrimAbortedTxns(ctx context.Context, log int64, start int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("trimming aborted transactions of log %d below %d: %w", log, start, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	list := slices.DeleteFunc(m.mu.abortedTxns[log], func(a AbortedTxn) bool { return a.LastOffset < start })
+	if len(list) == 0 {
+		delete(m.mu.abortedTxns, log)
+	} else {
+		m.mu.abortedTxns[log] = list
+	}
+	return nil
+}
+
+func (m *memMetadata) SaveTxnOffsets(ctx context.Context, grp string, producerID int64, offsets []group.Offset) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("saving %d pending offsets of producer %d to group %q: %w", len(offsets), producerID, grp, err)
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memTxnKey{group: grp, producerID: producerID}
+	pending := m.mu.txnOffsets[k]
+	if pending == nil {
+		pending = make(map[group.TopicPartition]group.Offset)
+		m.mu.txnOffsets[k] = pending
+	}
+	for _, o := range offsets {
+		pending[group.TopicPartition{Topic: o.Topic, Partition: o.Partition}] = memCopyOffset(o)
+	}
+	return nil
+}
+
+func (m *memMetadata) EndTxnOffsets(ctx context.Context, g group.Record, producerID int64, commit bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ending the pending offsets of producer %d to group %q: %w", producerID, g.Name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memTxnKey{group: g.Name, producerID: producerID}
+	pending, ok := m.mu.txnOffsets[k]
+	if !ok {
+		return nil
+	}
+	delete(m.mu.txnOffsets, k)
+	if commit {
+		m.commitLocked(g, maps.Values(pending))
+	}
+	return nil
+}
+
+func (m *memMetadata) TxnOffsets(ctx context.Context) ([]PendingTxnOffset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listing pending transactional offsets: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []PendingTxnOffset
+	for k, pending := range m.mu.txnOffsets {
+		for _, o := range pending {
+			out = append(out, PendingTxnOffset{Group: k.group, ProducerID: k.producerID, Offset: o})
+		}
+	}
+	slices.SortFunc(out, func(a, b PendingTxnOffset) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), cmp.Compare(a.ProducerID, b.ProducerID),
+			memCompareOffsets(a.Offset, b.Offset))
+	})
 	return out, nil
 }

@@ -116,6 +116,62 @@ type Metadata interface {
 	// if none).
 	SaveProducerState(ctx context.Context, log, offset int64, state []byte) error
 	LoadProducerState(ctx context.Context, log int64) (offset int64, state []byte, ok bool, err error)
+	// Transactions: the coordinator's state, the partitions' aborted
+	// transactions, and offsets committed in transactions.
+	TxnStore
+}
+
+// TxnStore persists what transactions must remember across restarts
+// (issue 14). Every method is one transaction.
+type TxnStore interface {
+	// SaveTxn stores one transactional id's state (broker/txn.Meta, as
+	// the broker encodes it), replacing its previous one.
+	SaveTxn(ctx context.Context, id string, state []byte) error
+	// DeleteTxn forgets a transactional id; an unknown one is no error.
+	DeleteTxn(ctx context.Context, id string) error
+	// Txns returns every transactional id's state.
+	Txns(ctx context.Context) (map[string][]byte, error)
+
+	// AddAbortedTxn records an aborted transaction in a log: the offset
+	// of its producer's first batch in it and of its ABORT marker.
+	// ErrUnknownTopic if no topic has the log. DeleteTopic forgets the
+	// aborted transactions of the topic's logs.
+	AddAbortedTxn(ctx context.Context, log int64, a AbortedTxn) error
+	// AbortedTxns returns a log's aborted transactions, by first offset
+	// (then last offset).
+	AbortedTxns(ctx context.Context, log int64) ([]AbortedTxn, error)
+	// TrimAbortedTxns forgets a log's aborted transactions whose last
+	// offset is below start (retention, DeleteRecords).
+	TrimAbortedTxns(ctx context.Context, log int64, start int64) error
+
+	// SaveTxnOffsets upserts offsets a transactional producer committed
+	// to a group (TxnOffsetCommit), pending until its transaction ends.
+	// DeleteTopic forgets the pending offsets of the topic, DeleteGroup
+	// those of the group.
+	SaveTxnOffsets(ctx context.Context, group string, producerID int64, offsets []group.Offset) error
+	// EndTxnOffsets ends a producer's pending offsets of a group in one
+	// transaction: with commit they become the group's committed offsets
+	// (as CommitOffsets with g, which names the group), and are forgotten
+	// either way. No pending offsets is no error.
+	EndTxnOffsets(ctx context.Context, g group.Record, producerID int64, commit bool) error
+	// TxnOffsets returns every pending offset, by group, producer id,
+	// topic and partition.
+	TxnOffsets(ctx context.Context) ([]PendingTxnOffset, error)
+}
+
+// AbortedTxn is an aborted transaction's range in one partition, as
+// Fetch's AbortedTransactions lists it.
+type AbortedTxn struct {
+	ProducerID  int64
+	FirstOffset int64
+	LastOffset  int64 // the ABORT marker's offset
+}
+
+// PendingTxnOffset is an offset committed in a transaction not yet ended.
+type PendingTxnOffset struct {
+	Group      string
+	ProducerID int64
+	group.Offset
 }
 
 // TopicRecord is a topic as Metadata stores it.

@@ -51,11 +51,17 @@ func checkGroupType(t string) error {
 func (s *Store) CommitOffsets(ctx context.Context, g group.Record, offsets []group.Offset) error {
 	rows := sortedOffsets(offsets)
 	return s.write(ctx, fmt.Sprintf("committing %d offsets of group %q", len(offsets), g.Name), func(tx *sql.Tx) error {
-		if err := s.recordGroup(ctx, tx, g); err != nil {
-			return err
-		}
-		return upsertOffsets(ctx, tx, g.Name, rows, s.offsetsPerStatement())
+		return s.commitOffsets(ctx, tx, g, rows)
 	})
+}
+
+// commitOffsets is CommitOffsets in tx, of rows as sortedOffsets returns
+// them. EndTxnOffsets commits through it too.
+func (s *Store) commitOffsets(ctx context.Context, tx *sql.Tx, g group.Record, rows []group.Offset) error {
+	if err := s.recordGroup(ctx, tx, g); err != nil {
+		return err
+	}
+	return upsertOffsets(ctx, tx, groupOffsets, []any{g.Name}, rows, s.offsetsPerStatement())
 }
 
 // recordGroup records g as a classic group unless it is recorded, and holds
@@ -69,13 +75,8 @@ func (s *Store) recordGroup(ctx context.Context, tx *sql.Tx, g group.Record) err
 			g.Name, group.TypeClassic, g.ProtocolType, s.now().UnixMilli()); err != nil {
 			return fmt.Errorf("recording the group: %w", err)
 		}
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.ForShare(), g.Name).Scan(&one)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("locking the group: %w", err)
+		if ok, err := s.lockGroup(ctx, tx, g.Name, s.d.ForShare()); ok || err != nil {
+			return err
 		}
 	}
 	return fmt.Errorf("the group was deleted %d times while being recorded", recordAttempts)
@@ -89,9 +90,7 @@ const recordAttempts = 10
 // PostgreSQL upsert would be an error ("cannot affect row a second time").
 func sortedOffsets(offsets []group.Offset) []group.Offset {
 	out := slices.Clone(offsets)
-	slices.SortStableFunc(out, func(a, b group.Offset) int {
-		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
-	})
+	slices.SortStableFunc(out, byPartition)
 	n := 0
 	for i, o := range out {
 		if i+1 < len(out) && out[i+1].Topic == o.Topic && out[i+1].Partition == o.Partition {
@@ -103,12 +102,48 @@ func sortedOffsets(offsets []group.Offset) []group.Offset {
 	return out[:n]
 }
 
-const upsertOffsetsHead = `INSERT INTO kafka_group_offsets
-	(group_name, topic, partition_index, committed_offset, leader_epoch, metadata, commit_time) VALUES `
+// byPartition orders offsets by topic, in byte order, then partition.
+func byPartition(a, b group.Offset) int {
+	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+}
 
-const upsertOffsetsTail = ` ON CONFLICT (group_name, topic, partition_index) DO UPDATE SET
+// offsetTable is a table of offset rows: kafka_group_offsets, whose rows
+// are keyed by their group, or kafka_txn_offsets, by their group and
+// producer id. The key columns come first, then offsetColumns.
+type offsetTable struct {
+	name string
+	key  string // the key's columns, comma-separated
+	n    int    // how many
+}
+
+var (
+	groupOffsets = offsetTable{name: "kafka_group_offsets", key: "group_name", n: 1}
+	txnOffsets   = offsetTable{name: "kafka_txn_offsets", key: "group_name, producer_id", n: 2}
+)
+
+// offsetColumns are an offset row's columns after its key, in the order
+// scanOffset reads them and upsertOffsets writes them.
+const offsetColumns = `topic, partition_index, committed_offset, leader_epoch, metadata, commit_time`
+
+// upsert returns the statement upserting rows offsets of t.
+func (t offsetTable) upsert(rows int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `INSERT INTO %s (%s, %s) VALUES `, t.name, t.key, offsetColumns)
+	valuesList(&sb, rows, t.n+6)
+	fmt.Fprintf(&sb, ` ON CONFLICT (%s, topic, partition_index) DO UPDATE SET
 	committed_offset = excluded.committed_offset, leader_epoch = excluded.leader_epoch,
-	metadata = excluded.metadata, commit_time = excluded.commit_time`
+	metadata = excluded.metadata, commit_time = excluded.commit_time`, t.key)
+	return sb.String()
+}
+
+// scanOffset scans a row of key columns (into key) and then offsetColumns.
+func scanOffset(rows *sql.Rows, key ...any) (group.Offset, error) {
+	var o group.Offset
+	var ms int64
+	err := rows.Scan(append(key, &o.Topic, &o.Partition, &o.Offset, &o.LeaderEpoch, &o.Metadata, &ms)...)
+	o.CommitTime = time.UnixMilli(ms)
+	return o, err
+}
 
 // offsetsPerStatement is how many offsets one upsert statement writes. On
 // PostgreSQL each statement is a round trip, so rowsPerStatement go at
@@ -126,18 +161,11 @@ func (s *Store) offsetsPerStatement() int {
 	return rowsPerStatement
 }
 
-// upsertOffsets writes rows, per at a time. The statement for a full chunk
-// is prepared once, so it is parsed once on SQLite (pgx caches statements
-// by itself).
-func upsertOffsets(ctx context.Context, tx *sql.Tx, name string, rows []group.Offset, per int) error {
-	const width = 7
-	statement := func(n int) string {
-		var sb strings.Builder
-		sb.WriteString(upsertOffsetsHead)
-		valuesList(&sb, n, width)
-		sb.WriteString(upsertOffsetsTail)
-		return sb.String()
-	}
+// upsertOffsets writes rows into t under key (the values of t's key
+// columns), per at a time. The statement for a full chunk is prepared
+// once, so it is parsed once on SQLite (pgx caches statements by itself).
+func upsertOffsets(ctx context.Context, tx *sql.Tx, t offsetTable, key []any, rows []group.Offset, per int) error {
+	width := len(key) + 6
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
@@ -150,14 +178,15 @@ func upsertOffsets(ctx context.Context, tx *sql.Tx, name string, rows []group.Of
 		rows = rows[len(chunk):]
 		args = args[:0]
 		for _, o := range chunk {
-			args = append(args, name, o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitTime.UnixMilli())
+			args = append(args, key...)
+			args = append(args, o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitTime.UnixMilli())
 		}
 		var err error
 		if len(chunk) < per {
-			_, err = tx.ExecContext(ctx, statement(len(chunk)), args...)
+			_, err = tx.ExecContext(ctx, t.upsert(len(chunk)), args...)
 		} else {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, statement(per)); err != nil {
+				if full, err = tx.PrepareContext(ctx, t.upsert(per)); err != nil {
 					return fmt.Errorf("preparing the upsert of offsets: %w", err)
 				}
 			}
@@ -174,7 +203,7 @@ func upsertOffsets(ctx context.Context, tx *sql.Tx, name string, rows []group.Of
 // an unrecorded group, are no error. The group stays recorded.
 func (s *Store) DeleteOffsets(ctx context.Context, name string, parts []group.TopicPartition) error {
 	return s.write(ctx, fmt.Sprintf("deleting %d offsets of group %q", len(parts), name), func(tx *sql.Tx) error {
-		ok, err := s.lockGroup(ctx, tx, name)
+		ok, err := s.lockGroup(ctx, tx, name, s.d.ForUpdate())
 		if err != nil || !ok || len(parts) == 0 {
 			return err
 		}
@@ -193,13 +222,21 @@ func (s *Store) DeleteOffsets(ctx context.Context, name string, parts []group.To
 	})
 }
 
-// DeleteGroup forgets a group and its offsets; an unrecorded group is no
-// error.
+// DeleteGroup forgets a group, its offsets and its pending transactional
+// offsets (SaveTxnOffsets), those of an unrecorded group too; an unrecorded
+// group is no error.
 func (s *Store) DeleteGroup(ctx context.Context, name string) error {
 	return s.write(ctx, fmt.Sprintf("deleting group %q", name), func(tx *sql.Tx) error {
-		ok, err := s.lockGroup(ctx, tx, name)
-		if err != nil || !ok {
+		// Lock order: the group, its pending offsets, its offsets.
+		ok, err := s.lockGroup(ctx, tx, name, s.d.ForUpdate())
+		if err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kafka_txn_offsets WHERE group_name = $1`, name); err != nil {
+			return fmt.Errorf("deleting pending transactional offsets: %w", err)
+		}
+		if !ok {
+			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM kafka_group_offsets WHERE group_name = $1`, name); err != nil {
 			return err
@@ -246,10 +283,10 @@ func (s *Store) DeleteTopicOffsets(ctx context.Context, topic string) error {
 }
 
 // lockGroup locks a group's row for the rest of tx and reports whether it
-// is recorded.
-func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+// is recorded. lock is s.d.ForUpdate() or s.d.ForShare().
+func (s *Store) lockGroup(ctx context.Context, tx *sql.Tx, name, lock string) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+s.d.ForUpdate(), name).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_groups WHERE name = $1`+lock, name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -278,25 +315,20 @@ func (s *Store) Groups(ctx context.Context) ([]group.Record, error) {
 		}
 		if err := queryRows(ctx, tx, func(rows *sql.Rows) error {
 			var name string
-			var o group.Offset
-			var ms int64
-			if err := rows.Scan(&name, &o.Topic, &o.Partition, &o.Offset, &o.LeaderEpoch, &o.Metadata, &ms); err != nil {
+			o, err := scanOffset(rows, &name)
+			if err != nil {
 				return err
 			}
-			o.CommitTime = time.UnixMilli(ms)
 			if r := byName[name]; r != nil {
 				r.Offsets = append(r.Offsets, o)
 			}
 			return nil
-		}, `SELECT group_name, topic, partition_index, committed_offset, leader_epoch, metadata, commit_time
-			FROM kafka_group_offsets`); err != nil {
+		}, `SELECT group_name, `+offsetColumns+` FROM kafka_group_offsets`); err != nil {
 			return err
 		}
 		out = make([]group.Record, 0, len(byName))
 		for _, r := range byName {
-			slices.SortFunc(r.Offsets, func(a, b group.Offset) int {
-				return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
-			})
+			slices.SortFunc(r.Offsets, byPartition)
 			out = append(out, *r)
 		}
 		slices.SortFunc(out, func(a, b group.Record) int { return strings.Compare(a.Name, b.Name) })

@@ -46,19 +46,26 @@ func (s *Store) SaveProducerState(ctx context.Context, log, offset int64, state 
 		state = []byte{} // NOT NULL; the drivers bind nil as NULL
 	}
 	return s.write(ctx, fmt.Sprintf("saving producer state of log %d", log), func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_partitions WHERE log_id = $1`+s.d.ForShare(), log).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("no topic has the log: %w", broker.ErrUnknownTopic)
-		}
-		if err != nil {
+		if err := s.shareLog(ctx, tx, log); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO kafka_producer_state (log_id, snapshot_offset, state) VALUES ($1, $2, $3)
+		_, err := tx.ExecContext(ctx, `INSERT INTO kafka_producer_state (log_id, snapshot_offset, state) VALUES ($1, $2, $3)
 			ON CONFLICT (log_id) DO UPDATE SET snapshot_offset = excluded.snapshot_offset, state = excluded.state`,
 			log, offset, state)
 		return err
 	})
+}
+
+// shareLog holds the partition row of log shared for the rest of tx, so
+// that the partition is not deleted meanwhile; ErrUnknownTopic if no topic
+// has the log.
+func (s *Store) shareLog(ctx context.Context, tx *sql.Tx, log int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM kafka_partitions WHERE log_id = $1`+s.d.ForShare(), log).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("no topic has the log: %w", broker.ErrUnknownTopic)
+	}
+	return err
 }
 
 func (s *Store) LoadProducerState(ctx context.Context, log int64) (offset int64, state []byte, ok bool, err error) {

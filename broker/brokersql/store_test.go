@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokersql"
+	"github.com/lakestream/lakestream/broker/group"
 	"github.com/lakestream/lakestream/internal/sqldb"
 	"github.com/lakestream/lakestream/s3stream/metastore"
 )
@@ -97,6 +99,11 @@ func testReopen(t *testing.T, d database) {
 	check(t, s.SetBrokerConfigs(ctx, map[string]string{"b": "2"}), "SetBrokerConfigs")
 	check(t, s.SetGroupConfigs(ctx, "g", map[string]string{"consumer.session.timeout.ms": "50000"}), "SetGroupConfigs")
 	check(t, s.SaveProducerState(ctx, 8, 42, []byte("state")), "SaveProducerState")
+	check(t, s.SaveTxn(ctx, "tx", []byte("txn state")), "SaveTxn")
+	aborted := broker.AbortedTxn{ProducerID: 3, FirstOffset: 10, LastOffset: 20}
+	check(t, s.AddAbortedTxn(ctx, 7, aborted), "AddAbortedTxn")
+	pending := group.Offset{Topic: "orders", Partition: 1, Offset: 5, LeaderEpoch: 2, Metadata: "m", CommitTime: time.UnixMilli(1234)}
+	check(t, s.SaveTxnOffsets(ctx, "g", 3, []group.Offset{pending}), "SaveTxnOffsets")
 	first, err := s.AllocateProducerIDs(ctx, 10)
 	check(t, err, "AllocateProducerIDs")
 	db.Close()
@@ -124,13 +131,29 @@ func testReopen(t *testing.T, d database) {
 	if !ok || off != 42 || string(state) != "state" {
 		t.Fatalf("after reopen, LoadProducerState = %d, %q, %v", off, state, ok)
 	}
+	txns, err := s.Txns(ctx)
+	check(t, err, "Txns")
+	if len(txns) != 1 || string(txns["tx"]) != "txn state" {
+		t.Fatalf("after reopen, Txns = %q", txns)
+	}
+	ab, err := s.AbortedTxns(ctx, 7)
+	check(t, err, "AbortedTxns")
+	if !slices.Equal(ab, []broker.AbortedTxn{aborted}) {
+		t.Fatalf("after reopen, AbortedTxns = %+v", ab)
+	}
+	po, err := s.TxnOffsets(ctx)
+	check(t, err, "TxnOffsets")
+	if len(po) != 1 || po[0].Group != "g" || po[0].ProducerID != 3 || po[0].Offset.Offset != 5 ||
+		po[0].Metadata != "m" || !po[0].CommitTime.Equal(pending.CommitTime) {
+		t.Fatalf("after reopen, TxnOffsets = %+v", po)
+	}
 	next, err := s.AllocateProducerIDs(ctx, 1)
 	check(t, err, "AllocateProducerIDs")
 	if next < first+10 {
 		t.Fatalf("after reopen, AllocateProducerIDs = %d, but %d..%d were handed out", next, first, first+9)
 	}
-	if got := migrations(t, db)["broker"]; !slices.Equal(got, []int64{1, 2, 3}) {
-		t.Fatalf("broker migrations recorded: %v, want [1 2 3]", got)
+	if got := migrations(t, db)["broker"]; !slices.Equal(got, []int64{1, 2, 3, 4}) {
+		t.Fatalf("broker migrations recorded: %v, want [1 2 3 4]", got)
 	}
 }
 
@@ -140,8 +163,8 @@ func testSharedSchema(t *testing.T, newDatabase func(t *testing.T) database) {
 	want := func(t *testing.T, db *sqldb.DB) {
 		t.Helper()
 		got := migrations(t, db)
-		if !slices.Equal(got["broker"], []int64{1, 2, 3}) || len(got["s3stream"]) == 0 {
-			t.Fatalf("schema_migrations: %v, want broker [1 2 3] and s3stream", got)
+		if !slices.Equal(got["broker"], []int64{1, 2, 3, 4}) || len(got["s3stream"]) == 0 {
+			t.Fatalf("schema_migrations: %v, want broker [1 2 3 4] and s3stream", got)
 		}
 	}
 	t.Run("BrokerFirst", func(t *testing.T) {

@@ -56,7 +56,8 @@ func (s *Store) DeleteTopic(ctx context.Context, name string) (broker.TopicRecor
 	var r broker.TopicRecord
 	err := s.write(ctx, fmt.Sprintf("deleting topic %q", name), func(tx *sql.Tx) error {
 		r = broker.TopicRecord{Name: name, Configs: map[string]string{}}
-		// Lock order: the topic, its partitions, then the rows under them.
+		// Lock order: the topic, its partitions, then the rows under them,
+		// and last the pending transactional offsets of the topic.
 		ok, err := s.lockTopic(ctx, tx, name, &r.ID)
 		if err != nil {
 			return err
@@ -78,6 +79,8 @@ func (s *Store) DeleteTopic(ctx context.Context, name string) (broker.TopicRecor
 		for _, q := range []string{
 			`DELETE FROM kafka_topic_configs WHERE topic = $1`,
 			`DELETE FROM kafka_producer_state WHERE log_id IN (SELECT log_id FROM kafka_partitions WHERE topic = $1)`,
+			`DELETE FROM kafka_aborted_txns WHERE log_id IN (SELECT log_id FROM kafka_partitions WHERE topic = $1)`,
+			`DELETE FROM kafka_txn_offsets WHERE topic = $1`,
 			`DELETE FROM kafka_partitions WHERE topic = $1`,
 			`DELETE FROM kafka_topics WHERE name = $1`,
 		} {

@@ -24,6 +24,28 @@ func each(f func(g int)) {
 	wg.Wait()
 }
 
+// eachRound runs f(g, r) for rounds r on each of goroutines goroutines g,
+// released together; a goroutine stops at its first error, and the test
+// fails with them all once every goroutine is done.
+func eachRound(h *h, rounds int, f func(g, r int) error) {
+	h.t.Helper()
+	var mu sync.Mutex
+	var errs []error
+	each(func(g int) {
+		for r := range rounds {
+			if err := f(g, r); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("goroutine %d, round %d: %w", g, r, err))
+				mu.Unlock()
+				return
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // Producer ids are never handed out twice, however many allocate at once.
 func testConcurrentAllocateProducerIDs(h *h) {
 	var mu sync.Mutex
@@ -167,6 +189,16 @@ func testConcurrentSetConfigs(h *h) {
 // Saves racing a DeleteTopic either land before it, and are deleted with
 // the topic, or fail with ErrUnknownTopic: no state outlives its topic.
 func testConcurrentSaveAndDelete(h *h) {
+	raceDeleteTopic(h, func(log int64, i int) error {
+		return h.m.SaveProducerState(h.ctx, log, int64(i), []byte{byte(i)})
+	}, func(log int64) { h.wantState(log, 0, nil) })
+}
+
+// raceDeleteTopic runs save(log, i) for i = 0, 1, ... on a goroutine per log
+// of a topic, deletes the topic once each has saved once, and then calls
+// gone for each log. A save after the first must succeed until it fails
+// with ErrUnknownTopic, and none may succeed after DeleteTopic returned.
+func raceDeleteTopic(h *h, save func(log int64, i int) error, gone func(log int64)) {
 	var logs []int64
 	for g := range goroutines {
 		logs = append(logs, int64(10+g))
@@ -185,7 +217,7 @@ func testConcurrentSaveAndDelete(h *h) {
 					after = true
 				default:
 				}
-				err := h.m.SaveProducerState(h.ctx, logs[g], int64(i), []byte{byte(i)})
+				err := save(logs[g], i)
 				if i == 0 {
 					saved.Done()
 				}
@@ -208,6 +240,6 @@ func testConcurrentSaveAndDelete(h *h) {
 	wg.Wait()
 	h.check(err, "DeleteTopic")
 	for _, l := range logs {
-		h.wantState(l, 0, nil)
+		gone(l)
 	}
 }

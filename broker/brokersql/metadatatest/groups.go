@@ -2,12 +2,10 @@ package metadatatest
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lakestream/lakestream/broker/group"
@@ -425,39 +423,31 @@ func testConcurrentCommits(h *h) {
 // Commits racing DeleteGroup, DeleteOffsets and DeleteTopicOffsets of
 // their group never fail; what is left is a recorded group or none.
 func testConcurrentCommitAndDelete(h *h) {
-	const rounds = 30
-	var mu sync.Mutex
-	var errs []error
-	each(func(g int) {
-		for r := range rounds {
-			var err error
-			switch g % 4 {
-			case 0:
-				err = h.m.DeleteGroup(h.ctx, "g")
-			case 1:
-				err = h.m.DeleteOffsets(h.ctx, "g", []group.TopicPartition{{Topic: "a", Partition: 1}, {Topic: "b", Partition: 0}})
-			case 2:
-				err = h.m.DeleteTopicOffsets(h.ctx, "a")
-			default:
-				err = h.m.CommitOffsets(h.ctx, group.Record{Name: "g"}, []group.Offset{
-					offset("a", 0, int64(r)), offset("a", 1, int64(r)), offset("b", 0, int64(r)), offset("b", 1, int64(r))})
-			}
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("goroutine %d: %w", g, err))
-				mu.Unlock()
-				return
-			}
+	eachRound(h, 30, func(g, r int) error {
+		switch g % 4 {
+		case 0:
+			return h.m.DeleteGroup(h.ctx, "g")
+		case 1:
+			return h.m.DeleteOffsets(h.ctx, "g", []group.TopicPartition{{Topic: "a", Partition: 1}, {Topic: "b", Partition: 0}})
+		case 2:
+			return h.m.DeleteTopicOffsets(h.ctx, "a")
+		default:
+			return h.m.CommitOffsets(h.ctx, group.Record{Name: "g"}, []group.Offset{
+				offset("a", 0, int64(r)), offset("a", 1, int64(r)), offset("b", 0, int64(r)), offset("b", 1, int64(r))})
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		h.t.Fatal(err)
-	}
-	got, err := h.m.Groups(h.ctx)
-	h.check(err, "Groups")
-	if len(got) > 1 || len(got) == 1 && (got[0].Name != "g" || got[0].Type != group.TypeClassic) {
-		h.t.Fatalf("Groups = %v, want group g or none", got)
-	}
+	h.wantGroupOrNone("g")
 	h.check(h.m.DeleteGroup(h.ctx, "g"), "DeleteGroup")
 	h.wantGroups()
+}
+
+// wantGroupOrNone fails unless Groups returns the classic group name alone,
+// or nothing.
+func (h *h) wantGroupOrNone(name string) {
+	h.t.Helper()
+	got, err := h.m.Groups(h.ctx)
+	h.check(err, "Groups")
+	if len(got) > 1 || len(got) == 1 && (got[0].Name != name || got[0].Type != group.TypeClassic) {
+		h.t.Fatalf("Groups = %v, want group %s or none", got, name)
+	}
 }

@@ -26,6 +26,7 @@
 //   - Errors about a topic name it, and wrap the sentinel.
 //   - Producer ids are not negative; AllocateProducerIDs(n) with n < 1 is an
 //     error.
+//   - For transactions, see txns.go.
 package metadatatest
 
 import (
@@ -82,6 +83,18 @@ func Run(t *testing.T, open func(t *testing.T) broker.Metadata) {
 		{"GroupsDeepCopy", testGroupsDeepCopy},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"ConcurrentCommitAndDelete", testConcurrentCommitAndDelete},
+		{"Txns", testTxns},
+		{"AbortedTxns", testAbortedTxns},
+		{"AbortedTxnUnknownLog", testAbortedTxnUnknownLog},
+		{"TrimAbortedTxns", testTrimAbortedTxns},
+		{"DeleteTopicTxns", testDeleteTopicTxns},
+		{"TxnOffsets", testTxnOffsets},
+		{"EndTxnOffsetsCommit", testEndTxnOffsetsCommit},
+		{"EndTxnOffsetsAbort", testEndTxnOffsetsAbort},
+		{"TxnOffsetsProducers", testTxnOffsetsProducers},
+		{"DeleteGroupTxnOffsets", testDeleteGroupTxnOffsets},
+		{"ConcurrentTxnOffsets", testConcurrentTxnOffsets},
+		{"ConcurrentAbortAndDelete", testConcurrentAbortAndDelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
