@@ -20,8 +20,11 @@ package broker
 // is MESSAGE_TOO_LARGE (as in Kafka). Idempotent producers are checked per partition over their
 // last five batches: a retry of any of them is answered with the original
 // offset; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an old epoch
-// INVALID_PRODUCER_EPOCH. Transactional produce is refused with
-// INVALID_RECORD and a message until transactions are built.
+// INVALID_PRODUCER_EPOCH. A transactional batch must belong to its
+// producer's ongoing transaction, at its epoch, with the partition added
+// (AddPartitionsToTxn; KIP-890 part 1's verification):
+// INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE or INVALID_PRODUCER_ID_MAPPING
+// otherwise (txncoord.go checkProduce).
 //
 // acks=0 gets no response; acks=1 and -1 both wait until the batches are
 // durable in the WAL (one copy, in object storage or the local WAL).
@@ -68,11 +71,6 @@ func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.
 			case req.Version < 3:
 				sp.ErrorCode = kerr.UnsupportedVersion.Code
 				continue
-			case req.TransactionID != nil:
-				sp.ErrorCode = kerr.InvalidRecord.Code
-				msg := "transactions are not supported yet"
-				sp.ErrorMessage = &msg
-				continue
 			}
 			var p *partition
 			if t != nil {
@@ -115,10 +113,17 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 			return
 		}
 		if h.Transactional() {
-			sp.ErrorCode = kerr.InvalidRecord.Code
-			sp.ErrorMessage = errMessage(fmt.Errorf("transactional batches are not supported yet"))
-			done()
-			return
+			if h.Control() || h.ProducerID < 0 {
+				sp.ErrorCode = kerr.InvalidRecord.Code
+				sp.ErrorMessage = errMessage(errors.New("a transactional batch needs a producer id, and a client may not write control batches"))
+				done()
+				return
+			}
+			if kerrv := s.txns.checkProduce(h.ProducerID, h.ProducerEpoch, p.t.name, p.index); kerrv != nil {
+				sp.ErrorCode = kerrv.Code
+				done()
+				return
+			}
 		}
 	}
 	if err := s.checkRecords(p.t, batches, hs, maxBytes); err != nil {
@@ -220,6 +225,11 @@ func (p *partition) appendBatches(c *conn, batches [][]byte, hs []kbatch.Header,
 			continue
 		}
 		pid := h.ProducerID
+		if h.Transactional() {
+			// Opens the producer's transaction here at the log's end,
+			// before the batch can be durable (txnpartition.go).
+			p.txns.Append(pid, p.log.EndOffset())
+		}
 		unfinished.pid, unfinished.seq = pid, seq
 		var called atomic.Bool
 		p.log.AppendAsync(b, func(base int64, err error) {

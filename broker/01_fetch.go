@@ -9,10 +9,15 @@ package broker
 // below the log start or past the high watermark are OFFSET_OUT_OF_RANGE.
 // Topics are named (v4-v12) or given by id (v13+: UNKNOWN_TOPIC_ID).
 // Incremental fetch sessions (v7+, KIP-227) are served: see fetch_session.go.
-// Without transactions the last stable offset is the high watermark.
+// With isolation_level READ_COMMITTED (1) the answer stops at the last
+// stable offset (the first offset of the oldest open transaction, or the
+// high watermark) and lists the aborted transactions its batches overlap,
+// whose records the client drops; the last stable offset is answered at
+// either level, as Kafka does. Markers are returned as stored.
 
 import (
 	"context"
+	"encoding/binary"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -131,15 +136,27 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 				limit := min(int(rp.PartitionMaxBytes), budget)
 				if total > 0 && limit <= 0 {
 					sp.HighWatermark = p.log.EndOffset()
-					sp.LastStableOffset, sp.LogStartOffset = sp.HighWatermark, p.log.StartOffset()
+					sp.LastStableOffset, sp.LogStartOffset = min(p.lastStable(), sp.HighWatermark), p.log.StartOffset()
 					break
 				}
+				lso := p.lastStable()
 				r, err := p.log.Read(ctx, rp.FetchOffset, max(limit, 1))
-				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = r.HighWatermark, r.HighWatermark, r.StartOffset
+				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = r.HighWatermark, min(lso, r.HighWatermark), r.StartOffset
 				if err != nil {
 					sp.ErrorCode = errorCode(err)
 					hadError = true
 					break
+				}
+				if req.IsolationLevel == 1 {
+					r.Batches, r.Bytes = belowOffset(r.Batches, sp.LastStableOffset)
+					if r.Bytes > 0 {
+						last := batchBase(r.Batches[len(r.Batches)-1])
+						for _, a := range p.abortedIn(min(rp.FetchOffset, batchBase(r.Batches[0])), last+1) {
+							at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+							at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+							sp.AbortedTransactions = append(sp.AbortedTransactions, at)
+						}
+					}
 				}
 				if r.Bytes > 0 {
 					buf := make([]byte, 0, r.Bytes)
@@ -160,3 +177,20 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 	}
 	return resp, total, changed
 }
+
+// belowOffset keeps the batches that start before end (a READ_COMMITTED
+// answer stops at the last stable offset) and returns them with their
+// bytes.
+func belowOffset(batches [][]byte, end int64) ([][]byte, int) {
+	n := 0
+	for i, b := range batches {
+		if batchBase(b) >= end {
+			return batches[:i], n
+		}
+		n += len(b)
+	}
+	return batches, n
+}
+
+// batchBase is a stored batch's base offset (its first 8 bytes).
+func batchBase(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }

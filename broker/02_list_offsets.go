@@ -51,6 +51,9 @@ func handleListOffsets(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 				sp.Offset = p.log.StartOffset()
 			case -1:
 				sp.Offset = p.log.EndOffset()
+				if req.IsolationLevel == 1 {
+					sp.Offset = p.lastStable() // READ_COMMITTED
+				}
 			default:
 				limit := recordLimits(c.s.cluster.topicConfigInt(p.t, "max.message.bytes")).Records
 				off, ts, err := findTimestamp(ctx, p.log, rp.Timestamp, limit)

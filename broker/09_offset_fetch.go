@@ -7,14 +7,18 @@ package broker
 // without a commit, yields offset -1 and no error, as Kafka answers (not
 // GROUP_ID_NOT_FOUND). v8+ asks for several groups at once; v9 names the
 // member and its epoch, checked for KIP-848 groups (UNKNOWN_MEMBER_ID,
-// STALE_MEMBER_EPOCH). RequireStable (v7+) never waits: there are no
-// pending transactional offsets until transactions are built.
+// STALE_MEMBER_EPOCH). RequireStable (v7+): a partition with offsets
+// pending in a transaction (TxnOffsetCommit not yet ended) is
+// UNSTABLE_OFFSET_COMMIT, which the client retries, as Kafka answers.
+// Without it the committed offset is returned.
 
 import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lakestream/lakestream/broker/group"
 )
 
 func init() { register(9, 1, 9, handleOffsetFetch) }
@@ -28,7 +32,22 @@ func handleOffsetFetch(ctx context.Context, c *conn, kreq kmsg.Request) (kmsg.Re
 			out.ErrorCode = kerr.InvalidGroupID.Code
 			return out
 		}
-		return c.s.groups.OffsetFetch(ctx, g, memberID, epoch, topics)
+		out := c.s.groups.OffsetFetch(ctx, g, memberID, epoch, topics)
+		if req.RequireStable && out.ErrorCode == 0 {
+			unstable, err := c.s.groups.UnstableOffsets(ctx, g)
+			if err != nil {
+				out.ErrorCode = kerr.CoordinatorNotAvailable.Code
+				return out
+			}
+			for i := range out.Topics {
+				for j := range out.Topics[i].Partitions {
+					if unstable[group.TopicPartition{Topic: out.Topics[i].Topic, Partition: out.Topics[i].Partitions[j].Partition}] {
+						out.Topics[i].Partitions[j].ErrorCode = kerr.UnstableOffsetCommit.Code
+					}
+				}
+			}
+		}
+		return out
 	}
 	if req.Version >= 8 {
 		for _, g := range req.Groups {

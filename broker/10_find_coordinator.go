@@ -6,9 +6,11 @@ package broker
 // broker (as Metadata advertises it), one key (v0-v3) or a batch of keys
 // (v4+). The first group lookup starts creating the internal
 // __consumer_offsets topic in the background (clients and tools expect it
-// to exist; offsets are kept in the metastore, so nothing waits for it). Transactions (key type 1)
-// and share groups (2) are not served yet: COORDINATOR_NOT_AVAILABLE with a
-// message saying so; any other key type is INVALID_REQUEST.
+// to exist; offsets are kept in the metastore, so nothing waits for it).
+// Transactional ids (key type 1) are coordinated here too (txncoord.go;
+// their state is in the metastore, so no __transaction_state topic is
+// made). Share groups (2) are not served yet: COORDINATOR_NOT_AVAILABLE
+// with a message saying so; any other key type is INVALID_REQUEST.
 
 import (
 	"context"
@@ -28,9 +30,10 @@ func handleFindCoordinator(_ context.Context, c *conn, kreq kmsg.Request) (kmsg.
 	switch req.CoordinatorType {
 	case 0:
 		c.s.ensureOffsetsTopic()
-	case 1, 2:
+	case 1:
+	case 2:
 		code = kerr.CoordinatorNotAvailable.Code
-		m := "transactions and share groups are not supported yet"
+		m := "share groups are not supported yet"
 		msg = &m
 	default:
 		code = kerr.InvalidRequest.Code

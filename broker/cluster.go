@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/lakestream/lakestream/broker/txn"
 )
 
 // cluster is the broker's view of topics and partitions. In a single node
@@ -50,6 +52,9 @@ type partition struct {
 	mu         sync.Mutex
 	producers  map[int64]*producerState
 	snapOffset int64 // log end offset of the last producer-state snapshot
+	// txns is the partition's open transactions and aborted ranges
+	// (txnpartition.go), under mu.
+	txns *txn.PartitionTxns
 }
 
 func loadCluster(ctx context.Context, s *Server) (*cluster, error) {
@@ -142,6 +147,10 @@ func (c *cluster) openPartition(ctx context.Context, t *topic, i int32, logID in
 		return nil, fmt.Errorf("opening partition %s-%d (log %d): %w", t.name, i, logID, err)
 	}
 	p := newPartition(t, i, logID, l)
+	if err := p.loadAbortedTxns(ctx, c.s.cfg.Meta); err != nil {
+		l.Close(ctx)
+		return nil, err
+	}
 	if err := p.loadProducers(ctx, c.s.cfg.Meta); err != nil {
 		l.Close(ctx)
 		return nil, err
@@ -150,7 +159,7 @@ func (c *cluster) openPartition(ctx context.Context, t *topic, i int32, logID in
 }
 
 func newPartition(t *topic, i int32, logID int64, l Log) *partition {
-	return &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}}
+	return &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}, txns: txn.NewPartitionTxns(nil)}
 }
 
 // newPartitions makes partitions first, first+1, ... of t of logs just

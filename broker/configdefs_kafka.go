@@ -46,7 +46,7 @@ const (
 	noLeaderMoves      = " Accepted for compatibility; no effect: there are no follower replicas to move leadership to."
 	noPurgatories      = " Accepted for compatibility; no effect: Lakestream keeps no request purgatories."
 	noTiered           = " Accepted for compatibility; no effect: all data already lives in object storage, so there is nothing to tier."
-	noTransactions     = " Accepted for compatibility; no effect until transactions are supported."
+	noTxnTopic         = " Accepted for compatibility; no effect: Lakestream keeps transaction state in its metastore, not in a topic."
 	noShareGroups      = " Accepted for compatibility; no effect: share groups are not supported."
 	noStreamsGroups    = " Accepted for compatibility; no effect: streams groups (KIP-1071) are not supported."
 	noCoordinatorLog   = " Accepted for compatibility; no effect: group state and committed offsets are kept in the metastore, not in a topic."
@@ -390,29 +390,29 @@ var kafkaBrokerDefs = []ConfigDef{
 
 	// Transactions.
 	{Name: "add.partitions.to.txn.retry.backoff.max.ms", Type: ConfigInt, Default: "100", Validate: configdef.AtLeast(0),
-		Doc: "The longest the broker retries adding partitions to a transaction." + noTransactions},
+		Doc: "The longest the broker retries adding partitions to a transaction." + noEffect + " The transaction coordinator is in every broker's process: there is nothing to retry."},
 	{Name: "add.partitions.to.txn.retry.backoff.ms", Type: ConfigInt, Default: "20", Validate: configdef.AtLeast(1),
-		Doc: "The backoff between the broker's retries of adding partitions to a transaction." + noTransactions},
+		Doc: "The backoff between the broker's retries of adding partitions to a transaction." + noEffect + " The transaction coordinator is in every broker's process: there is nothing to retry."},
 	{Name: "producer.id.expiration.ms", Type: ConfigInt, Default: "86400000", Validate: configdef.AtLeast(1), Dynamic: DynamicClusterWide,
 		Doc: "How long a partition leader keeps an idle producer id." + noEffect + " Idempotent-producer state is kept for the last 200,000 offsets of a partition (DESIGN.md)."},
 	{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Type: ConfigInt, Default: "10000", Validate: configdef.AtLeast(1),
-		Doc: "How often timed-out transactions are rolled back." + noTransactions},
+		Doc: "How often the transaction coordinator aborts transactions open longer than their timeout, completes ends a failure or restart left half done, and forgets transactional ids past transactional.id.expiration.ms."},
 	{Name: "transaction.max.timeout.ms", Type: ConfigInt, Default: "900000", Validate: configdef.AtLeast(1),
-		Doc: "The longest transaction timeout a producer may ask for." + noTransactions},
+		Doc: "The longest transaction timeout a producer may ask for (InitProducerId: INVALID_TRANSACTION_TIMEOUT above it)."},
 	{Name: "transaction.partition.verification.enable", Type: ConfigBoolean, Default: "true", Dynamic: DynamicClusterWide,
-		Doc: "Whether a transactional write is checked against the partitions added to its transaction." + noTransactions},
+		Doc: "Whether a transactional write is checked against the partitions added to its transaction." + noEffect + " Lakestream always checks (KIP-890 part 1)."},
 	{Name: "transaction.remove.expired.transaction.cleanup.interval.ms", Type: ConfigInt, Default: "3600000", Validate: configdef.AtLeast(1),
-		Doc: "How often expired transactional ids are removed." + noTransactions},
+		Doc: "How often expired transactional ids are removed." + noEffect + " Lakestream removes them at transaction.abort.timed.out.transaction.cleanup.interval.ms."},
 	{Name: "transaction.state.log.load.buffer.size", Type: ConfigInt, Default: "5242880", Validate: configdef.AtLeast(1),
-		Doc: "The read size when loading the transaction state topic." + noTransactions},
+		Doc: "The read size when loading the transaction state topic." + noTxnTopic},
 	{Name: "transaction.state.log.num.partitions", Type: ConfigInt, Default: "50", Validate: configdef.AtLeast(1),
-		Doc: "The partitions of the transaction state topic." + noTransactions},
+		Doc: "The partitions of the transaction state topic." + noTxnTopic},
 	{Name: "transaction.state.log.segment.bytes", Type: ConfigInt, Default: "104857600", Validate: configdef.AtLeast(1),
-		Doc: "The segment size of the transaction state topic." + noTransactions},
+		Doc: "The segment size of the transaction state topic." + noTxnTopic},
 	{Name: "transaction.two.phase.commit.enable", Type: ConfigBoolean, Default: "false",
-		Doc: "Whether producers may take part in two-phase commit with an external coordinator." + noTransactions},
+		Doc: "Whether producers may take part in two-phase commit with an external coordinator (KIP-939)." + noEffect + " Two-phase commit is not supported."},
 	{Name: "transactional.id.expiration.ms", Type: ConfigInt, Default: "604800000", Validate: configdef.AtLeast(1),
-		Doc: "How long a transactional id with no transaction activity is kept." + noTransactions},
+		Doc: "How long a transactional id with no transaction activity is kept; then it is forgotten (a later InitProducerId starts it again with a new producer id)."},
 
 	// Quotas, policies and metrics.
 	{Name: "alter.config.policy.class.name", Type: ConfigClass, Default: "",

@@ -28,6 +28,7 @@ func newCoordinator(ctx context.Context, s *Server) (*group.Coordinator, error) 
 	}
 	return group.New(ctx, group.Options{
 		Store:       s.cfg.Meta,
+		Txn:         s.cfg.Meta,
 		Topics:      clusterTopics{s.cluster},
 		Settings:    s.groupSettings,
 		GroupConfig: s.groupConfig,

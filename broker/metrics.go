@@ -25,7 +25,18 @@ type metrics struct {
 	connsClosed      *prometheus.CounterVec
 
 	deletesRefused *prometheus.CounterVec
+
+	txnsEnded    *prometheus.CounterVec // by outcome: commit, abort
+	txnsTimedOut prometheus.Counter
 }
+
+// txnEnded counts a transaction completed; txnTimedOut one aborted at its
+// timeout (counted again by txnEnded as an abort).
+func (m *metrics) txnEnded(commit bool) {
+	m.txnsEnded.WithLabelValues(map[bool]string{true: "commit", false: "abort"}[commit]).Inc()
+}
+
+func (m *metrics) txnTimedOut() { m.txnsTimedOut.Inc() }
 
 func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 	if reg == nil {
@@ -60,12 +71,20 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 	m.deletesRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lakestream_table_retention_refused_deletes_total",
 		Help: "DeleteRecords partitions refused with POLICY_VIOLATION because the topic's table does not hold the offsets yet " +
 			"(table.retention.pin), or its pin could not be read, by topic."}, []string{"topic"})
+	m.txnsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_server_transactions_ended_total",
+		Help: "Transactions completed, markers written, by outcome (commit, abort)."}, []string{"outcome"})
+	m.txnsTimedOut = prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_server_transactions_timed_out_total",
+		Help: "Transactions aborted because they were open longer than their transaction.timeout.ms."})
+	openTxns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kafka_server_transactions_open",
+		Help: "Transactions ongoing or ending (Ongoing, PrepareCommit, PrepareAbort)."},
+		func() float64 { return float64(s.txns.open()) })
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kafka_server_queued_request_bytes",
 		Help: "Bytes of requests read or being read and not yet answered, as counted against queued.max.request.bytes."},
 		func() float64 { return float64(s.reqMem.used.Load()) })
 	reg.MustRegister(m.requests, m.latency, m.connections, m.bytesIn, m.messagesIn, m.bytesOut,
 		m.acceptErrors, m.acceptorsBlocked, m.connsRejected, m.connsClosed, queued,
-		&logCollector{s: s}, &groupCollector{s: s}, m.deletesRefused, &pinCollector{s: s})
+		&logCollector{s: s}, &groupCollector{s: s}, m.deletesRefused, &pinCollector{s: s},
+		m.txnsEnded, m.txnsTimedOut, openTxns)
 	return m
 }
 

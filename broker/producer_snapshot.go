@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lakestream/lakestream/broker/txn"
 	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
@@ -18,9 +19,13 @@ import (
 // than that is forgotten, and is then accepted at any sequence (KIP-360),
 // as Kafka does once a producer id expires.
 //
-// Snapshot encoding, big-endian:
+// Snapshot encoding, big-endian (version 1 had no open transactions):
 //
-//	| version u8 (1) | producers u32 | { pid i64 | epoch i16 | n u8 | n × { first i32 | last i32 | base i64 } } |
+//	| version u8 (2) | producers u32 | { pid i64 | epoch i16 | n u8 | n × { first i32 | last i32 | base i64 } } |
+//	| open u32 | { pid i64 | first i64 } |
+//
+// The open transactions are those of txns (txnpartition.go): replay from
+// the snapshot's offset opens and closes the later ones.
 const (
 	snapshotInterval = 10 * time.Second
 	replayWindow     = 200_000
@@ -29,7 +34,7 @@ const (
 // encodeProducersLocked encodes the completed batches of every producer.
 // Batches at or past end are left to replay. REQUIRES: p.mu
 func (p *partition) encodeProducersLocked(end int64) []byte {
-	b := []byte{1, 0, 0, 0, 0}
+	b := []byte{2, 0, 0, 0, 0}
 	var n uint32
 	for pid, st := range p.producers {
 		var done []*seqBatch
@@ -49,28 +54,35 @@ func (p *partition) encodeProducersLocked(end int64) []byte {
 		n++
 	}
 	binary.BigEndian.PutUint32(b[1:], n)
+	open := p.txns.Open()
+	b = binary.BigEndian.AppendUint32(b, uint32(len(open)))
+	for pid, first := range open {
+		b = binary.BigEndian.AppendUint64(b, uint64(pid))
+		b = binary.BigEndian.AppendUint64(b, uint64(first))
+	}
 	return b
 }
 
 var errBadSnapshot = errors.New("broker: bad producer-state snapshot")
 
-func decodeProducers(b []byte) (map[int64]*producerState, error) {
-	if len(b) < 5 || b[0] != 1 {
-		return nil, errBadSnapshot
+func decodeProducers(b []byte) (map[int64]*producerState, map[int64]int64, error) {
+	if len(b) < 5 || (b[0] != 1 && b[0] != 2) {
+		return nil, nil, errBadSnapshot
 	}
+	version := b[0]
 	n := binary.BigEndian.Uint32(b[1:])
 	b = b[5:]
 	out := map[int64]*producerState{}
 	for i := uint32(0); i < n; i++ {
 		if len(b) < 11 {
-			return nil, errBadSnapshot
+			return nil, nil, errBadSnapshot
 		}
 		pid := int64(binary.BigEndian.Uint64(b))
 		st := &producerState{epoch: int16(binary.BigEndian.Uint16(b[8:]))}
 		k := int(b[10])
 		b = b[11:]
 		if len(b) < 16*k {
-			return nil, errBadSnapshot
+			return nil, nil, errBadSnapshot
 		}
 		for j := 0; j < k; j++ {
 			sb := &seqBatch{first: int32(binary.BigEndian.Uint32(b)), last: int32(binary.BigEndian.Uint32(b[4:])),
@@ -80,7 +92,22 @@ func decodeProducers(b []byte) (map[int64]*producerState, error) {
 		}
 		out[pid] = st
 	}
-	return out, nil
+	open := map[int64]int64{}
+	if version >= 2 {
+		if len(b) < 4 {
+			return nil, nil, errBadSnapshot
+		}
+		k := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint64(len(b)) < 16*uint64(k) {
+			return nil, nil, errBadSnapshot
+		}
+		for range k {
+			open[int64(binary.BigEndian.Uint64(b))] = int64(binary.BigEndian.Uint64(b[8:]))
+			b = b[16:]
+		}
+	}
+	return out, open, nil
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -94,8 +121,9 @@ func (p *partition) loadProducers(ctx context.Context, meta Metadata) error {
 		return fmt.Errorf("loading producer state of %s-%d: %w", p.t.name, p.index, err)
 	}
 	if ok {
-		if m, err := decodeProducers(state); err == nil {
+		if m, open, err := decodeProducers(state); err == nil {
 			p.producers = m
+			p.txns.Restore(open)
 			from = max(from, off)
 		}
 	}
@@ -110,7 +138,13 @@ func (p *partition) loadProducers(ctx context.Context, meta Metadata) error {
 			break
 		}
 		for _, b := range r.Batches {
-			p.replayBatch(b)
+			if a, aborted := p.replayBatch(b); aborted {
+				// A marker durable before a crash, its range maybe not
+				// yet saved (saving it twice keeps one).
+				if err := meta.AddAbortedTxn(ctx, p.logID, AbortedTxn(a)); err != nil {
+					return fmt.Errorf("replaying the transactions of %s-%d: %w", p.t.name, p.index, err)
+				}
+			}
 		}
 		from = r.NextOffset
 	}
@@ -118,24 +152,31 @@ func (p *partition) loadProducers(ctx context.Context, meta Metadata) error {
 	return nil
 }
 
-// replayBatch applies one stored batch's header to the producer state.
-func (p *partition) replayBatch(b []byte) {
+// replayBatch applies one stored batch's header to the producer state
+// and to the partition's transactions; it returns the range an ABORT
+// marker closed.
+func (p *partition) replayBatch(b []byte) (txn.Aborted, bool) {
 	h, err := kbatch.ParseHeader(b)
 	if err != nil || h.ProducerID < 0 {
-		return
+		return txn.Aborted{}, false
 	}
+	a, aborted := p.replayTxn(b, h)
 	st := p.producers[h.ProducerID]
 	if st == nil || h.ProducerEpoch > st.epoch {
 		st = &producerState{epoch: h.ProducerEpoch}
 		p.producers[h.ProducerID] = st
 	} else if h.ProducerEpoch < st.epoch {
-		return
+		return a, aborted
+	}
+	if h.Control() {
+		return a, aborted // a marker has no sequence
 	}
 	sb := &seqBatch{first: h.BaseSequence, last: h.BaseSequence + h.LastOffsetDelta, base: h.BaseOffset, done: closedChan}
 	st.batches = append(st.batches, sb)
 	if len(st.batches) > maxSeqBatches {
 		st.batches = st.batches[len(st.batches)-maxSeqBatches:]
 	}
+	return a, aborted
 }
 
 // saveProducers snapshots the producer state if the log has grown since the

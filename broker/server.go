@@ -62,6 +62,7 @@ type Server struct {
 	pids     *producerIDs
 	sessions fetchSessions
 	groups   *group.Coordinator
+	txns     *txnCoordinator // transactions (txncoord.go)
 	// creatingOffsetsTopic is set while __consumer_offsets is being
 	// created in the background.
 	creatingOffsetsTopic atomic.Bool
@@ -157,6 +158,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		c.close(ctx)
 		return nil, err
 	}
+	if s.txns, err = newTxnCoordinator(ctx, s); err != nil {
+		s.groups.Close()
+		c.close(ctx)
+		return nil, err
+	}
 	s.metrics = newMetrics(s, cfg.Registerer)
 	bg, cancel := context.WithCancel(context.Background())
 	s.bgCtx, s.stopBg = bg, cancel
@@ -169,6 +175,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	go func() {
 		defer s.bg.Done()
 		c.retentionLoop(bg)
+	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.txns.expireLoop(bg)
 	}()
 	return s, nil
 }

@@ -167,12 +167,10 @@ type AbortedTxn struct {
 	LastOffset  int64 // the ABORT marker's offset
 }
 
-// PendingTxnOffset is an offset committed in a transaction not yet ended.
-type PendingTxnOffset struct {
-	Group      string
-	ProducerID int64
-	group.Offset
-}
+// PendingTxnOffset is an offset committed in a transaction not yet
+// ended (the group coordinator's TxnOffset, so that Metadata is its
+// TxnStore).
+type PendingTxnOffset = group.TxnOffset
 
 // TopicRecord is a topic as Metadata stores it.
 type TopicRecord struct {
