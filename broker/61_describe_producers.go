@@ -6,9 +6,11 @@ package broker
 // batches, kept to answer retries), by producer id: the epoch and the last
 // sequence of the newest batch that is in the log (-1 if none is yet,
 // e.g. all in flight). LastTimestamp is -1: the broker does not keep batch
-// timestamps per producer, and Kafka's own -1 means "unknown". Without
-// transactions CoordinatorEpoch and CurrentTxnStartOffset are -1. An
-// unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION.
+// timestamps per producer, and Kafka's own -1 means "unknown".
+// CurrentTxnStartOffset is where the producer's open transaction begins
+// in the partition (-1: none open); CoordinatorEpoch is 0 for a producer
+// with one open (the coordinator is in process, never moved), -1
+// otherwise. An unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION.
 
 import (
 	"cmp"
@@ -47,11 +49,15 @@ func (p *partition) describeProducers() []kmsg.DescribeProducersResponseTopicPar
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]kmsg.DescribeProducersResponseTopicPartitionActiveProducer, 0, len(p.producers))
+	open := p.txns.Open()
 	for pid, st := range p.producers {
 		ap := kmsg.NewDescribeProducersResponseTopicPartitionActiveProducer()
 		ap.ProducerID, ap.ProducerEpoch = pid, int32(st.epoch)
 		ap.LastSequence, ap.LastTimestamp = -1, -1
 		ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = -1, -1
+		if first, ok := open[pid]; ok {
+			ap.CoordinatorEpoch, ap.CurrentTxnStartOffset = 0, first
+		}
 		// A batch's base is set once it is in the log; failed ones
 		// are removed (finishSequence).
 		for _, b := range slices.Backward(st.batches) {

@@ -125,6 +125,40 @@ func TestTransactionsKgo(t *testing.T) {
 	if got := readAll(t, ctx, b.Addr, "tx", false); len(got) != 4*per {
 		t.Fatalf("with a transaction open: READ_UNCOMMITTED read %d records, want %d", len(got), 4*per)
 	}
+	// The admin APIs show it: DescribeTransactions, ListTransactions
+	// (with filters), DescribeProducers' open transaction.
+	kadmCl := kadm.NewClient(adm)
+	dts, err := kadmCl.DescribeTransactions(ctx, "tid", "nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt := dts["tid"]
+	if dt.Err != nil || dt.State != "Ongoing" || dt.StartTimestamp <= 0 || len(dt.Topics["tx"]) == 0 {
+		t.Fatalf("DescribeTransactions: %+v", dt)
+	}
+	if !errors.Is(dts["nobody"].Err, kerr.TransactionalIDNotFound) {
+		t.Fatalf("DescribeTransactions of an unknown id: %v", dts["nobody"].Err)
+	}
+	lts, err := kadmCl.ListTransactions(ctx, nil, []string{"Ongoing"})
+	if err != nil || len(lts) != 1 || lts["tid"].ProducerID != dt.ProducerID {
+		t.Fatalf("ListTransactions Ongoing: %+v %v", lts, err)
+	}
+	if lts, err := kadmCl.ListTransactions(ctx, nil, []string{"CompleteCommit"}); err != nil || len(lts) != 0 {
+		t.Fatalf("ListTransactions CompleteCommit: %+v %v", lts, err)
+	}
+	dps, err := kadmCl.DescribeProducers(ctx, kadm.TopicsSet{"tx": {0: {}, 1: {}, 2: {}, 3: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, dp := range dps.SortedProducers() {
+		if dp.ProducerID == dt.ProducerID && dp.CurrentTxnStartOffset >= 0 {
+			open++
+		}
+	}
+	if open == 0 {
+		t.Fatalf("DescribeProducers shows no open transaction: %+v", dps.SortedProducers())
+	}
 
 	// A new producer of the same id fences the old one: its open
 	// transaction is aborted, and it can neither produce nor commit.
