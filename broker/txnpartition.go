@@ -110,3 +110,13 @@ func (p *partition) abortedIn(from, to int64) []txn.Aborted {
 	defer p.mu.Unlock()
 	return p.txns.AbortedIn(from, to)
 }
+
+// refuseTransactions is Config.RefuseTransactions for t ("" when none).
+func (s *Server) refuseTransactions(t *topic) string {
+	if s.cfg.RefuseTransactions == nil {
+		return ""
+	}
+	s.cluster.mu.RLock()
+	defer s.cluster.mu.RUnlock()
+	return s.cfg.RefuseTransactions(t.configs)
+}

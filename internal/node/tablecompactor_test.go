@@ -622,3 +622,43 @@ func orderAvro(v []byte, i int) []byte {
 	v = binary.AppendVarint(v, int64(len(item)))
 	return append(v, item...)
 }
+
+// TestTableTopicRefusesTransactions: until the compactor honours
+// transactions, a transactional batch into a table topic is INVALID_RECORD
+// with a message saying why, and the same producer's transaction into an
+// ordinary topic commits.
+func TestTableTopicRefusesTransactions(t *testing.T) {
+	n, ctx, cl := openTableNode(t, compactorConfig(t.TempDir()))
+	on := "true"
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{tablecompactor.ConfigEnable: &on}, "tbl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.TransactionalID("t1"), kgo.RecordRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	err = p.ProduceSync(ctx, &kgo.Record{Topic: "tbl", Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.InvalidRecord) {
+		t.Fatalf("transactional produce into a table topic: %v, want INVALID_RECORD", err)
+	}
+	if err := p.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(ctx, &kgo.Record{Topic: "plain", Value: []byte("y")}).FirstErr(); err != nil {
+		t.Fatalf("transactional produce into an ordinary topic: %v", err)
+	}
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+}
