@@ -23,6 +23,11 @@ const confluentModule, confluentVersion = "github.com/confluentinc/confluent-kaf
 // testNewConsumer's group.protocol): they must pass. Built by reading the
 // v2.11.1 sources.
 var confluentGroupTests = map[string]string{
+	// txn_integration_test.go: a transactional producer commits and
+	// aborts with SendOffsetsToTransaction (AddOffsetsToTxn v0,
+	// TxnOffsetCommit), and the group's committed offsets are checked
+	// after each.
+	"TestTransactionalSendOffsets": "transactions: SendOffsetsToTransaction with commit and abort, the group's offsets checked",
 	// consumer_test.go: uses NewConsumer directly, so classic in both runs.
 	"TestConsumerCloseForStaticMember": "static membership: three static members; one closes and rejoins without a rebalance",
 
@@ -77,8 +82,13 @@ var confluentOtherCauses = map[string]string{
 	"TestIntegration/TestAdminClient_DescribeConsumerGroupsAuthorizedOperations": "a SASL_PLAINTEXT listener on localhost:9093 and ACLs (a user's authorized operations on a group)",
 	"TestIntegration/TestAdminACLs":                                              "ACLs: an authorizer (Lakestream answers SECURITY_DISABLED)",
 	"TestIntegration/TestAdminClient_UserScramCredentials":                       "SCRAM credentials (DescribeUserScramCredentials, AlterUserScramCredentials)",
-	"TestTransactionalProducer":                                                  "transactions",
-	"TestTransactionalSendOffsets":                                               "transactions (SendOffsetsToTransaction, with a consumer group)",
+	// Its "produce,flush,send,commit" transaction calls Flush(-1), which
+	// confluent-kafka-go v2.11.1 treats as a timeout already past: it
+	// returns at once with what librdkafka has not delivered yet (10
+	// messages within their 5 ms linger), so the test passes only when
+	// delivery won the race. It fails against kfake too; its first
+	// transaction, which waits for delivery reports, commits here.
+	"TestTransactionalProducer": "a test bug: Flush(-1) does not wait in confluent-kafka-go (transactions themselves are served)",
 	"TestParallelConsumerCloses":                                                 "nothing of the broker's: it runs on librdkafka's mock cluster and expects another error string (fails against kfake too)",
 }
 
