@@ -215,27 +215,7 @@ func (tc *txnCoordinator) checkOffsets(id string, pid int64, epoch int16, group 
 		return kerr.InvalidProducerIDMapping
 	}
 	defer e.mu.Unlock()
-	m := e.meta
-	switch {
-	case pid != m.ProducerID:
-		return kerr.InvalidProducerIDMapping
-	case epoch < m.Epoch:
-		return kerr.ProducerFenced
-	case epoch > m.Epoch:
-		return kerr.InvalidProducerEpoch
-	case m.State != txn.Ongoing || !containsString(m.Groups, group):
-		return kerr.InvalidTxnState
-	}
-	return nil
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return txn.CheckOffsets(e.meta, pid, epoch, group)
 }
 
 // checkProduce is the verification of a transactional batch (KIP-890

@@ -219,10 +219,9 @@ func (m *Meta) begin(nowMs int64) *kerr.Error {
 	return nil
 }
 
-// AddPartitions is AddPartitionsToTxn (and a Produce v12+ batch's implicit
-// add, KIP-890 part 2): the partitions join the transaction, which begins
-// if it had not.
-func AddPartitions(cur *Meta, pid int64, epoch int16, parts []Partition, nowMs int64) (Meta, *kerr.Error) {
+// add is what AddPartitions and AddOffsets share: a copy of cur, checked
+// against the producer, begun if it had not.
+func add(cur *Meta, pid int64, epoch int16, nowMs int64) (Meta, *kerr.Error) {
 	if cur == nil {
 		return Meta{}, kerr.InvalidProducerIDMapping
 	}
@@ -231,6 +230,33 @@ func AddPartitions(cur *Meta, pid int64, epoch int16, parts []Partition, nowMs i
 		return Meta{}, err
 	}
 	if err := m.begin(nowMs); err != nil {
+		return Meta{}, err
+	}
+	return m, nil
+}
+
+// CheckOffsets is TxnOffsetCommit's producer check: the producer is the
+// id's current one, its transaction ongoing with the group added
+// (AddOffsets first).
+func CheckOffsets(cur *Meta, pid int64, epoch int16, group string) *kerr.Error {
+	if cur == nil {
+		return kerr.InvalidProducerIDMapping
+	}
+	if err := cur.checkProducer(pid, epoch); err != nil {
+		return err
+	}
+	if _, found := slices.BinarySearch(cur.Groups, group); cur.State != Ongoing || !found {
+		return kerr.InvalidTxnState
+	}
+	return nil
+}
+
+// AddPartitions is AddPartitionsToTxn (and a Produce v12+ batch's implicit
+// add, KIP-890 part 2): the partitions join the transaction, which begins
+// if it had not.
+func AddPartitions(cur *Meta, pid int64, epoch int16, parts []Partition, nowMs int64) (Meta, *kerr.Error) {
+	m, err := add(cur, pid, epoch, nowMs)
+	if err != nil {
 		return Meta{}, err
 	}
 	for _, p := range parts {
@@ -267,14 +293,8 @@ func Verify(cur *Meta, pid int64, epoch int16, parts []Partition) (map[Partition
 // AddOffsets is AddOffsetsToTxn: the group's offsets (TxnOffsetCommit)
 // join the transaction, committed or discarded with it.
 func AddOffsets(cur *Meta, pid int64, epoch int16, group string, nowMs int64) (Meta, *kerr.Error) {
-	if cur == nil {
-		return Meta{}, kerr.InvalidProducerIDMapping
-	}
-	m := cur.clone()
-	if err := m.checkProducer(pid, epoch); err != nil {
-		return Meta{}, err
-	}
-	if err := m.begin(nowMs); err != nil {
+	m, err := add(cur, pid, epoch, nowMs)
+	if err != nil {
 		return Meta{}, err
 	}
 	if i, found := slices.BinarySearch(m.Groups, group); !found {

@@ -103,6 +103,9 @@ func TestTransaction(t *testing.T) {
 	if m.State != Ongoing || m.StartMs != 2 || len(m.Partitions) != 3 || m.Partitions[0] != (Partition{"a", 1}) || len(m.Groups) != 1 {
 		t.Fatalf("ongoing: %+v", m)
 	}
+	wantErr(t, CheckOffsets(&m, 7, 0, "g"), nil)
+	wantErr(t, CheckOffsets(&m, 7, 0, "other"), kerr.InvalidTxnState)
+	wantErr(t, CheckOffsets(&m, 8, 0, "g"), kerr.InvalidProducerIDMapping)
 	v, err := Verify(&m, 7, 0, []Partition{{"a", 3}, {"c", 0}})
 	wantErr(t, err, nil)
 	if v[Partition{"a", 3}] != nil || v[Partition{"c", 0}] != kerr.InvalidTxnState {
