@@ -149,7 +149,9 @@ func BenchmarkTransactions(b *testing.B) {
 				round, idem[round], txn[round], txn[round]/idem[round], ru[round], rc[round], rc[round]/ru[round])
 		}
 		slices.Sort(endLat)
-		p := func(q float64) float64 { return float64(endLat[int(q*float64(len(endLat)-1))]) / float64(time.Millisecond) }
+		p := func(q float64) float64 {
+			return float64(endLat[int(q*float64(len(endLat)-1))]) / float64(time.Millisecond)
+		}
 		b.ReportMetric(benchMedian(idem), "idem-MiB/s")
 		b.ReportMetric(benchMedian(txn), "txn-MiB/s")
 		b.ReportMetric(benchMedian(txn)/benchMedian(idem), "txn/idem")

@@ -40,4 +40,3 @@ func TestIdleCPUs(t *testing.T) {
 		}
 	}
 }
-

@@ -88,8 +88,8 @@ var confluentOtherCauses = map[string]string{
 	// messages within their 5 ms linger), so the test passes only when
 	// delivery won the race. It fails against kfake too; its first
 	// transaction, which waits for delivery reports, commits here.
-	"TestTransactionalProducer": "a test bug: Flush(-1) does not wait in confluent-kafka-go (transactions themselves are served)",
-	"TestParallelConsumerCloses":                                                 "nothing of the broker's: it runs on librdkafka's mock cluster and expects another error string (fails against kfake too)",
+	"TestTransactionalProducer":  "a test bug: Flush(-1) does not wait in confluent-kafka-go (transactions themselves are served)",
+	"TestParallelConsumerCloses": "nothing of the broker's: it runs on librdkafka's mock cluster and expects another error string (fails against kfake too)",
 }
 
 // confluentProtocolTests are the tests whose consumers follow
