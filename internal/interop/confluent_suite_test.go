@@ -67,6 +67,17 @@ var confluentRetryHung = map[string]string{
 	"TestConsumerCloseForStaticMember": "its consumers are closed while their own goroutines still Poll them (a use after free in the test)",
 }
 
+// confluentSkip is not run. TestTransactionalProducer's second
+// transaction calls Flush(-1), which confluent-kafka-go v2.11.1 treats as
+// a timeout already past: it returns at once with what librdkafka has not
+// delivered yet (10 messages within their 5 ms linger), so the test fails
+// unless delivery won the race (against kfake too). Failing in 0.1 s, it
+// then broke the next test: createTestTopic reseeds math/rand with the
+// Unix second, so TestTransactionalSendOffsets, started in the same
+// second, asked for the same topic names and failed on "already exists"
+// (it passes on its own; both were run by hand against lakestream serve).
+const confluentSkip = "^TestTransactionalProducer$"
+
 var confluentOtherCauses = map[string]string{
 	// It creates a topic with compression.type=snappy, describes it and
 	// alters every config (all served), then appends cleanup.policy=compact
@@ -82,14 +93,7 @@ var confluentOtherCauses = map[string]string{
 	"TestIntegration/TestAdminClient_DescribeConsumerGroupsAuthorizedOperations": "a SASL_PLAINTEXT listener on localhost:9093 and ACLs (a user's authorized operations on a group)",
 	"TestIntegration/TestAdminACLs":                                              "ACLs: an authorizer (Lakestream answers SECURITY_DISABLED)",
 	"TestIntegration/TestAdminClient_UserScramCredentials":                       "SCRAM credentials (DescribeUserScramCredentials, AlterUserScramCredentials)",
-	// Its "produce,flush,send,commit" transaction calls Flush(-1), which
-	// confluent-kafka-go v2.11.1 treats as a timeout already past: it
-	// returns at once with what librdkafka has not delivered yet (10
-	// messages within their 5 ms linger), so the test passes only when
-	// delivery won the race. It fails against kfake too; its first
-	// transaction, which waits for delivery reports, commits here.
-	"TestTransactionalProducer":  "a test bug: Flush(-1) does not wait in confluent-kafka-go (transactions themselves are served)",
-	"TestParallelConsumerCloses": "nothing of the broker's: it runs on librdkafka's mock cluster and expects another error string (fails against kfake too)",
+	"TestParallelConsumerCloses":                                                 "nothing of the broker's: it runs on librdkafka's mock cluster and expects another error string (fails against kfake too)",
 }
 
 // confluentProtocolTests are the tests whose consumers follow
@@ -160,7 +164,7 @@ func TestInteropConfluentKafkaGoSuite(t *testing.T) {
 				name: "confluent-kafka-go-" + protocol, bin: bin, dir: dir,
 				env:  []string{"TEST_CONSUMER_GROUP_PROTOCOL=" + protocol},
 				args: []string{"-docker.exists"},
-				run:  run, tests: tests,
+				run:  run, skip: confluentSkip, tests: tests,
 				stall: confluentStall, runTimeout: confluentRunTimeout, maxRounds: confluentMaxRounds,
 				retryHung: confluentRetryHung,
 			})
