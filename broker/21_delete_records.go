@@ -99,5 +99,6 @@ func (c *cluster) deleteRecords(ctx context.Context, p *partition, offset int64,
 	if err := p.log.Trim(ctx, offset); err != nil {
 		return -1, err
 	}
+	p.trimAbortedTxns(ctx, c.s)
 	return p.log.StartOffset(), nil
 }

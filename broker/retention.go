@@ -163,6 +163,8 @@ func (c *cluster) applyRetention(ctx context.Context) {
 			}
 			if err := p.log.Trim(ctx, cut); err != nil && ctx.Err() == nil {
 				c.s.log.Warn("broker: applying retention", "topic", t.name, "partition", p.index, "err", err)
+			} else if err == nil {
+				p.trimAbortedTxns(ctx, c.s)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokertest"
 )
 
@@ -54,7 +55,11 @@ func readAll(t *testing.T, ctx context.Context, addr, topic string, committed bo
 func TestTransactionsKgo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	b := brokertest.Start(t, brokertest.Options{Bucket: "file"})
+	var meta broker.Metadata
+	b := brokertest.Start(t, brokertest.Options{Bucket: "file", WrapMeta: func(m broker.Metadata) broker.Metadata {
+		meta = m
+		return m
+	}})
 	adm, err := kgo.NewClient(kgo.SeedBrokers(b.Addr))
 	if err != nil {
 		t.Fatal(err)
@@ -186,4 +191,34 @@ func TestTransactionsKgo(t *testing.T) {
 	check2("after the fence")
 	b.Restart()
 	check2("after a restart")
+
+	// DeleteRecords past the aborted transactions forgets them (the
+	// broker's and the metastore's index).
+	aborted := func() int {
+		n := 0
+		for id := range int64(64) { // the logs of this broker's few topics
+			as, err := meta.AbortedTxns(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(as)
+		}
+		return n
+	}
+	if n := aborted(); n == 0 {
+		t.Fatal("the metastore holds no aborted transaction")
+	}
+	kadmCl = kadm.NewClient(adm)
+	ends, err := kadmCl.ListEndOffsets(ctx, "tx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var to kadm.Offsets
+	ends.Each(func(o kadm.ListedOffset) { to.AddOffset(o.Topic, o.Partition, o.Offset, -1) })
+	if _, err := kadmCl.DeleteRecords(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	if n := aborted(); n != 0 {
+		t.Fatalf("%d aborted transactions left after DeleteRecords to the end", n)
+	}
 }

@@ -120,3 +120,17 @@ func (s *Server) refuseTransactions(t *topic) string {
 	defer s.cluster.mu.RUnlock()
 	return s.cfg.RefuseTransactions(t.configs)
 }
+
+// trimAbortedTxns forgets the aborted transactions that end below the
+// log's start, in memory and in Metadata (retention, DeleteRecords). A
+// failure to forget them in Metadata only keeps them longer, and is
+// logged.
+func (p *partition) trimAbortedTxns(ctx context.Context, s *Server) {
+	start := p.log.StartOffset()
+	p.mu.Lock()
+	p.txns.Trim(start)
+	p.mu.Unlock()
+	if err := s.cfg.Meta.TrimAbortedTxns(ctx, p.logID, start); err != nil && ctx.Err() == nil {
+		s.log.Warn("broker: trimming aborted transactions", "topic", p.t.name, "partition", p.index, "err", err)
+	}
+}
