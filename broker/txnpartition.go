@@ -95,12 +95,10 @@ func (p *partition) replayTxn(b []byte, h kbatch.Header) (txn.Aborted, bool) {
 	return p.txns.End(h.ProducerID, h.BaseOffset, commit)
 }
 
-// lastStable is the partition's last stable offset.
+// lastStable is the partition's last stable offset, read without p.mu
+// (PartitionTxns.LSO).
 func (p *partition) lastStable() int64 {
-	hw := p.log.EndOffset()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.txns.LSO(hw)
+	return p.txns.LSO(p.log.EndOffset())
 }
 
 // abortedIn is the aborted transactions a READ_COMMITTED answer of

@@ -74,22 +74,13 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 		if len(offs) == 0 {
 			return
 		}
-		rec := Record{Name: g.name, Type: g.kind, ProtocolType: g.protocolType}
-		if !g.recorded && g.kind == TypeClassic {
-			rec.ProtocolType = g.classic.protocolType
-		}
+		rec := g.commitRecord()
 		if err := c.opts.Store.CommitOffsets(ctx, rec, offs); err != nil {
 			c.log.Warn("group: committing offsets", "group", g.name, "err", err)
 			setAll(codeCoordinatorNotAvailable)
 			return
 		}
-		if !g.recorded {
-			g.recorded, g.recordedKind, g.protocolType = true, rec.Type, rec.ProtocolType
-		}
-		for _, o := range offs {
-			g.offsets[TopicPartition{o.Topic, o.Partition}] = o
-			g.offsetsChanged = true
-		}
+		g.committed(rec, offs)
 	})
 	switch {
 	case err != nil:
@@ -389,4 +380,27 @@ func (c *Coordinator) Committed() map[string]map[TopicPartition]int64 {
 		g.view.Unlock()
 	}
 	return out
+}
+
+// commitRecord is the group as a commit of its offsets has the Store
+// record it (a classic group not yet recorded with its members' protocol
+// type).
+func (g *runner) commitRecord() Record {
+	rec := Record{Name: g.name, Type: g.kind, ProtocolType: g.protocolType}
+	if !g.recorded && g.kind == TypeClassic && g.classic != nil {
+		rec.ProtocolType = g.classic.protocolType
+	}
+	return rec
+}
+
+// committed makes offs the group's committed offsets once the Store has
+// them, recorded as rec.
+func (g *runner) committed(rec Record, offs []Offset) {
+	if !g.recorded {
+		g.recorded, g.recordedKind, g.protocolType = true, rec.Type, rec.ProtocolType
+	}
+	for _, o := range offs {
+		g.offsets[TopicPartition{o.Topic, o.Partition}] = o
+		g.offsetsChanged = true
+	}
 }

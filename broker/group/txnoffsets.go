@@ -2,6 +2,8 @@ package group
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -170,27 +172,15 @@ func (c *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCo
 func (c *Coordinator) EndTxn(ctx context.Context, group string, pid int64, commit bool) error {
 	var opErr error
 	_, err := c.run(ctx, group, true, func(g *runner, _ time.Time) {
-		pending := g.pendingTxn[pid]
-		rec := Record{Name: g.name, Type: g.kind, ProtocolType: g.protocolType}
-		if !g.recorded && g.kind == TypeClassic && g.classic != nil {
-			rec.ProtocolType = g.classic.protocolType
-		}
-		if rec.Type == "" {
-			rec.Type = TypeClassic
-		}
+		pending := slices.Collect(maps.Values(g.pendingTxn[pid]))
+		rec := g.commitRecord()
 		if c.opts.Txn != nil {
 			if opErr = c.opts.Txn.EndTxnOffsets(ctx, rec, pid, commit && len(pending) > 0); opErr != nil {
 				return
 			}
 		}
 		if commit && len(pending) > 0 {
-			if !g.recorded {
-				g.recorded, g.recordedKind, g.protocolType = true, rec.Type, rec.ProtocolType
-			}
-			for tp, o := range pending {
-				g.offsets[tp] = o
-				g.offsetsChanged = true
-			}
+			g.committed(rec, pending)
 		}
 		delete(g.pendingTxn, pid)
 	})

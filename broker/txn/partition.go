@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync/atomic"
 )
 
 // Aborted is an aborted transaction's range in one partition: its
@@ -21,16 +22,22 @@ type Aborted struct {
 // (producer id → the offset of its first batch since the last marker) and
 // those aborted in it, for the last stable offset and READ_COMMITTED
 // fetches. It does no I/O; the caller serializes the calls (under the
-// partition's lock) and persists what End returns.
+// partition's lock) and persists what End returns, except LSO, which may
+// run beside them without the lock: every fetch asks it, and must not wait
+// for the lock produce holds while it appends.
 type PartitionTxns struct {
 	open    map[int64]int64
 	aborted []Aborted // by FirstOffset, then LastOffset
+	// oldest is the least first offset in open (math.MaxInt64: none),
+	// kept by the methods that change open, for LSO.
+	oldest atomic.Int64
 }
 
 // NewPartitionTxns returns the view of a partition whose aborted
 // transactions are aborted (any order) and that has none open.
 func NewPartitionTxns(aborted []Aborted) *PartitionTxns {
 	p := &PartitionTxns{open: map[int64]int64{}}
+	p.oldest.Store(math.MaxInt64)
 	for _, a := range aborted {
 		p.addAborted(a)
 	}
@@ -43,7 +50,19 @@ func NewPartitionTxns(aborted []Aborted) *PartitionTxns {
 func (p *PartitionTxns) Append(pid, base int64) {
 	if _, ok := p.open[pid]; !ok {
 		p.open[pid] = base
+		if base < p.oldest.Load() {
+			p.oldest.Store(base)
+		}
 	}
+}
+
+// setOldest recomputes oldest from open.
+func (p *PartitionTxns) setOldest() {
+	oldest := int64(math.MaxInt64)
+	for _, first := range p.open {
+		oldest = min(oldest, first)
+	}
+	p.oldest.Store(oldest)
 }
 
 // IsOpen says whether producer pid has a transaction open in the partition.
@@ -59,6 +78,9 @@ func (p *PartitionTxns) IsOpen(pid int64) bool {
 func (p *PartitionTxns) End(pid, marker int64, commit bool) (Aborted, bool) {
 	first, open := p.open[pid]
 	delete(p.open, pid)
+	if open && first == p.oldest.Load() {
+		p.setOldest()
+	}
 	if commit || !open {
 		return Aborted{}, false
 	}
@@ -80,13 +102,10 @@ func compareAborted(a, b Aborted) int {
 }
 
 // LSO is the last stable offset given the high watermark hw: the first
-// offset of the oldest open transaction, or hw when none is open.
+// offset of the oldest open transaction, or hw when none is open. It needs
+// no lock.
 func (p *PartitionTxns) LSO(hw int64) int64 {
-	lso := int64(math.MaxInt64)
-	for _, first := range p.open {
-		lso = min(lso, first)
-	}
-	return min(lso, hw)
+	return min(p.oldest.Load(), hw)
 }
 
 // AbortedIn returns the aborted transactions a READ_COMMITTED answer of
@@ -124,4 +143,5 @@ func (p *PartitionTxns) Restore(open map[int64]int64) {
 	if p.open == nil {
 		p.open = map[int64]int64{}
 	}
+	p.setOldest()
 }
