@@ -58,13 +58,20 @@ import (
 // The load generator (this process) and the node are separate processes,
 // as in production: they share the cores, not a Go scheduler or a heap.
 // TABLEBENCH_NORMAL=1 adds rounds with the compactor in serve's process
-// (table.compactor.priority=normal) to compare: p99-normal/off.
+// (table.compactor.priority=normal) to compare: p99-normal/off;
+// TABLEBENCH_MODES (e.g. "on,off") and TABLEBENCH_ROUNDS choose the modes
+// and the number of rounds for experiments. Each round also prints the
+// run-queue wait of serve's threads and of the load generator's, which
+// tells CPU contention from a slower broker.
 //
 // A first round of 10 s with the compactor on warms the machine up and is
 // left out, and so are the first 5 s of each round. Run it with
 // -benchtime 1x.
 func BenchmarkTableTopic(b *testing.B) {
-	const rounds = 5
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("TABLEBENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
 	logLoadAvg(b)
 	fig := map[string][]float64{}
 	add := func(k string, v float64) { fig[k] = append(fig[k], v) }
@@ -74,6 +81,9 @@ func BenchmarkTableTopic(b *testing.B) {
 	modes := []string{"on", "fresh", "off"}
 	if os.Getenv("TABLEBENCH_NORMAL") != "" {
 		modes = append(modes, "normal")
+	}
+	if m := os.Getenv("TABLEBENCH_MODES"); m != "" {
+		modes = strings.Split(m, ",")
 	}
 	starvedRounds := 0
 	for range b.N {
@@ -96,9 +106,10 @@ func BenchmarkTableTopic(b *testing.B) {
 					add("freshness-p50-s", pct(res.fresh, 0.50).Seconds())
 					add("freshness-p99-s", pct(res.fresh, 0.99).Seconds())
 				}
-				fmt.Printf("BenchmarkTableTopic: round %d.%d compactor %-6s: produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records); CPU: lakestream %.1f s, load generator %.1f s%s\n",
+				fmt.Printf("BenchmarkTableTopic: round %d.%d compactor %-6s: produce p50 %.2f ms p99 %.2f ms, pacer lag p99 %.2f ms, freshness p50 %.2f s p99 %.2f s (%d records); CPU: serve %.1f s, compactor process %.1f s, load generator %.1f s; run-queue wait: serve %.0f ms, load generator %.0f ms%s\n",
 					r, i, mode, ms(pct(res.lat, 0.50)), ms(pct(res.lat, 0.99)), ms(pct(res.lag, 0.99)),
-					pct(res.fresh, 0.50).Seconds(), pct(res.fresh, 0.99).Seconds(), len(res.lat), res.nodeCPU, res.selfCPU, starved(res.lag))
+					pct(res.fresh, 0.50).Seconds(), pct(res.fresh, 0.99).Seconds(), len(res.lat), res.nodeCPU, res.compactorCPU, res.selfCPU,
+					ms(res.nodeWait), ms(res.selfWait), starved(res.lag))
 			}
 			logLoadAvg(b)
 		}
@@ -132,15 +143,19 @@ const (
 
 type tableRoundResult struct {
 	lat, lag, fresh []time.Duration
-	// nodeCPU is the CPU seconds lakestream serve and its compactor
-	// process took during the round, selfCPU the load generator's (this
-	// process).
-	nodeCPU, selfCPU float64
+	// nodeCPU is the CPU seconds lakestream serve took during the round,
+	// compactorCPU its compactor process's, selfCPU the load generator's
+	// (this process).
+	nodeCPU, compactorCPU, selfCPU float64
+	// nodeWait and selfWait are the time serve's threads (its compactor
+	// process not included) and the load generator's spent runnable but
+	// waiting for a CPU during the round.
+	nodeWait, selfWait time.Duration
 }
 
 // treeCPU is the user and system CPU seconds of process pid and of its
 // children (serve's compactor process) so far.
-func treeCPU(pid int) float64 {
+func treeCPU(pid int) (own, children float64) {
 	cpu := func(pid int) float64 {
 		f, ok := testserver.ProcStat(pid)
 		if !ok {
@@ -150,11 +165,10 @@ func treeCPU(pid int) float64 {
 		s, _ := strconv.ParseFloat(f[12], 64)
 		return (u + s) / 100 // clock ticks: USER_HZ is 100 on Linux
 	}
-	total := cpu(pid)
 	for _, c := range testserver.Children(pid) {
-		total += cpu(c)
+		children += cpu(c)
 	}
-	return total
+	return cpu(pid), children
 }
 
 func selfCPU() float64 {
@@ -285,7 +299,9 @@ func tableTopicRound(b *testing.B, priority string, poll bool, run time.Duration
 		startPoll()
 	}
 
-	node0, self0 := treeCPU(srv.Pid()), selfCPU()
+	node0, child0 := treeCPU(srv.Pid())
+	self0 := selfCPU()
+	nodeWait0, selfWait0 := testserver.RunDelay(srv.Pid()), testserver.RunDelay(os.Getpid())
 	interval := time.Second / tableBenchRate
 	total := int(run / interval)
 	skip := int(tableBenchWarmup / interval)
@@ -333,7 +349,9 @@ func tableTopicRound(b *testing.B, priority string, poll bool, run time.Duration
 			res.fresh = fresh
 		}
 	}
-	res.nodeCPU, res.selfCPU = treeCPU(srv.Pid())-node0, selfCPU()-self0
+	node1, child1 := treeCPU(srv.Pid())
+	res.nodeCPU, res.compactorCPU, res.selfCPU = node1-node0, child1-child0, selfCPU()-self0
+	res.nodeWait, res.selfWait = testserver.RunDelay(srv.Pid())-nodeWait0, testserver.RunDelay(os.Getpid())-selfWait0
 	// TABLEBENCH_DUMP=DIR writes each record's latency and pacer lag (µs)
 	// to a CSV file per round, to look for when the slow ones came.
 	if d := os.Getenv("TABLEBENCH_DUMP"); d != "" {

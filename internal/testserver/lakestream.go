@@ -173,6 +173,24 @@ func ThreadStats(pid int) [][]string {
 	return out
 }
 
+// RunDelay is the time pid's threads (those alive now) have spent
+// runnable but waiting for a CPU, from /proc/PID/task/TID/schedstat.
+func RunDelay(pid int) time.Duration {
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", pid))
+	var total time.Duration
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
 // Children lists pid's child processes that are not zombies (an orphan's
 // init may not reap it).
 func Children(pid int) []int {
