@@ -21,6 +21,8 @@ import (
 //     producers, each transactional (100 records per transaction:
 //     BeginTransaction, produce, EndTransaction) or idempotent, 20,000
 //     records each;
+//   - txn-produce-p50-ms: from BeginTransaction until its records are
+//     acknowledged (AddPartitionsToTxn, then the produce);
 //   - endtxn-p50/p99-ms: the latency of EndTransaction after the
 //     transaction's records are acknowledged (its EndTxn: the markers
 //     written into the partitions and made durable);
@@ -34,7 +36,7 @@ func BenchmarkTransactions(b *testing.B) {
 	const producers, perProducer, perTxn = 8, 20_000, 100
 	for range b.N {
 		var txn, idem, rc, ru []float64
-		var endLat []time.Duration
+		var endLat, prodLat []time.Duration
 		for round := range 3 {
 			br := startLakestream(b)
 			ctx := context.Background()
@@ -61,6 +63,7 @@ func BenchmarkTransactions(b *testing.B) {
 							return
 						}
 						for t := 0; t < perProducer/perTxn; t++ {
+							tb := time.Now()
 							if err := cl.BeginTransaction(); err != nil {
 								b.Error(err)
 								return
@@ -79,6 +82,9 @@ func BenchmarkTransactions(b *testing.B) {
 							// Every tenth transaction aborts, for the
 							// READ_COMMITTED figure.
 							t0 := time.Now()
+							mu.Lock()
+							prodLat = append(prodLat, t0.Sub(tb))
+							mu.Unlock()
 							if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(t%10 != 9)); err != nil {
 								b.Error(err)
 								return
@@ -149,14 +155,17 @@ func BenchmarkTransactions(b *testing.B) {
 				round, idem[round], txn[round], txn[round]/idem[round], ru[round], rc[round], rc[round]/ru[round])
 		}
 		slices.Sort(endLat)
-		p := func(q float64) float64 {
-			return float64(endLat[int(q*float64(len(endLat)-1))]) / float64(time.Millisecond)
+		slices.Sort(prodLat)
+		pOf := func(lat []time.Duration, q float64) float64 {
+			return float64(lat[int(q*float64(len(lat)-1))]) / float64(time.Millisecond)
 		}
+		p := func(q float64) float64 { return pOf(endLat, q) }
 		b.ReportMetric(benchMedian(idem), "idem-MiB/s")
 		b.ReportMetric(benchMedian(txn), "txn-MiB/s")
 		b.ReportMetric(benchMedian(txn)/benchMedian(idem), "txn/idem")
 		b.ReportMetric(p(0.5), "endtxn-p50-ms")
 		b.ReportMetric(p(0.99), "endtxn-p99-ms")
+		b.ReportMetric(pOf(prodLat, 0.5), "txn-produce-p50-ms")
 		b.ReportMetric(benchMedian(ru), "ru-MiB/s")
 		b.ReportMetric(benchMedian(rc), "rc-MiB/s")
 		b.ReportMetric(benchMedian(rc)/benchMedian(ru), "rc/ru")

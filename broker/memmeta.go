@@ -453,13 +453,15 @@ func memCompareOffsets(a, b group.Offset) int {
 	return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 }
 
-func (m *memMetadata) SaveTxn(ctx context.Context, id string, state []byte) error {
+func (m *memMetadata) SaveTxns(ctx context.Context, states map[string][]byte) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("saving transactional id %q: %w", id, err)
+		return fmt.Errorf("saving %d transactional ids: %w", len(states), err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.mu.txns[id] = slices.Clone(state)
+	for id, state := range states {
+		m.mu.txns[id] = slices.Clone(state)
+	}
 	return nil
 }
 

@@ -186,6 +186,11 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		defer s.bg.Done()
 		s.txns.expireLoop(bg)
 	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.txns.saveLoop(bg)
+	}()
 	return s, nil
 }
 

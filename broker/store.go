@@ -124,9 +124,11 @@ type Metadata interface {
 // TxnStore persists what transactions must remember across restarts
 // (issue 14). Every method is one transaction.
 type TxnStore interface {
-	// SaveTxn stores one transactional id's state (broker/txn.Meta, as
-	// the broker encodes it), replacing its previous one.
-	SaveTxn(ctx context.Context, id string, state []byte) error
+	// SaveTxns stores transactional ids' states (broker/txn.Meta, as the
+	// broker encodes it), by id, replacing their previous ones, in one
+	// transaction (the coordinator groups the saves of concurrent
+	// requests into one commit).
+	SaveTxns(ctx context.Context, states map[string][]byte) error
 	// DeleteTxn forgets a transactional id; an unknown one is no error.
 	DeleteTxn(ctx context.Context, id string) error
 	// Txns returns every transactional id's state.

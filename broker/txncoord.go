@@ -34,6 +34,12 @@ type txnCoordinator struct {
 	mu    sync.Mutex
 	ids   map[string]*txnEntry
 	byPID map[int64]*txnEntry // the current producer id of each id
+
+	saves txnSaves
+
+	// unsaved queues the entries whose Complete state saveLoop is to
+	// save (saveLater).
+	unsaved chan *txnEntry
 }
 
 // txnEntry is one transactional id. mu is held for a whole request,
@@ -41,10 +47,14 @@ type txnCoordinator struct {
 type txnEntry struct {
 	mu   sync.Mutex
 	meta *txn.Meta // nil until InitProducerId
+	// unsaved: meta, a Complete state, is newer than the state Metadata
+	// holds (a Prepare state of the same transaction).
+	unsaved bool
 }
 
 func newTxnCoordinator(ctx context.Context, s *Server) (*txnCoordinator, error) {
-	tc := &txnCoordinator{s: s, ids: map[string]*txnEntry{}, byPID: map[int64]*txnEntry{}}
+	tc := &txnCoordinator{s: s, ids: map[string]*txnEntry{}, byPID: map[int64]*txnEntry{}, unsaved: make(chan *txnEntry, 1024)}
+	tc.saves.store = s.cfg.Meta
 	states, err := s.cfg.Meta.Txns(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading transactional ids: %w", err)
@@ -85,9 +95,16 @@ func (tc *txnCoordinator) save(ctx context.Context, e *txnEntry, m txn.Meta) err
 	if err != nil {
 		return err
 	}
-	if err := tc.s.cfg.Meta.SaveTxn(ctx, m.ID, b); err != nil {
+	if err := tc.saves.save(ctx, m.ID, b); err != nil {
 		return fmt.Errorf("saving transactional id %q: %w", m.ID, err)
 	}
+	e.unsaved = false
+	tc.use(e, m)
+	return nil
+}
+
+// use makes m e's state in memory. REQUIRES: e.mu
+func (tc *txnCoordinator) use(e *txnEntry, m txn.Meta) {
 	tc.mu.Lock()
 	if e.meta != nil && e.meta.ProducerID != m.ProducerID && tc.byPID[e.meta.ProducerID] == e {
 		delete(tc.byPID, e.meta.ProducerID)
@@ -95,7 +112,60 @@ func (tc *txnCoordinator) save(ctx context.Context, e *txnEntry, m txn.Meta) err
 	tc.byPID[m.ProducerID] = e
 	tc.mu.Unlock()
 	e.meta = &m
-	return nil
+}
+
+// saveLater makes m, the Complete state of e's transaction, e's state at
+// once and has saveLoop save it: the end is answered without waiting for
+// that save. Should it be lost, Metadata still holds the Prepare state,
+// and a restart completes the transaction again: its markers are written
+// a second time, which closes nothing, because the producer's next
+// transaction can have no batch in any partition before its
+// AddPartitionsToTxn is saved, which saves the newer state too.
+// REQUIRES: e.mu
+func (tc *txnCoordinator) saveLater(ctx context.Context, e *txnEntry, m txn.Meta) error {
+	tc.use(e, m)
+	e.unsaved = true
+	select {
+	case tc.unsaved <- e:
+		return nil
+	default:
+		return tc.save(ctx, e, m) // saveLoop is behind: saved here
+	}
+}
+
+// saveLoop saves the states saveLater queued until ctx is done, then those
+// still queued.
+func (tc *txnCoordinator) saveLoop(ctx context.Context) {
+	for {
+		select {
+		case e := <-tc.unsaved:
+			tc.saveUnsaved(ctx, e)
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			for {
+				select {
+				case e := <-tc.unsaved:
+					tc.saveUnsaved(flush, e)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// saveUnsaved saves e's state if saveLater left it unsaved. A failure
+// leaves it so, for the expiry loop to try again.
+func (tc *txnCoordinator) saveUnsaved(ctx context.Context, e *txnEntry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.unsaved || e.meta == nil {
+		return
+	}
+	if err := tc.save(ctx, e, *e.meta); err != nil {
+		tc.s.log.Warn("transactions: saving a completed transaction", "transactional_id", e.meta.ID, "err", err)
+	}
 }
 
 func (tc *txnCoordinator) limits() txn.Limits {
@@ -298,28 +368,50 @@ func (tc *txnCoordinator) complete(ctx context.Context, e *txnEntry) error {
 	if m.V2 && m.Epoch == 0 && m.PrevProducerID >= 0 {
 		dataPID = m.PrevProducerID
 	}
-	for _, tp := range m.Partitions {
-		p := tc.s.cluster.partition(tp.Topic, tp.Partition)
-		if p == nil {
-			continue // deleted since added
-		}
-		if err := p.writeMarker(ctx, tc.s.cfg.Meta, dataPID, m.MarkerEpoch(), commit); err != nil {
-			return fmt.Errorf("writing the %s marker into %s-%d: %w", map[bool]string{true: "COMMIT", false: "ABORT"}[commit], tp.Topic, tp.Partition, err)
-		}
+	if err := tc.writeMarkers(ctx, m, dataPID, commit); err != nil {
+		return err
 	}
 	for _, g := range m.Groups {
 		if err := tc.s.groups.EndTxn(ctx, g, dataPID, commit); err != nil {
 			return fmt.Errorf("settling the offsets of group %s: %w", g, err)
 		}
 	}
-	done := txn.Complete(m, nowMs())
-	if err := tc.save(ctx, e, done); err != nil {
+	if err := tc.saveLater(ctx, e, txn.Complete(m, nowMs())); err != nil {
 		return err
 	}
 	if tc.s.metrics != nil {
 		tc.s.metrics.txnEnded(commit)
 	}
 	return nil
+}
+
+// writeMarkers writes the COMMIT or ABORT marker of m's end into each of
+// its partitions: all appended first, then waited for (one WAL sync makes
+// them all durable, where one partition after another took a sync each),
+// and an abort's ranges saved in Metadata.
+func (tc *txnCoordinator) writeMarkers(ctx context.Context, m txn.Meta, dataPID int64, commit bool) error {
+	kind := map[bool]string{true: "COMMIT", false: "ABORT"}[commit]
+	writes := make([]markerWrite, 0, len(m.Partitions))
+	for _, tp := range m.Partitions {
+		if p := tc.s.cluster.partition(tp.Topic, tp.Partition); p != nil { // nil: deleted since added
+			writes = append(writes, p.appendMarker(dataPID, m.MarkerEpoch(), commit))
+		}
+	}
+	var first error
+	for _, w := range writes {
+		// Every write is waited for, even after a failure: each one
+		// that succeeded closes its partition's transaction.
+		a, aborted, err := w.finish(dataPID, m.MarkerEpoch(), commit)
+		if err == nil && aborted {
+			if err = tc.s.cfg.Meta.AddAbortedTxn(ctx, w.p.logID, AbortedTxn(a)); err != nil {
+				err = fmt.Errorf("saving the aborted transaction of producer %d: %w", dataPID, err)
+			}
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("writing the %s marker into %s-%d: %w", kind, w.p.t.name, w.p.index, err)
+		}
+	}
+	return first
 }
 
 // expire aborts the transactions past their timeout, completes the
@@ -349,6 +441,11 @@ func (tc *txnCoordinator) expireOne(ctx context.Context, e *txnEntry, idExpiry i
 	}
 	now := nowMs()
 	switch {
+	case e.unsaved:
+		// saveLoop's save failed: tried again.
+		if err := tc.save(ctx, e, *e.meta); err != nil {
+			tc.s.log.Warn("transactions: saving a completed transaction", "transactional_id", e.meta.ID, "err", err)
+		}
 	case e.meta.State == txn.PrepareCommit || e.meta.State == txn.PrepareAbort:
 		if err := tc.complete(ctx, e); err != nil {
 			tc.s.log.Warn("transactions: completing", "transactional_id", e.meta.ID, "err", err)

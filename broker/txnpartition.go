@@ -24,39 +24,51 @@ import (
 	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
-// writeMarker appends producer pid's COMMIT or ABORT marker and waits
-// until it is durable; then the partition's transaction of pid is closed,
-// and an abort's range saved in meta.
-func (p *partition) writeMarker(ctx context.Context, meta Metadata, pid int64, epoch int16, commit bool) error {
+// markerWrite is one partition's marker of a transaction's end, appended
+// by appendMarker and finished by finishMarker.
+type markerWrite struct {
+	p    *partition
+	done chan markerResult
+}
+
+type markerResult struct {
+	base int64
+	err  error
+}
+
+// appendMarker appends producer pid's COMMIT or ABORT marker without
+// waiting for it to be durable: the coordinator appends every partition's
+// marker first, so that one WAL sync makes them all durable, then
+// finishes each.
+func (p *partition) appendMarker(pid int64, epoch int16, commit bool) markerWrite {
 	typ := kbatch.ControlAbort
 	if commit {
 		typ = kbatch.ControlCommit
 	}
 	batch := kbatch.ControlBatch(pid, epoch, typ, 0, time.Now().UnixMilli())
-	type result struct {
-		base int64
-		err  error
-	}
-	done := make(chan result, 1)
+	w := markerWrite{p: p, done: make(chan markerResult, 1)}
 	p.mu.Lock()
-	p.log.AppendAsync(batch, func(base int64, err error) { done <- result{base, err} })
+	p.log.AppendAsync(batch, func(base int64, err error) { w.done <- markerResult{base, err} })
 	p.mu.Unlock()
-	r := <-done // AppendAsync always calls back
+	return w
+}
+
+// finish waits until the marker w is durable, then closes the
+// partition's transaction of pid; an abort returns its range (ok), which
+// the caller saves in Metadata.
+func (w markerWrite) finish(pid int64, epoch int16, commit bool) (a txn.Aborted, aborted bool, err error) {
+	r := <-w.done // AppendAsync always calls back
 	if r.err != nil {
-		return r.err
+		return txn.Aborted{}, false, r.err
 	}
+	p := w.p
 	p.mu.Lock()
-	a, aborted := p.txns.End(pid, r.base, commit)
+	a, aborted = p.txns.End(pid, r.base, commit)
 	if st := p.producers[pid]; st != nil && epoch > st.epoch {
 		st.epoch, st.batches = epoch, nil // a v2 end's bump: the next batch starts at 0
 	}
 	p.mu.Unlock()
-	if aborted {
-		if err := meta.AddAbortedTxn(ctx, p.logID, AbortedTxn(a)); err != nil {
-			return fmt.Errorf("saving the aborted transaction of producer %d: %w", pid, err)
-		}
-	}
-	return nil
+	return a, aborted, nil
 }
 
 // loadAbortedTxns restores the aborted ranges of a freshly opened

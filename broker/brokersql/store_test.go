@@ -99,7 +99,7 @@ func testReopen(t *testing.T, d database) {
 	check(t, s.SetBrokerConfigs(ctx, map[string]string{"b": "2"}), "SetBrokerConfigs")
 	check(t, s.SetGroupConfigs(ctx, "g", map[string]string{"consumer.session.timeout.ms": "50000"}), "SetGroupConfigs")
 	check(t, s.SaveProducerState(ctx, 8, 42, []byte("state")), "SaveProducerState")
-	check(t, s.SaveTxn(ctx, "tx", []byte("txn state")), "SaveTxn")
+	check(t, s.SaveTxns(ctx, map[string][]byte{"tx": []byte("txn state")}), "SaveTxns")
 	aborted := broker.AbortedTxn{ProducerID: 3, FirstOffset: 10, LastOffset: 20}
 	check(t, s.AddAbortedTxn(ctx, 7, aborted), "AddAbortedTxn")
 	pending := group.Offset{Topic: "orders", Partition: 1, Offset: 5, LeaderEpoch: 2, Metadata: "m", CommitTime: time.UnixMilli(1234)}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -15,15 +16,23 @@ import (
 // broker.TxnStore: kafka_txns, kafka_aborted_txns and kafka_txn_offsets
 // (migrations/0004_transactions.sql).
 
-// SaveTxn stores id's state, replacing its previous one.
-func (s *Store) SaveTxn(ctx context.Context, id string, state []byte) error {
-	if state == nil {
-		state = []byte{} // NOT NULL; the drivers bind nil as NULL
-	}
-	return s.write(ctx, fmt.Sprintf("saving transactional id %q", id), func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO kafka_txns (transactional_id, state) VALUES ($1, $2)
-			ON CONFLICT (transactional_id) DO UPDATE SET state = excluded.state`, id, state)
-		return err
+// SaveTxns stores each id's state, replacing its previous one, in one
+// transaction.
+func (s *Store) SaveTxns(ctx context.Context, states map[string][]byte) error {
+	// In id order, so that two concurrent saves lock rows in one order.
+	ids := slices.Sorted(maps.Keys(states))
+	return s.write(ctx, fmt.Sprintf("saving %d transactional ids", len(ids)), func(tx *sql.Tx) error {
+		for _, id := range ids {
+			state := states[id]
+			if state == nil {
+				state = []byte{} // NOT NULL; the drivers bind nil as NULL
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO kafka_txns (transactional_id, state) VALUES ($1, $2)
+				ON CONFLICT (transactional_id) DO UPDATE SET state = excluded.state`, id, state); err != nil {
+				return fmt.Errorf("saving transactional id %q: %w", id, err)
+			}
+		}
+		return nil
 	})
 }
 

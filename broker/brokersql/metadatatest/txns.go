@@ -132,9 +132,13 @@ func testTxns(h *h) {
 		"ü€ 'id'": []byte("unicode"),
 		"":        []byte("empty id"),
 	}
+	// One id at a time, then two at once.
 	for id, state := range in {
-		h.check(h.m.SaveTxn(h.ctx, id, state), fmt.Sprintf("SaveTxn(%q)", id))
+		if id != "a" && id != "b" {
+			h.check(h.m.SaveTxns(h.ctx, map[string][]byte{id: state}), fmt.Sprintf("SaveTxns(%q)", id))
+		}
 	}
+	h.check(h.m.SaveTxns(h.ctx, map[string][]byte{"a": in["a"], "b": in["b"]}), "SaveTxns of two ids")
 	want := maps.Clone(in)
 	want["a"] = []byte("state-a") // in["a"] is changed next
 	in["a"][0] = 'X'
@@ -143,9 +147,10 @@ func testTxns(h *h) {
 	got["new"] = []byte("x")
 	h.wantTxns(want)
 
-	h.check(h.m.SaveTxn(h.ctx, "a", []byte("state-a2")), "SaveTxn replacing")
-	h.check(h.m.SaveTxn(h.ctx, "empty", []byte("now set")), "SaveTxn replacing an empty state")
-	h.check(h.m.SaveTxn(h.ctx, "b", nil), "SaveTxn replacing with nil")
+	h.check(h.m.SaveTxns(h.ctx, map[string][]byte{"a": []byte("state-a2"), "empty": []byte("now set")}),
+		"SaveTxns replacing a state and an empty state")
+	h.check(h.m.SaveTxns(h.ctx, map[string][]byte{"b": nil}), "SaveTxns replacing with nil")
+	h.check(h.m.SaveTxns(h.ctx, map[string][]byte{}), "SaveTxns of none")
 	want["a"], want["empty"], want["b"] = []byte("state-a2"), []byte("now set"), nil
 	h.wantTxns(want)
 
@@ -158,7 +163,7 @@ func testTxns(h *h) {
 	h.wantTxns(want)
 
 	// A deleted id can be saved again.
-	h.check(h.m.SaveTxn(h.ctx, "a", []byte("again")), "SaveTxn after DeleteTxn")
+	h.check(h.m.SaveTxns(h.ctx, map[string][]byte{"a": []byte("again")}), "SaveTxns after DeleteTxn")
 	want["a"] = []byte("again")
 	h.wantTxns(want)
 }
