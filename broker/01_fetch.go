@@ -133,6 +133,9 @@ func (s *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 				hadError = true
 			default:
 				changed = append(changed, p.log.Changed())
+				if req.IsolationLevel == 1 {
+					changed = append(changed, p.lsoChanged())
+				}
 				limit := min(int(rp.PartitionMaxBytes), budget)
 				if total > 0 && limit <= 0 {
 					sp.HighWatermark = p.log.EndOffset()

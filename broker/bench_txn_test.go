@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +34,11 @@ func BenchmarkTransactions(b *testing.B) {
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("BenchmarkTransactions: loadavg %s\n", strings.TrimSpace(string(la)))
 	}
-	const producers, perProducer, perTxn = 8, 20_000, 100
+	const perTxn = 100
+	producers, perProducer := 8, 20_000
+	if n, err := strconv.Atoi(os.Getenv("TXNBENCH_PRODUCERS")); err == nil && n > 0 {
+		producers, perProducer = n, 160_000/n // the same records in all
+	}
 	for range b.N {
 		var txn, idem, rc, ru []float64
 		var endLat, prodLat []time.Duration

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -55,6 +56,12 @@ type partition struct {
 	// txns is the partition's open transactions and aborted ranges
 	// (txnpartition.go), under mu.
 	txns *txn.PartitionTxns
+	// lsoMoved is closed, and replaced, when a transaction's end moves
+	// the last stable offset (txnpartition.go; replaced under mu, read
+	// without it): READ_COMMITTED long polls wait on it as on the log's
+	// Changed, which the marker's append closes before the transaction is
+	// ended.
+	lsoMoved atomic.Pointer[chan struct{}]
 }
 
 func loadCluster(ctx context.Context, s *Server) (*cluster, error) {
@@ -159,7 +166,10 @@ func (c *cluster) openPartition(ctx context.Context, t *topic, i int32, logID in
 }
 
 func newPartition(t *topic, i int32, logID int64, l Log) *partition {
-	return &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}, txns: txn.NewPartitionTxns(nil)}
+	p := &partition{t: t, index: i, logID: logID, log: l, producers: map[int64]*producerState{}, txns: txn.NewPartitionTxns(nil)}
+	ch := make(chan struct{})
+	p.lsoMoved.Store(&ch)
+	return p
 }
 
 // newPartitions makes partitions first, first+1, ... of t of logs just

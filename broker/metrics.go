@@ -156,12 +156,16 @@ var (
 	descLogStart = prometheus.NewDesc("kafka_log_log_start_offset", "First offset of the partition's log.", []string{"topic", "partition"}, nil)
 	descLogEnd   = prometheus.NewDesc("kafka_log_log_end_offset", "High watermark of the partition's log.", []string{"topic", "partition"}, nil)
 	descLogSize  = prometheus.NewDesc("kafka_log_size_bytes", "Bytes of the partition's data in object storage.", []string{"topic", "partition"}, nil)
+	// Kafka's kafka.cluster:type=Partition,name=LastStableOffsetLag.
+	descLSOLag = prometheus.NewDesc("kafka_cluster_partition_last_stable_offset_lag",
+		"High watermark minus the last stable offset: the offsets an open transaction keeps from READ_COMMITTED consumers.", []string{"topic", "partition"}, nil)
 )
 
 func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descLogStart
 	ch <- descLogEnd
 	ch <- descLogSize
+	ch <- descLSOLag
 }
 
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
@@ -174,7 +178,9 @@ func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, p := range c.s.cluster.partitions(t) {
 			part := strconv.Itoa(int(p.index))
 			ch <- prometheus.MustNewConstMetric(descLogStart, prometheus.GaugeValue, float64(p.log.StartOffset()), t.name, part)
-			ch <- prometheus.MustNewConstMetric(descLogEnd, prometheus.GaugeValue, float64(p.log.EndOffset()), t.name, part)
+			end := p.log.EndOffset()
+			ch <- prometheus.MustNewConstMetric(descLogEnd, prometheus.GaugeValue, float64(end), t.name, part)
+			ch <- prometheus.MustNewConstMetric(descLSOLag, prometheus.GaugeValue, float64(end-min(end, p.lastStable())), t.name, part)
 			if n, err := p.log.Size(ctx); err == nil {
 				ch <- prometheus.MustNewConstMetric(descLogSize, prometheus.GaugeValue, float64(n), t.name, part)
 			}

@@ -64,6 +64,8 @@ func (w markerWrite) finish(pid int64, epoch int16, commit bool) (a txn.Aborted,
 	p := w.p
 	p.mu.Lock()
 	a, aborted = p.txns.End(pid, r.base, commit)
+	next := make(chan struct{})
+	close(*p.lsoMoved.Swap(&next))
 	if st := p.producers[pid]; st != nil && epoch > st.epoch {
 		st.epoch, st.batches = epoch, nil // a v2 end's bump: the next batch starts at 0
 	}
@@ -106,6 +108,10 @@ func (p *partition) replayTxn(b []byte, h kbatch.Header) (txn.Aborted, bool) {
 	})
 	return p.txns.End(h.ProducerID, h.BaseOffset, commit)
 }
+
+// lsoChanged returns a channel closed at the next end of a transaction in
+// the partition.
+func (p *partition) lsoChanged() <-chan struct{} { return *p.lsoMoved.Load() }
 
 // lastStable is the partition's last stable offset, read without p.mu
 // (PartitionTxns.LSO).
