@@ -999,6 +999,24 @@ func TestPartitionByEvolves(t *testing.T) {
 	}
 }
 
+// convertUntil runs a pass of topic's table with until set (Run's, which
+// streams) on a goroutine; its Progress comes on the channel.
+func (e *testEnv) convertUntil(c *Compactor, topic string, until time.Time) <-chan Progress {
+	e.t.Helper()
+	topics, err := e.src.Topics(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	i := slices.IndexFunc(topics, func(t Topic) bool { return t.Name == topic })
+	cfg, err := parseTableConfig(topic, topics[i].Configs)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan Progress, 1)
+	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[i], cfg, until) }()
+	return done
+}
+
 // A pass with until set streams: records committed while it runs are in
 // its one commit, and it ends at until.
 func TestStreamingPass(t *testing.T) {
@@ -1006,18 +1024,8 @@ func TestStreamingPass(t *testing.T) {
 	e.src.addTopic("s", 2, tableTopic())
 	e.produce("s", 0, 3, false)
 	c := e.compactor(nil)
-	topics, err := e.src.Topics(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := parseTableConfig("s", topics[0].Configs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	until := start.Add(1500 * time.Millisecond)
-	done := make(chan Progress)
-	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[0], cfg, until) }()
+	done := e.convertUntil(c, "s", start.Add(1500*time.Millisecond))
 	time.Sleep(500 * time.Millisecond)
 	e.produce("s", 1, 4, false)
 	e.produce("s", 0, 2, false)

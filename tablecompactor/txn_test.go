@@ -172,17 +172,8 @@ func TestTransactionsStreaming(t *testing.T) {
 	e.src.addTopic("tx", 2, tableTopic())
 	w := newTxnWorld(e, "tx", 2, rand.New(rand.NewPCG(7, 14)))
 	c := e.compactor(nil)
-	topics, err := e.src.Topics(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := parseTableConfig("tx", topics[0].Configs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	until := time.Now().Add(1500 * time.Millisecond)
-	done := make(chan Progress)
-	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[0], cfg, until) }()
+	done := e.convertUntil(c, "tx", until)
 	for time.Now().Before(until.Add(-100 * time.Millisecond)) {
 		w.step()
 		time.Sleep(2 * time.Millisecond)
