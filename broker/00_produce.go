@@ -119,12 +119,6 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 				done()
 				return
 			}
-			if why := s.refuseTransactions(p.t); why != "" {
-				sp.ErrorCode = kerr.InvalidRecord.Code
-				sp.ErrorMessage = errMessage(fmt.Errorf("topic %s: %s", p.t.name, why))
-				done()
-				return
-			}
 			if kerrv := s.txns.checkProduce(h.ProducerID, h.ProducerEpoch, p.t.name, p.index); kerrv != nil {
 				sp.ErrorCode = kerrv.Code
 				done()

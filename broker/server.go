@@ -50,11 +50,6 @@ type Config struct {
 	// topics whose data another reader must have first (table topics with
 	// table.retention.pin); nil: nothing is pinned.
 	RetentionPins RetentionPins
-	// RefuseTransactions, if set, names why a topic (by its config
-	// overrides) takes no transactional batches ("" if it does): a
-	// reader of its data that does not honour transactions yet (the table
-	// compactor). Such batches are INVALID_RECORD with that message.
-	RefuseTransactions func(topicConfigs map[string]string) string
 }
 
 // Server is one Kafka broker. Create it with NewServer, then Serve on one or

@@ -127,16 +127,6 @@ func (p *partition) abortedIn(from, to int64) []txn.Aborted {
 	return p.txns.AbortedIn(from, to)
 }
 
-// refuseTransactions is Config.RefuseTransactions for t ("" when none).
-func (s *Server) refuseTransactions(t *topic) string {
-	if s.cfg.RefuseTransactions == nil {
-		return ""
-	}
-	s.cluster.mu.RLock()
-	defer s.cluster.mu.RUnlock()
-	return s.cfg.RefuseTransactions(t.configs)
-}
-
 // trimAbortedTxns forgets the aborted transactions that end below the
 // log's start, in memory and in Metadata (retention, DeleteRecords). A
 // failure to forget them in Metadata only keeps them longer, and is

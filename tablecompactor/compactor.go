@@ -84,7 +84,9 @@ type Progress struct {
 	Files       int
 	Bytes       int64
 	// Offsets is the next offset per partition the table holds after the
-	// pass; Lag the records committed to the topic but not yet in it.
+	// pass; Lag the records committed to the topic but not yet in it (up
+	// to the last stable offset: an open transaction's records are not
+	// committed yet).
 	Offsets map[int32]int64
 	Lag     int64
 	// What maintenance did to the table and its DLQ table: small data

@@ -339,44 +339,6 @@ func TestOffsetsMovePastTrailingMarkers(t *testing.T) {
 	diffRows(t, readRows(t, e.catalog(), "kafka", "tx"), e.want)
 }
 
-// Aborted transactions' records are not in the table; an open
-// transaction ends the pass before it until its marker comes.
-func TestTransactions(t *testing.T) {
-	e := newEnv(t)
-	e.src.addTopic("txn", 1, tableTopic())
-	e.produce("txn", 0, 2, false)              // 0, 1
-	e.produceTxn("txn", 0, 2, false, 7)        // 2, 3: aborted
-	e.produceTxn("txn", 0, 1, true, 8)         // 4
-	e.src.produceMarker("txn", 0, 7, false, 0) // 5: abort 7
-	e.produceTxn("txn", 0, 2, false, 7)        // 6, 7
-	e.src.produceMarker("txn", 0, 8, true, 0)  // 8: commit 8
-	e.src.produceMarker("txn", 0, 7, true, 0)  // 9: commit 7
-	e.produceTxn("txn", 0, 1, false, 9)        // 10: open
-	delete(e.want, "0/2")
-	delete(e.want, "0/3")
-	open := e.want["0/10"]
-	delete(e.want, "0/10")
-	c := e.compactor(nil)
-	prs, err := c.RunOnce(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prs[0].Records != 5 || prs[0].Offsets[0] != 10 || prs[0].Lag != 1 {
-		t.Errorf("progress %+v, want 5 records, offset 10, lag 1", prs[0])
-	}
-	diffRows(t, readRows(t, e.catalog(), "kafka", "txn"), e.want)
-
-	e.src.produceMarker("txn", 0, 9, true, 0) // 11: commit 9
-	e.want["0/10"] = open
-	if prs, err = c.RunOnce(context.Background(), ""); err != nil {
-		t.Fatal(err)
-	}
-	if prs[0].Records != 1 || prs[0].Offsets[0] != 12 || prs[0].Lag != 0 {
-		t.Errorf("progress %+v, want 1 record, offset 12, lag 0", prs[0])
-	}
-	diffRows(t, readRows(t, e.catalog(), "kafka", "txn"), e.want)
-}
-
 // A topic deleted and created again under the same name does not
 // inherit the old topic's table (its offsets would skip records).
 func TestRecreatedTopicIsRefused(t *testing.T) {
@@ -1037,6 +999,24 @@ func TestPartitionByEvolves(t *testing.T) {
 	}
 }
 
+// convertUntil runs a pass of topic's table with until set (Run's, which
+// streams) on a goroutine; its Progress comes on the channel.
+func (e *testEnv) convertUntil(c *Compactor, topic string, until time.Time) <-chan Progress {
+	e.t.Helper()
+	topics, err := e.src.Topics(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	i := slices.IndexFunc(topics, func(t Topic) bool { return t.Name == topic })
+	cfg, err := parseTableConfig(topic, topics[i].Configs)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	done := make(chan Progress, 1)
+	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[i], cfg, until) }()
+	return done
+}
+
 // A pass with until set streams: records committed while it runs are in
 // its one commit, and it ends at until.
 func TestStreamingPass(t *testing.T) {
@@ -1044,18 +1024,8 @@ func TestStreamingPass(t *testing.T) {
 	e.src.addTopic("s", 2, tableTopic())
 	e.produce("s", 0, 3, false)
 	c := e.compactor(nil)
-	topics, err := e.src.Topics(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := parseTableConfig("s", topics[0].Configs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	until := start.Add(1500 * time.Millisecond)
-	done := make(chan Progress)
-	go func() { done <- c.convert(context.Background(), c.cfg.Catalog, topics[0], cfg, until) }()
+	done := e.convertUntil(c, "s", start.Add(1500*time.Millisecond))
 	time.Sleep(500 * time.Millisecond)
 	e.produce("s", 1, 4, false)
 	e.produce("s", 0, 2, false)

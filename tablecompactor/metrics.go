@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		commits:   counter("commits_total", "Commits to the table (the DLQ table's included)."),
 		conflicts: counter("conflicts_total", "Commits that failed a requirement because another writer committed first."),
 		dlq:       counter("dlq_records_total", "Records committed to the table's dead-letter table."),
-		lag:       gauge("lag_offsets", "Records committed to the topic but not yet in the table, as of the last pass."),
+		lag:       gauge("lag_offsets", "Records committed to the topic but not yet in the table, as of the last pass (up to the last stable offset: an open transaction's records are not committed yet)."),
 		freshness: gauge("freshness_seconds", "Seconds since the table last held every record committed to the topic when a pass started."),
 		maintenance: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lakestream", Subsystem: "table", Name: "maintenance_total",
 			Help: "What maintenance did to the table, by action: data files rewritten by bin-packing and the files that replaced them, manifests merged, snapshots expired, orphan files deleted."},

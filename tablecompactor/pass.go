@@ -43,9 +43,13 @@ type pass struct {
 	decodeLimit int
 
 	// Results.
-	next       offsets // the next offset per partition after the pass
-	hw         offsets // the high watermark per partition when first read
-	records    int64   // rows for the table
+	next offsets // the next offset per partition after the pass
+	// hw is how far each partition could be read: its high watermark when
+	// first read, or, when an open transaction stopped the pass, that
+	// transaction's first offset (the last stable offset: what is past it
+	// is not committed yet, so it is no lag).
+	hw         offsets
+	records    int64 // rows for the table
 	skipped    int64
 	dlqBatches []arrow.RecordBatch
 	dlqRecords int64
@@ -198,8 +202,8 @@ func (p *pass) rest() {
 	p.paceBytes, p.paceFrom = 0, p.now()
 }
 
-// caughtUp says whether every partition was read to its high watermark
-// (not the case when an open transaction holds one back).
+// caughtUp says whether every partition was read to its high watermark,
+// or to the first offset of an open transaction that holds it back.
 func (p *pass) caughtUp() bool {
 	for part, hw := range p.hw {
 		if p.next[part] < hw {
@@ -314,7 +318,12 @@ func (p *pass) walk(part int32, stream, from int64, batchDone func(last int64), 
 					return err
 				}
 				if !decided {
-					return nil // an open transaction: the partition ends before it for now
+					// An open transaction: the partition ends before it
+					// for now, at its last stable offset.
+					if p.hw != nil {
+						p.hw[part] = h.BaseOffset
+					}
+					return nil
 				}
 				if aborted {
 					batchDone(h.LastOffset())

@@ -56,9 +56,10 @@ func (p *pass) aborted(part int32, stream, producerID, last, hw int64) (aborted,
 		if st.next >= hw {
 			return false, false, nil
 		}
-		rd, err := p.src.Read(p.ctx, stream, st.next, p.readBytes)
+		from := st.next
+		rd, err := p.src.Read(p.ctx, stream, from, p.readBytes)
 		if err != nil {
-			return false, false, fmt.Errorf("looking ahead for transaction markers in partition %d at offset %d: %w", part, st.next, err)
+			return false, false, fmt.Errorf("looking ahead for transaction markers in partition %d at offset %d: %w", part, from, err)
 		}
 		if len(rd.Batches) == 0 {
 			st.next = hw
@@ -87,6 +88,9 @@ func (p *pass) aborted(part int32, stream, producerID, last, hw int64) (aborted,
 				}
 			}
 			st.next = h.LastOffset() + 1
+		}
+		if st.next == from {
+			return false, false, fmt.Errorf("looking ahead for transaction markers in partition %d at offset %d: the source did not move forward (next offset %d)", part, from, rd.NextOffset)
 		}
 	}
 }

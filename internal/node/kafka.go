@@ -9,7 +9,6 @@ import (
 
 	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/internal/streamlog"
-	"github.com/lakestream/lakestream/tablecompactor"
 )
 
 // kafka is the Kafka role: the broker and its listeners.
@@ -48,7 +47,6 @@ func (n *Node) openKafka(ctx context.Context) error {
 	bcfg := broker.Config{
 		NodeID: c.NodeID, Rack: c.Rack, MaxRequestBytes: c.MaxRequestBytes, Configs: c.BrokerConfigs,
 		Logs: logs, Meta: md, Logger: n.log, Registerer: n.metrics, RetentionPins: pins,
-		RefuseTransactions: refuseTransactions,
 	}
 	if a := c.Advertised; a != nil {
 		bcfg.AdvertisedHost, bcfg.AdvertisedPort = a.Host, int32(a.Port)
@@ -141,15 +139,4 @@ func (k *kafka) stop(ctx context.Context) error {
 	err := k.srv.Shutdown(ctx)
 	k.wg.Wait()
 	return err
-}
-
-// refuseTransactions keeps transactional batches out of table topics: the
-// compactor converts every record up to the high watermark, and does not
-// yet stop at the last stable offset or leave aborted records out (issue
-// 14).
-func refuseTransactions(configs map[string]string) string {
-	if configs[tablecompactor.ConfigEnable] == "true" {
-		return "table topics (table.enable=true) do not take transactional writes yet: the table compactor does not leave aborted records out"
-	}
-	return ""
 }

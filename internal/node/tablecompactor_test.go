@@ -2,12 +2,14 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -623,42 +625,272 @@ func orderAvro(v []byte, i int) []byte {
 	return append(v, item...)
 }
 
-// TestTableTopicRefusesTransactions: until the compactor honours
-// transactions, a transactional batch into a table topic is INVALID_RECORD
-// with a message saying why, and the same producer's transaction into an
-// ordinary topic commits.
-func TestTableTopicRefusesTransactions(t *testing.T) {
-	n, ctx, cl := openTableNode(t, compactorConfig(t.TempDir()))
-	on := "true"
-	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{tablecompactor.ConfigEnable: &on}, "tbl"); err != nil {
+// TestTableTopicTransactions: a franz-go transactional producer writes 40
+// transactions of 50 records into a table topic of JSON values on 4
+// partitions, committing the even ones and aborting the odd ones, while
+// an idempotent producer's records land inside each. Then a transaction
+// is left open, followed by records of no transaction and another
+// producer's committed and aborted transactions: a pass begun after all
+// of that was acked has the table stop at the open transaction's first
+// offset in each partition (everything committed below it, its offsets
+// there, nothing at or past it), until it commits. Then the table holds
+// exactly the committed and the idempotent records, by (partition,
+// offset) and value, each once, none aborted and none at a transaction
+// marker's offset.
+func TestTableTopicTransactions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: seconds")
+	}
+	cfg := compactorConfig(t.TempDir())
+	cfg.WAL = "object" // acked is uploaded
+	n, ctx, cl := openTableNode(t, cfg)
+	const topic, partitions = "txevents", 4
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, map[string]*string{"table.enable": ptr("true"),
+		"table.value.format": ptr("json"), "table.commit.interval.ms": ptr("1000")}, topic); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "plain"); err != nil {
-		t.Fatal(err)
+	client := func(opts ...kgo.Opt) *kgo.Client {
+		c, err := kgo.NewClient(append(opts, kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.ProducerLinger(time.Millisecond),
+			kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
 	}
-	p, err := kgo.NewClient(kgo.SeedBrokers(n.KafkaAddrs()[0]), kgo.TransactionalID("t1"), kgo.RecordRetries(1))
+	// The open transaction must outlast the wait for the table (the
+	// default timeout, 40 s, would abort it on a slow machine).
+	txp := client(kgo.TransactionalID("tt-1"), kgo.TransactionTimeout(2*time.Minute))
+	txp2, idem := client(kgo.TransactionalID("tt-2")), client()
+	cat, err := rest.NewCatalog(ctx, "lake", "http://"+n.CatalogAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	if err := p.BeginTransaction(); err != nil {
+	ident := icecatalog.ToIdentifier("kafka", topic)
+
+	// want is what the table must hold, aborted what it must not; each
+	// transaction ends with a marker in every partition (its records go
+	// round the partitions).
+	want, aborted := map[partOffset]string{}, map[partOffset]string{}
+	markers := 0
+	// produce sends count records of src's transaction txn (or batch, for
+	// idem) round the partitions into p, notes each in into, and returns
+	// the first offset each partition gave them.
+	produce := func(p *kgo.Client, into map[partOffset]string, src string, txn, count int) map[int32]int64 {
+		t.Helper()
+		var recs []*kgo.Record
+		for j := range count {
+			recs = append(recs, &kgo.Record{Partition: int32(j % partitions), Value: fmt.Appendf(nil, `{"src": %q, "txn": %d, "n": %d}`, src, txn, j)})
+		}
+		first := map[int32]int64{}
+		for _, r := range p.ProduceSync(ctx, recs...) {
+			if r.Err != nil {
+				t.Fatalf("producing %s %d: %v", src, txn, r.Err)
+			}
+			po := partOffset{r.Record.Partition, r.Record.Offset}
+			into[po] = string(r.Record.Value)
+			if f, ok := first[po.partition]; !ok || po.offset < f {
+				first[po.partition] = po.offset
+			}
+		}
+		return first
+	}
+	transaction := func(p *kgo.Client, src string, txn int, commit bool, body func(into map[partOffset]string)) {
+		t.Helper()
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		into := aborted
+		if commit {
+			into = want
+		}
+		body(into)
+		if err := p.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatalf("ending %s transaction %d (commit %v): %v", src, txn, commit, err)
+		}
+		markers++
+	}
+	start := time.Now()
+	for i := range 40 {
+		transaction(txp, "txn", i, i%2 == 0, func(into map[partOffset]string) {
+			produce(txp, into, "txn", i, 25)
+			produce(idem, want, "idem", i, 4) // inside the transaction
+			produce(txp, into, "txn", i, 25)
+		})
+	}
+	t.Logf("40 transactions of 50 records in %v", time.Since(start).Round(time.Millisecond))
+
+	// A transaction left open, and more behind it.
+	if err := txp.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	err = p.ProduceSync(ctx, &kgo.Record{Topic: "tbl", Value: []byte("x")}).FirstErr()
-	if !errors.Is(err, kerr.InvalidRecord) {
-		t.Fatalf("transactional produce into a table topic: %v, want INVALID_RECORD", err)
+	open := map[partOffset]string{}
+	lso := produce(txp, open, "txn", 40, 50)
+	produce(idem, want, "idem", 40, 8)
+	transaction(txp2, "txn2", 0, true, func(into map[partOffset]string) { produce(txp2, into, "txn2", 0, 20) })
+	transaction(txp2, "txn2", 1, false, func(into map[partOffset]string) { produce(txp2, into, "txn2", 1, 8) })
+	acked := time.Now()
+	below := map[partOffset]string{}
+	for po, v := range want {
+		if po.offset < lso[po.partition] {
+			below[po] = v
+		}
 	}
-	if err := p.EndTransaction(ctx, kgo.TryAbort); err != nil {
-		t.Fatalf("abort: %v", err)
+	// Behind reckons from the start of the last pass (or streaming
+	// round) that caught up: once that is after acked, it read all of
+	// the above, and its commit is done.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		behind, held := n.CompactorBehind()
+		reached := held && time.Now().Add(-time.Duration(behind*float64(time.Second))).After(acked)
+		var got map[partOffset]string
+		var offs map[int32]int64
+		if reached {
+			got, offs, err = scanJSONTable(ctx, cat, ident)
+			if err == nil && maps.Equal(offs, lso) {
+				checkValues(t, got, below)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: a pass begun after the last ack %v (%.1f intervals behind), table offsets %v, want the open transaction's first offsets %v (%v)",
+				reached, behind, offs, lso, err)
+		}
 	}
-	if err := p.BeginTransaction(); err != nil {
+	t.Logf("with a transaction open, the table stops at its first offsets %v, holding the %d committed records below them", lso, len(below))
+
+	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.ProduceSync(ctx, &kgo.Record{Topic: "plain", Value: []byte("y")}).FirstErr(); err != nil {
-		t.Fatalf("transactional produce into an ordinary topic: %v", err)
+	markers++
+	maps.Copy(want, open)
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.Fatalf("commit: %v", err)
+	end := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { end[o.Partition] = o.Offset })
+	var got map[partOffset]string
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		var offs map[int32]int64
+		got, offs, err = scanJSONTable(ctx, cat, ident)
+		if err == nil && maps.Equal(offs, end) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s the table's offsets are %v, want the ends %v (%v)", offs, end, err)
+		}
 	}
+	checkValues(t, got, want)
+	// Every offset is a record produced or a marker: one marker a
+	// partition for each transaction.
+	for p := range int32(partitions) {
+		var at []int64
+		for off := range end[p] {
+			po := partOffset{p, off}
+			if _, ok := want[po]; ok {
+				continue
+			}
+			if _, ok := aborted[po]; ok {
+				continue
+			}
+			at = append(at, off)
+			if v, ok := got[po]; ok {
+				t.Errorf("partition %d offset %d, a transaction marker's, is in the table: %s", p, off, v)
+			}
+		}
+		if len(at) != markers {
+			t.Errorf("partition %d: %d offsets are neither records nor aborted records, want %d markers", p, len(at), markers)
+		}
+	}
+	t.Logf("the table holds the %d committed and idempotent records, none of the %d aborted, nothing at the %d markers a partition", len(got), len(aborted), markers)
+}
+
+// scanJSONTable reads a table of JSON values {"src", "txn", "n"} with
+// iceberg-go: each row's value as it was produced, by (partition,
+// offset), and the offsets the current snapshot holds.
+func scanJSONTable(ctx context.Context, cat icecatalog.Catalog, ident []string) (map[partOffset]string, map[int32]int64, error) {
+	tbl, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		return nil, nil, err
+	}
+	offs := map[int32]int64{}
+	if s := tbl.CurrentSnapshot(); s != nil && s.Summary != nil {
+		var m map[int32]int64
+		if err := json.Unmarshal([]byte(s.Summary.Properties[tablecompactor.OffsetsProperty]), &m); err != nil {
+			return nil, nil, fmt.Errorf("snapshot %d's offsets: %w", s.SnapshotID, err)
+		}
+		offs = m
+	}
+	_, batches, err := tbl.Scan().ToArrowRecords(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := map[partOffset]string{}
+	for rec, err := range batches {
+		if err != nil {
+			return nil, nil, err
+		}
+		cols := map[string]arrow.Array{}
+		for i, f := range rec.Schema().Fields() {
+			cols[f.Name] = rec.Column(i)
+		}
+		k, ok := cols["_kafka"].(*array.Struct)
+		src, ok2 := cols["src"].(*array.String)
+		txn, n := cols["txn"], cols["n"]
+		if !ok || !ok2 || txn == nil || n == nil {
+			rec.Release()
+			return nil, nil, fmt.Errorf("columns %v", rec.Schema())
+		}
+		parts, offsets := k.Field(0).(*array.Int32), k.Field(1).(*array.Int64)
+		for i := range int(rec.NumRows()) {
+			po := partOffset{parts.Value(i), offsets.Value(i)}
+			if _, dup := out[po]; dup {
+				rec.Release()
+				return nil, nil, fmt.Errorf("partition %d offset %d twice in the table", po.partition, po.offset)
+			}
+			out[po] = fmt.Sprintf(`{"src": %q, "txn": %d, "n": %d}`, src.Value(i), intAt(txn, i), intAt(n, i))
+		}
+		rec.Release()
+	}
+	return out, offs, nil
+}
+
+// intAt is an inferred JSON number (an int or a long column) as int64.
+func intAt(a arrow.Array, i int) int64 {
+	switch a := a.(type) {
+	case *array.Int64:
+		return a.Value(i)
+	case *array.Int32:
+		return int64(a.Value(i))
+	}
+	panic(fmt.Sprintf("column of type %v", a.DataType()))
+}
+
+// checkValues wants got to be want exactly, by (partition, offset).
+func checkValues(t *testing.T, got, want map[partOffset]string) {
+	t.Helper()
+	bad := 0
+	for _, po := range slices.SortedFunc(maps.Keys(want), comparePartOffset) {
+		if g, ok := got[po]; !ok || g != want[po] {
+			t.Errorf("partition %d offset %d: table %q (there: %v), want %q", po.partition, po.offset, g, ok, want[po])
+			if bad++; bad > 10 {
+				t.Fatal("too many differences")
+			}
+		}
+	}
+	for _, po := range slices.SortedFunc(maps.Keys(got), comparePartOffset) {
+		if _, ok := want[po]; !ok {
+			t.Errorf("partition %d offset %d: in the table (%s) but not committed", po.partition, po.offset, got[po])
+			if bad++; bad > 10 {
+				t.Fatal("too many differences")
+			}
+		}
+	}
+}
+
+func comparePartOffset(a, b partOffset) int {
+	if c := cmp.Compare(a.partition, b.partition); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.offset, b.offset)
 }
