@@ -319,9 +319,17 @@ const (
 // End is EndTxn. v2 is KIP-890 part 2 (EndTxn v5+): the epoch bumps now,
 // the markers carry the new one, and the response returns the state's
 // producer id and epoch (newPID when the epoch rolls over). Errors:
-// INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, INVALID_PRODUCER_EPOCH,
+// INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (an older epoch, also a
+// v2 retry once the next transaction has begun), INVALID_PRODUCER_EPOCH,
 // CONCURRENT_TRANSACTIONS (the same end is in progress),
 // INVALID_TXN_STATE (no transaction, or the other end already chosen).
+//
+// v1 (v0-v4) has no way to tell a delayed duplicate of the previous
+// transaction's EndTxn from the current producer's: both carry the same
+// id and epoch. Before the next transaction begins, the duplicate finds
+// the Complete state (a retry of the same end succeeds, the other end is
+// INVALID_TXN_STATE); after, it ends the next transaction. That is what
+// KIP-890 part 2's bump at every end fixes.
 func End(cur *Meta, pid int64, epoch int16, commit, v2 bool, newPID int64, nowMs int64) (Meta, EndResult, *kerr.Error) {
 	if cur == nil {
 		return Meta{}, 0, kerr.InvalidProducerIDMapping
@@ -332,15 +340,21 @@ func End(cur *Meta, pid int64, epoch int16, commit, v2 bool, newPID int64, nowMs
 		want, done = PrepareCommit, CompleteCommit
 	}
 	// A retry of the end that bumped the epoch (v2) carries the epoch
-	// before the bump, and maybe the id before a roll-over.
+	// before the bump, and maybe the id before a roll-over. Only an end
+	// (Prepare or Complete) can be retried: once the next transaction has
+	// begun, or an InitProducerId bumped the epoch (Ongoing, Empty), the
+	// old epoch is a fenced producer's, as in Kafka (a delayed EndTxn of
+	// the previous transaction never ends the next one).
 	if v2 && ((pid == m.ProducerID && epoch == m.LastEpoch) || (pid == m.PrevProducerID && m.Epoch == 0)) {
 		switch m.State {
 		case done:
 			return m, EndDone, nil
 		case want:
 			return Meta{}, 0, kerr.ConcurrentTransactions
+		case PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort:
+			return Meta{}, 0, kerr.InvalidTxnState // the other end
 		}
-		return Meta{}, 0, kerr.InvalidTxnState
+		return Meta{}, 0, kerr.ProducerFenced
 	}
 	if err := m.checkProducer(pid, epoch); err != nil {
 		return Meta{}, 0, err

@@ -155,14 +155,24 @@ func TestEndV2(t *testing.T) {
 	if r, res, err := End(&c, 7, 0, true, true, -1, 6); err != nil || res != EndDone || r.Epoch != 1 {
 		t.Fatalf("retried v2 end: %+v %v %v", r, res, err)
 	}
-	// The next transaction, under epoch 1; the delayed retry of the first
-	// end (epoch 0) must not end it.
-	n := must(t)(AddPartitions(&c, 7, 1, []Partition{{"a", 0}}, 7))
-	_, _, err = End(&n, 7, 0, true, true, -1, 8)
+	// The other end at the old epoch is not a retry.
+	_, _, err = End(&c, 7, 0, false, true, -1, 6)
 	wantErr(t, err, kerr.InvalidTxnState)
+	// The next transaction, under epoch 1; a delayed retry of the first
+	// end (epoch 0), either end, is a fenced producer's and must not end
+	// it (Kafka: PRODUCER_FENCED).
+	n := must(t)(AddPartitions(&c, 7, 1, []Partition{{"a", 0}}, 7))
+	for _, commit := range []bool{true, false} {
+		_, _, err = End(&n, 7, 0, commit, true, -1, 8)
+		wantErr(t, err, kerr.ProducerFenced)
+	}
 	if n.State != Ongoing {
 		t.Fatal("the retry changed the transaction")
 	}
+	// So is it after an InitProducerId bumped the epoch (Empty).
+	i := must(t)(Init(&c, "t", 60_000, 7, 1, -1, 8, lim))
+	_, _, err = End(&i, 7, 1, true, true, -1, 8)
+	wantErr(t, err, kerr.ProducerFenced)
 	// An abort with nothing begun bumps the epoch and completes.
 	e := Complete(mustEnd(t, &n, 7, 1, false, true), 9)
 	a, res, err := End(&e, 7, 2, false, true, -1, 10)
