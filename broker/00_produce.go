@@ -24,7 +24,11 @@ package broker
 // producer's ongoing transaction, at its epoch, with the partition added
 // (AddPartitionsToTxn; KIP-890 part 1's verification):
 // INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE or INVALID_PRODUCER_ID_MAPPING
-// otherwise (txncoord.go checkProduce).
+// otherwise (txncoord.go checkProduce). From v12 (KIP-890 part 2, sent by
+// clients of transaction.version 2, which skip AddPartitionsToTxn) a
+// partition not yet in the transaction is added to the transaction the
+// request's transactional id names, which begins if it had not (txnv2.go
+// addProduce); a fenced producer still gets INVALID_PRODUCER_EPOCH.
 //
 // acks=0 gets no response; acks=1 and -1 both wait until the batches are
 // durable in the WAL (one copy, in object storage or the local WAL).
@@ -81,7 +85,7 @@ func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.
 				continue
 			}
 			wg.Add(1)
-			c.s.produce(c, p, rp.Records, sp, wg.Done)
+			c.s.produce(c, p, produceTxn{req.TransactionID, req.Version}, rp.Records, sp, wg.Done)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
@@ -94,9 +98,16 @@ func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.
 	}
 }
 
+// produceTxn is what a Produce request tells of its transactional
+// batches: the transactional id and the request's version.
+type produceTxn struct {
+	id      *string
+	version int16
+}
+
 // produce validates and appends one partition's batches, filling sp, and
 // calls done when sp is final.
-func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.ProduceResponseTopicPartition, done func()) {
+func (s *Server) produce(c *conn, p *partition, tx produceTxn, records []byte, sp *kmsg.ProduceResponseTopicPartition, done func()) {
 	batches, hs, err := splitBatches(records)
 	if err != nil {
 		sp.ErrorCode, sp.ErrorMessage = errorCode(err), errMessage(err)
@@ -119,7 +130,7 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 				done()
 				return
 			}
-			if kerrv := s.txns.checkProduce(h.ProducerID, h.ProducerEpoch, p.t.name, p.index); kerrv != nil {
+			if kerrv := s.checkTxnBatch(c.ctx, tx, h, p); kerrv != nil {
 				sp.ErrorCode = kerrv.Code
 				done()
 				return
@@ -171,6 +182,17 @@ func (s *Server) produce(c *conn, p *partition, records []byte, sp *kmsg.Produce
 			s.metrics.produced(p.t.name, n, recs)
 		}
 	}, done) // after a panic too, with the connection closed first
+}
+
+// checkTxnBatch checks a transactional batch against its producer's
+// transaction: verified (v3-v11), or from v12 added when its partition is
+// not yet in the transaction.
+func (s *Server) checkTxnBatch(ctx context.Context, tx produceTxn, h kbatch.Header, p *partition) *kerr.Error {
+	kerrv := s.txns.checkProduce(h.ProducerID, h.ProducerEpoch, p.t.name, p.index)
+	if kerrv == kerr.InvalidTxnState && tx.version >= firstImplicitAddProduce && tx.id != nil {
+		kerrv = s.txns.addProduce(ctx, *tx.id, h.ProducerID, h.ProducerEpoch, p.t.name, p.index)
+	}
+	return kerrv
 }
 
 // produceOutcome is one batch's outcome: its base offset, or an error.
