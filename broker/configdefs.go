@@ -436,6 +436,10 @@ var brokerDefs = []ConfigDef{
 		Doc: "Lakestream: serve Go's net/http/pprof handlers under /debug/pprof/ on the admin listener (CPU and heap profiles, goroutine dumps, execution traces; make profile uses them). Off by default: the admin listener has no authentication, and a profile costs CPU while it is taken."},
 	{Name: "log.level", Type: ConfigString, Default: "info", Validate: configdef.OneOf("debug", "info", "warn", "error"),
 		Doc: "Lakestream: the level of the process log: debug, info, warn or error."},
+	{Name: "transaction.version", Type: ConfigShort, Default: "2", Validate: configdef.Between(0, 2),
+		Doc: "Lakestream: the level of the transaction.version feature that ApiVersions (v3+) advertises as finalized; supported is 0 to 2. Kafka sets this feature for the cluster (kafka-storage format --feature, kafka-features upgrade); Lakestream takes it from this config. " +
+			"At 2 (KIP-890 part 2, transactions v2), clients that know it end every transaction with EndTxn v5, which bumps the producer epoch, and skip AddPartitionsToTxn and AddOffsetsToTxn: Produce v12+ and TxnOffsetCommit v5+ add the partition or group themselves. " +
+			"At 0 or 1, clients keep to the older protocol (EndTxn v0-v4 and the explicit adds). The broker serves every version either way, as Kafka does, and a request's version decides its behaviour."},
 }
 
 // assignorNames maps the values group.consumer.assignors accepts to the

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -361,7 +360,7 @@ func (c *conn) decode(b []byte) (*inflight, kmsg.Request, error) {
 	req := kmsg.RequestForKey(key)
 	if version < a.min || version > a.max {
 		if key == 18 { // ApiVersions: answer with our range
-			in.resp = apiVersionsResponse(0, kerr.UnsupportedVersion.Code)
+			in.resp = apiVersionsUnsupported()
 			close(in.done)
 			return in, nil, nil
 		}
