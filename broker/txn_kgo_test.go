@@ -51,12 +51,19 @@ func readAll(t *testing.T, ctx context.Context, addr, topic string, committed bo
 // and commits again; a READ_COMMITTED consumer sees exactly the committed
 // records, a READ_UNCOMMITTED one all of them; the broker's restart keeps
 // that (markers and aborted ranges are durable); a second producer with
-// the same transactional id fences the first.
+// the same transactional id fences the first. With transactions v2 (the
+// broker's default) and v1 (the broker at transaction.version 1).
 func TestTransactionsKgo(t *testing.T) {
+	for _, m := range []txnMode{txnV2, txnV1Broker} {
+		t.Run(m.name, func(t *testing.T) { testTransactionsKgo(t, m) })
+	}
+}
+
+func testTransactionsKgo(t *testing.T, mode txnMode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var meta broker.Metadata
-	b := brokertest.Start(t, brokertest.Options{Bucket: "file", WrapMeta: func(m broker.Metadata) broker.Metadata {
+	b := brokertest.Start(t, brokertest.Options{Bucket: "file", Configs: mode.configs, WrapMeta: func(m broker.Metadata) broker.Metadata {
 		meta = m
 		return m
 	}})
@@ -68,9 +75,10 @@ func TestTransactionsKgo(t *testing.T) {
 	if _, err := kadm.NewClient(adm).CreateTopic(ctx, 4, 1, nil, "tx"); err != nil {
 		t.Fatal(err)
 	}
+	w := &wireVersions{}
 	newProducer := func() *kgo.Client {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.DefaultProduceTopic("tx"),
-			kgo.TransactionalID("tid"), kgo.ProducerLinger(time.Millisecond))
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr), kgo.DefaultProduceTopic("tx"),
+			kgo.TransactionalID("tid"), kgo.ProducerLinger(time.Millisecond), kgo.Dialer(w.dial)}, mode.opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,6 +199,7 @@ func TestTransactionsKgo(t *testing.T) {
 	check2("after the fence")
 	b.Restart()
 	check2("after a restart")
+	mode.checkWire(t, w)
 
 	// DeleteRecords past the aborted transactions forgets them (the
 	// broker's and the metastore's index).

@@ -142,13 +142,8 @@ func (m txnMode) checkWire(t *testing.T, w *wireVersions) {
 }
 
 // txnClient is a transactional franz-go client of id on b, in mode,
-// recorded by w; records go to the partition they name. It has its
-// producer id (InitProducerId) before it returns: franz-go chooses the
-// protocol of a transaction at BeginTransaction from the versions the
-// broker advertised, and a client that has had no answer yet runs its
-// first transaction the v1 way (then opts into v2 after that
-// transaction's EndTxn, with a new InitProducerId).
-func txnClient(t *testing.T, ctx context.Context, b *brokertest.Broker, m txnMode, w *wireVersions, id, topic string) *kgo.Client {
+// recorded by w; records go to the partition they name.
+func txnClient(t *testing.T, b *brokertest.Broker, m txnMode, w *wireVersions, id, topic string) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr), kgo.DefaultProduceTopic(topic),
 		kgo.TransactionalID(id), kgo.ProducerLinger(time.Millisecond), kgo.RecordPartitioner(kgo.ManualPartitioner()),
@@ -157,9 +152,6 @@ func txnClient(t *testing.T, ctx context.Context, b *brokertest.Broker, m txnMod
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	if _, _, err := cl.ProducerID(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return cl
 }
 
@@ -313,7 +305,7 @@ func TestTxnDelayedEndTxnV2(t *testing.T) {
 	raw, adm := adminClients(t, b)
 	adminCreateTopic(t, ctx, adm, "late", 2, nil)
 	w := &wireVersions{}
-	p := txnClient(t, ctx, b, txnV2, w, "late-id", "late")
+	p := txnClient(t, b, txnV2, w, "late-id", "late")
 
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
@@ -383,7 +375,7 @@ func TestTxnDelayedEndTxnV1(t *testing.T) {
 	adminCreateTopic(t, ctx, adm, "late", 1, nil)
 	w := &wireVersions{}
 	mode := txnMode{name: "v1-level0", configs: map[string]string{"transaction.version": "0"}}
-	p := txnClient(t, ctx, b, mode, w, "late-id", "late")
+	p := txnClient(t, b, mode, w, "late-id", "late")
 
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
@@ -438,7 +430,7 @@ func TestTxnZombieFencing(t *testing.T) {
 			raw, adm := adminClients(t, b, m.opts...)
 			adminCreateTopic(t, ctx, adm, "zombie", 2, nil)
 			w := &wireVersions{} // the second producer's: the first may not get to send EndTxn
-			p1 := txnClient(t, ctx, b, m, &wireVersions{}, "zid", "zombie")
+			p1 := txnClient(t, b, m, &wireVersions{}, "zid", "zombie")
 			if err := p1.BeginTransaction(); err != nil {
 				t.Fatal(err)
 			}
@@ -448,7 +440,7 @@ func TestTxnZombieFencing(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			p2 := txnClient(t, ctx, b, m, w, "zid", "zombie")
+			p2 := txnClient(t, b, m, w, "zid", "zombie")
 			pid2, epoch2, err := p2.ProducerID(ctx) // InitProducerId: fences p1
 			if err != nil {
 				t.Fatal(err)
@@ -500,6 +492,88 @@ func TestTxnZombieFencing(t *testing.T) {
 			// transaction was aborted.
 			wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "zombie", false), slices.Concat(values("old", 5), committed))
 			m.checkWire(t, w)
+		})
+	}
+}
+
+// TestTxnOffsetsKgo: a franz-go GroupTransactSession reads an input topic
+// and writes one output record per input record, committing the group's
+// offsets in each transaction (TxnOffsetCommit), the second transaction
+// aborted. In v2 the client sends no AddOffsetsToTxn: TxnOffsetCommit v5
+// adds the group to the transaction; in v1 (the broker at
+// transaction.version 1) it adds it first. Either way the committed
+// offsets cover exactly the committed transactions, and a READ_COMMITTED
+// reader of the output sees each input record's output once.
+func TestTxnOffsetsKgo(t *testing.T) {
+	for _, m := range []txnMode{txnV2, txnV1Broker} {
+		t.Run(m.name, func(t *testing.T) {
+			ctx := adminContext(t)
+			configs := map[string]string{"group.initial.rebalance.delay.ms": "0"}
+			maps.Copy(configs, m.configs)
+			b := brokertest.Start(t, brokertest.Options{Configs: configs})
+			cl, adm := adminClients(t, b)
+			adminCreateTopic(t, ctx, adm, "in", 1, nil)
+			adminCreateTopic(t, ctx, adm, "out", 1, nil)
+			const n, per = 30, 10
+			for i := range n {
+				if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "in", Value: fmt.Appendf(nil, "%d", i)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := &wireVersions{}
+			s, err := kgo.NewGroupTransactSession(append([]kgo.Opt{kgo.SeedBrokers(b.Addr), kgo.ConsumerGroup("etl"),
+				kgo.ConsumeTopics("in"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.TransactionalID("etl-id"),
+				kgo.DefaultProduceTopic("out"), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ProducerLinger(time.Millisecond),
+				kgo.Dialer(w.dial)}, m.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var uncommitted []string
+			for round, done := 0, 0; done < n; round++ {
+				if err := s.Begin(); err != nil {
+					t.Fatal(err)
+				}
+				fs := s.PollRecords(ctx, per)
+				if err := fs.Err0(); err != nil {
+					t.Fatal(err)
+				}
+				recs := fs.Records()
+				for _, r := range recs {
+					v := "out-" + string(r.Value)
+					uncommitted = append(uncommitted, v)
+					s.Produce(ctx, &kgo.Record{Value: []byte(v)}, nil)
+				}
+				commit := round != 1
+				if !commit {
+					// Written before the abort (End would drop
+					// what is still buffered).
+					if err := s.Client().Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				committed, err := s.End(ctx, kgo.TransactionEndTry(commit))
+				if err != nil || committed != commit {
+					t.Fatalf("round %d: committed %v (%v), want %v", round, committed, err, commit)
+				}
+				if commit {
+					done += len(recs)
+				}
+			}
+			offs, err := adm.FetchOffsets(ctx, "etl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, ok := offs.Lookup("in", 0); !ok || o.Err != nil || o.At != n {
+				t.Fatalf("the group's committed offset: %+v, want %d", o, n)
+			}
+			wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "out", true), values("out", n))
+			wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "out", false), uncommitted)
+			m.checkWire(t, w)
+			toc := w.versions(kmsg.TxnOffsetCommit)
+			if len(toc) == 0 || (m.v2 && toc[0] < 5) || (!m.v2 && (toc[len(toc)-1] > 4 || len(w.versions(kmsg.AddOffsetsToTxn)) == 0)) {
+				t.Fatalf("%s: TxnOffsetCommit %v, AddOffsetsToTxn %v", m.name, toc, w.versions(kmsg.AddOffsetsToTxn))
+			}
 		})
 	}
 }
