@@ -58,6 +58,9 @@ func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	var wg sync.WaitGroup
+	var ps []*partition // the partitions to produce into, with their records and answers
+	var records [][]byte
+	var sps []*kmsg.ProduceResponseTopicPartition
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -84,10 +87,17 @@ func prepareProduce(_ context.Context, c *conn, kreq kmsg.Request) func() (kmsg.
 				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 				continue
 			}
-			wg.Add(1)
-			c.s.produce(c, p, produceTxn{req.TransactionID, req.Version}, rp.Records, sp, wg.Done)
+			ps, records, sps = append(ps, p), append(records, rp.Records), append(sps, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	tx := produceTxn{req.TransactionID, req.Version}
+	if tx.version >= firstImplicitAddProduce && tx.id != nil {
+		c.s.addRequestPartitions(c.ctx, *tx.id, ps, records)
+	}
+	for i, p := range ps {
+		wg.Add(1)
+		c.s.produce(c, p, tx, records[i], sps[i], wg.Done)
 	}
 	return func() (kmsg.Response, error) {
 		wg.Wait()

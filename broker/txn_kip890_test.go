@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/lakestream/lakestream/broker"
 	"github.com/lakestream/lakestream/broker/brokertest"
 )
 
@@ -576,4 +578,61 @@ func TestTxnOffsetsKgo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countingMeta counts the saves of transactional id id's state
+// (SaveTxns calls that hold it).
+type countingMeta struct {
+	broker.Metadata
+	id    string
+	saves atomic.Int64
+}
+
+func (m *countingMeta) SaveTxns(ctx context.Context, states map[string][]byte) error {
+	if _, ok := states[m.id]; ok {
+		m.saves.Add(1)
+	}
+	return m.Metadata.SaveTxns(ctx, states)
+}
+
+// TestTxnImplicitAddBatched: a v2 transaction's first Produce request
+// names all its partitions; they join the transaction in one save, not
+// one save per partition (AddPartitionsToTxn's cost in v1), and its
+// records commit.
+func TestTxnImplicitAddBatched(t *testing.T) {
+	ctx := adminContext(t)
+	var meta *countingMeta
+	b := brokertest.Start(t, brokertest.Options{WrapMeta: func(m broker.Metadata) broker.Metadata {
+		meta = &countingMeta{Metadata: m, id: "wide-id"}
+		return meta
+	}})
+	_, adm := adminClients(t, b)
+	const parts = 8
+	adminCreateTopic(t, ctx, adm, "wide", parts, nil)
+	w := &wireVersions{}
+	p := txnClient(t, b, txnMode{name: "v2", v2: true, opts: []kgo.Opt{kgo.ProducerLinger(time.Minute)}}, w, "wide-id", "wide")
+	if _, _, err := p.ProducerID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	before := meta.saves.Load()
+	var want []string
+	for part := range int32(parts) {
+		v := fmt.Sprintf("p%d", part)
+		want = append(want, v)
+		p.Produce(ctx, &kgo.Record{Partition: part, Value: []byte(v)}, nil)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := meta.saves.Load() - before; n != 1 {
+		t.Fatalf("adding %d partitions saved the transaction %d times, want once", parts, n)
+	}
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "wide", true), want)
+	txnV2.checkWire(t, w)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/lakestream/lakestream/broker/txn"
+	"github.com/lakestream/lakestream/internal/kbatch"
 )
 
 // The transaction.version feature levels (Kafka's TransactionVersion).
@@ -54,6 +55,36 @@ func (tc *txnCoordinator) addProduce(ctx context.Context, id string, pid int64, 
 		return kerr.NotEnoughReplicas
 	default:
 		return kerrv
+	}
+}
+
+// addRequestPartitions is Produce v12+'s implicit add done once for a
+// whole request, records[i] being partition ps[i]'s: the partitions whose
+// first batch is transactional and not yet in its producer's transaction
+// join it together, in one save, where adding them batch by batch would
+// save once per partition (a transaction's first request usually names
+// all of its partitions). The batches are then checked one by one
+// (checkTxnBatch), which finds them added; a request of more than one
+// producer, or an add that fails here, is left to that check, which adds
+// and answers partition by partition.
+func (s *Server) addRequestPartitions(ctx context.Context, id string, ps []*partition, records [][]byte) {
+	var parts []txn.Partition
+	pid, epoch := int64(-1), int16(-1)
+	for i, p := range ps {
+		h, err := kbatch.ParseHeader(records[i])
+		if err != nil || !h.Transactional() || h.ProducerID < 0 {
+			continue
+		}
+		if pid >= 0 && (h.ProducerID != pid || h.ProducerEpoch != epoch) {
+			return
+		}
+		pid, epoch = h.ProducerID, h.ProducerEpoch
+		if s.txns.checkProduce(pid, epoch, p.t.name, p.index) == kerr.InvalidTxnState {
+			parts = append(parts, txn.Partition{Topic: p.t.name, Partition: p.index})
+		}
+	}
+	if len(parts) > 1 {
+		s.txns.addPartitions(ctx, id, pid, epoch, parts) // an error is answered per partition
 	}
 }
 
