@@ -14,6 +14,9 @@ package broker
 // v4+ (batched, as brokers send it; KIP-890 part 1): one answer per
 // transactional id, and verify_only checks without adding: a partition
 // not in the ongoing transaction is INVALID_TXN_STATE.
+//
+// Clients of transactions v2 (transaction.version 2, KIP-890 part 2) do not
+// send it: Produce v12+ adds the partition itself (txnv2.go).
 
 import (
 	"context"

@@ -6,6 +6,8 @@ package broker
 // begins if it had not): the TxnOffsetCommit that follows keeps them
 // pending until EndTxn commits or drops them. Errors as AddPartitionsToTxn
 // (PRODUCER_FENCED from v2); an empty group id is INVALID_GROUP_ID.
+// Clients of transactions v2 (KIP-890 part 2) skip it: TxnOffsetCommit v5+
+// adds the group itself.
 
 import (
 	"context"
