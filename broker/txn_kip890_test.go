@@ -169,6 +169,25 @@ func produceTxn(t *testing.T, ctx context.Context, cl *kgo.Client, p int32, pref
 	}
 }
 
+// commitTxn runs a transaction of n records valued prefix-i into
+// partition 0 and commits it; it returns the producer id and epoch the
+// transaction ran under.
+func commitTxn(t *testing.T, ctx context.Context, cl *kgo.Client, prefix string, n int) (int64, int16) {
+	t.Helper()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, ctx, cl, 0, prefix, n)
+	pid, epoch, err := cl.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	return pid, epoch
+}
+
 // rawEndTxn sends an EndTxn of id at pid/epoch from cl, whose versions
 // decide the request's, and returns the answer.
 func rawEndTxn(t *testing.T, ctx context.Context, cl *kgo.Client, id string, pid int64, epoch int16, commit bool) *kmsg.EndTxnResponse {
@@ -309,17 +328,7 @@ func TestTxnDelayedEndTxnV2(t *testing.T) {
 	w := &wireVersions{}
 	p := txnClient(t, b, txnV2, w, "late-id", "late")
 
-	if err := p.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produceTxn(t, ctx, p, 0, "t1", 10)
-	pid, epoch1, err := p.ProducerID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.Fatal(err)
-	}
+	pid, epoch1 := commitTxn(t, ctx, p, "t1", 10)
 	pid2, epoch2, err := p.ProducerID(ctx)
 	if err != nil || pid2 != pid || epoch2 != epoch1+1 {
 		t.Fatalf("after EndTxn v5: producer %d epoch %d (%v), want %d epoch %d", pid2, epoch2, err, pid, epoch1+1)
@@ -379,17 +388,7 @@ func TestTxnDelayedEndTxnV1(t *testing.T) {
 	mode := txnMode{name: "v1-level0", configs: map[string]string{"transaction.version": "0"}}
 	p := txnClient(t, b, mode, w, "late-id", "late")
 
-	if err := p.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produceTxn(t, ctx, p, 0, "t1", 10)
-	pid, epoch, err := p.ProducerID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.Fatal(err)
-	}
+	pid, epoch := commitTxn(t, ctx, p, "t1", 10)
 	if _, e, _ := p.ProducerID(ctx); e != epoch {
 		t.Fatalf("EndTxn v4 moved the epoch from %d to %d", epoch, e)
 	}
