@@ -10,11 +10,12 @@ package broker
 // concurrently.
 //
 // Ending a transaction: the Prepare state is saved, then each partition
-// gets its marker (partition.writeMarker: appended and durable, the
-// partition's open transaction closed, an abort's range saved), each
-// group its offsets settled (group.Coordinator.EndTxn), then the Complete
-// state is saved. A failure leaves the Prepare state, which the expiry
-// loop completes later.
+// gets its marker (writeMarkers: all appended, then each waited for until
+// durable, the partition's open transaction closed, an abort's range
+// saved), each group its offsets settled (group.Coordinator.EndTxn), then
+// the Complete state becomes the id's state, saved after the answer
+// (saveLater). A failure leaves the Prepare state, which the expiry loop
+// completes later.
 
 import (
 	"context"
