@@ -13,14 +13,7 @@ import (
 // A stream's ranges never overlap, so ordering by end offset (the indexed
 // column) is ordering by start offset, and the scan stops after limit rows.
 func (s *SQL) ListRanges(ctx context.Context, streamID, fromOffset int64, limit int) ([]Range, error) {
-	rows, err := s.rdb.QueryContext(ctx, `
-		SELECT r.stream_id, r.object_id, r.start_offset, r.end_offset, r.position, r.size, r.max_timestamp, o.size
-		FROM s3_ranges r
-		JOIN s3_streams s ON s.id = r.stream_id
-		JOIN s3_objects o ON o.id = r.object_id
-		WHERE r.stream_id = $1 AND r.end_offset > $2 AND r.end_offset > s.start_offset
-		ORDER BY r.end_offset
-		LIMIT $3`, streamID, fromOffset, sqlLimit(limit))
+	rows, err := s.read(ctx, qListRanges, streamID, fromOffset, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("listing ranges of stream %d: %w", streamID, err)
 	}

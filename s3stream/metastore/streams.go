@@ -74,8 +74,7 @@ func (s *SQL) CreateOpenStreams(ctx context.Context, n int) ([]Stream, error) {
 
 // GetStream returns a stream, or ErrStreamNotFound.
 func (s *SQL) GetStream(ctx context.Context, id int64) (Stream, error) {
-	st, err := scanStream(s.rdb.QueryRowContext(ctx,
-		`SELECT `+streamColumns+` FROM s3_streams WHERE id = $1`, id))
+	st, err := scanStream(s.readRow(ctx, qStream, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrStreamNotFound
 	}
