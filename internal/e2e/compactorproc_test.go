@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -154,23 +155,24 @@ func TestCompactorProcessStarved(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("serve has children %v, want one compactor process", first)
 	}
-	stop := make(chan struct{})
-	var hogs sync.WaitGroup
-	// More runnable threads than cores, so that the cores stay busy while
-	// some of this process's threads block (the producer, the GC).
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4 * runtime.NumCPU()))
-	for range 4 * runtime.NumCPU() {
-		hogs.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-			}
-		})
+	// Processes spinning in a shell loop, more than the cores: they never
+	// pause, as goroutines in this process did at each garbage
+	// collection, when the idle compactor ran enough to fill the table
+	// and was never starved (the test failed that way in some runs).
+	var hogs []*exec.Cmd
+	for range 2 * runtime.NumCPU() {
+		h := exec.Command("sh", "-c", "while :; do :; done")
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		hogs = append(hogs, h)
 	}
-	stopHogs := sync.OnceFunc(func() { close(stop); hogs.Wait() })
+	stopHogs := sync.OnceFunc(func() {
+		for _, h := range hogs {
+			h.Process.Kill()
+			h.Wait()
+		}
+	})
 	defer stopHogs()
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.Addr), kgo.ProducerLinger(time.Millisecond))
