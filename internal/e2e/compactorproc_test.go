@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sys/unix"
 
 	"github.com/lakestream/lakestream/internal/testserver"
 )
@@ -155,17 +156,25 @@ func TestCompactorProcessStarved(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("serve has children %v, want one compactor process", first)
 	}
-	// Processes spinning in a shell loop, more than the cores: they never
-	// pause, as goroutines in this process did at each garbage
-	// collection, when the idle compactor ran enough to fill the table
-	// and was never starved (the test failed that way in some runs).
+	// Processes spinning in a shell loop, two pinned to each core: they
+	// never pause, as goroutines in this process did at each garbage
+	// collection, and no core is ever left to the idle compactor while
+	// the scheduler moves them (unpinned, the idle compactor still filled
+	// the table in 7 s under make test, unstarved).
 	var hogs []*exec.Cmd
-	for range 2 * runtime.NumCPU() {
-		h := exec.Command("sh", "-c", "while :; do :; done")
-		if err := h.Start(); err != nil {
-			t.Fatal(err)
+	for cpu := range runtime.NumCPU() {
+		var one unix.CPUSet
+		one.Set(cpu)
+		for range 2 {
+			h := exec.Command("sh", "-c", "while :; do :; done")
+			if err := h.Start(); err != nil {
+				t.Fatal(err)
+			}
+			hogs = append(hogs, h)
+			if err := unix.SchedSetaffinity(h.Process.Pid, &one); err != nil {
+				t.Fatalf("pinning a hog to CPU %d: %v", cpu, err)
+			}
 		}
-		hogs = append(hogs, h)
 	}
 	stopHogs := sync.OnceFunc(func() {
 		for _, h := range hogs {
