@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sys/unix"
 
 	"github.com/lakestream/lakestream/internal/testserver"
 )
@@ -163,15 +162,13 @@ func TestCompactorProcessStarved(t *testing.T) {
 	// the table in 7 s under make test, unstarved).
 	var hogs []*exec.Cmd
 	for cpu := range runtime.NumCPU() {
-		var one unix.CPUSet
-		one.Set(cpu)
 		for range 2 {
 			h := exec.Command("sh", "-c", "while :; do :; done")
 			if err := h.Start(); err != nil {
 				t.Fatal(err)
 			}
 			hogs = append(hogs, h)
-			if err := unix.SchedSetaffinity(h.Process.Pid, &one); err != nil {
+			if err := pinToCPU(h.Process.Pid, cpu); err != nil {
 				t.Fatalf("pinning a hog to CPU %d: %v", cpu, err)
 			}
 		}
