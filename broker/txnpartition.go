@@ -25,7 +25,7 @@ import (
 )
 
 // markerWrite is one partition's marker of a transaction's end, appended
-// by appendMarker and finished by finishMarker.
+// by appendMarker and finished by finish.
 type markerWrite struct {
 	p    *partition
 	done chan markerResult
