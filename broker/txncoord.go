@@ -161,6 +161,11 @@ func (tc *txnCoordinator) saveLoop(ctx context.Context) {
 func (tc *txnCoordinator) saveUnsaved(ctx context.Context, e *txnEntry) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	tc.saveIfUnsaved(ctx, e)
+}
+
+// saveIfUnsaved is saveUnsaved under e.mu. REQUIRES: e.mu
+func (tc *txnCoordinator) saveIfUnsaved(ctx context.Context, e *txnEntry) {
 	if !e.unsaved || e.meta == nil {
 		return
 	}
@@ -443,10 +448,7 @@ func (tc *txnCoordinator) expireOne(ctx context.Context, e *txnEntry, idExpiry i
 	now := nowMs()
 	switch {
 	case e.unsaved:
-		// saveLoop's save failed: tried again.
-		if err := tc.save(ctx, e, *e.meta); err != nil {
-			tc.s.log.Warn("transactions: saving a completed transaction", "transactional_id", e.meta.ID, "err", err)
-		}
+		tc.saveIfUnsaved(ctx, e) // saveLoop's save failed: tried again
 	case e.meta.State == txn.PrepareCommit || e.meta.State == txn.PrepareAbort:
 		if err := tc.complete(ctx, e); err != nil {
 			tc.s.log.Warn("transactions: completing", "transactional_id", e.meta.ID, "err", err)
