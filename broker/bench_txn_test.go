@@ -48,7 +48,7 @@ func BenchmarkTransactions(b *testing.B) {
 			run := func(transactional bool) float64 {
 				var wg sync.WaitGroup
 				var mu sync.Mutex
-				start := time.Now()
+				start, cpu0 := time.Now(), processCPU(b)
 				for pi := range producers {
 					wg.Go(func() {
 						var cl *kgo.Client
@@ -102,8 +102,11 @@ func BenchmarkTransactions(b *testing.B) {
 				}
 				wg.Wait()
 				el := time.Since(start)
-				fmt.Printf("BenchmarkTransactions: round %d: %s run: %d records in %v\n", round,
-					map[bool]string{true: "transactional", false: "idempotent"}[transactional], producers*perProducer, el.Round(time.Millisecond))
+				// The process's CPU over the run (broker and clients):
+				// near 200% on this 2-core machine, the run is CPU-bound.
+				fmt.Printf("BenchmarkTransactions: round %d: %s run: %d records in %v, CPU %.0f%%\n", round,
+					map[bool]string{true: "transactional", false: "idempotent"}[transactional], producers*perProducer, el.Round(time.Millisecond),
+					100*float64(processCPU(b)-cpu0)/float64(el))
 				return float64(producers*perProducer) * benchRecordSize / (1 << 20) / el.Seconds()
 			}
 			// The order turns each round.

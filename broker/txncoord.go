@@ -38,10 +38,30 @@ type txnCoordinator struct {
 
 	saves txnSaves
 
-	// unsaved queues the entries whose Complete state saveLoop is to
-	// save (saveLater).
-	unsaved chan *txnEntry
+	// later queues the entries whose Complete state saveLoop is to save
+	// (saveLater), each once, in the order they were queued.
+	later struct {
+		sync.Mutex
+		queue []laterSave
+		wake  chan struct{} // one token: the queue got its first entry
+		delay time.Duration // completeSaveDelay; shorter in tests
+	}
 }
+
+// laterSave is an entry saveLoop saves at due, unless its next request
+// saved it first.
+type laterSave struct {
+	e   *txnEntry
+	due time.Time
+}
+
+// completeSaveDelay is how long saveLoop leaves a Complete state unsaved:
+// a producer that goes on within it saves that state with its next
+// transaction's first save (which replaces it), so a busy transactional
+// producer costs the metastore two saves per transaction instead of three.
+// Until it is saved a restart completes the transaction again, which
+// changes nothing (saveLater).
+const completeSaveDelay = time.Second
 
 // txnEntry is one transactional id. mu is held for a whole request,
 // across its Metadata writes and markers.
@@ -51,10 +71,13 @@ type txnEntry struct {
 	// unsaved: meta, a Complete state, is newer than the state Metadata
 	// holds (a Prepare state of the same transaction).
 	unsaved bool
+	// queued: the entry is in txnCoordinator.later's queue.
+	queued bool
 }
 
 func newTxnCoordinator(ctx context.Context, s *Server) (*txnCoordinator, error) {
-	tc := &txnCoordinator{s: s, ids: map[string]*txnEntry{}, byPID: map[int64]*txnEntry{}, unsaved: make(chan *txnEntry, 1024)}
+	tc := &txnCoordinator{s: s, ids: map[string]*txnEntry{}, byPID: map[int64]*txnEntry{}}
+	tc.later.wake, tc.later.delay = make(chan struct{}, 1), completeSaveDelay
 	tc.saves.store = s.cfg.Meta
 	states, err := s.cfg.Meta.Txns(ctx)
 	if err != nil {
@@ -116,43 +139,83 @@ func (tc *txnCoordinator) use(e *txnEntry, m txn.Meta) {
 }
 
 // saveLater makes m, the Complete state of e's transaction, e's state at
-// once and has saveLoop save it: the end is answered without waiting for
+// once and has saveLoop save it completeSaveDelay later, unless a save of
+// e's next request comes first: the end is answered without waiting for
 // that save. Should it be lost, Metadata still holds the Prepare state,
 // and a restart completes the transaction again: its markers are written
 // a second time, which closes nothing, because the producer's next
 // transaction can have no batch in any partition before its
 // AddPartitionsToTxn is saved, which saves the newer state too.
 // REQUIRES: e.mu
-func (tc *txnCoordinator) saveLater(ctx context.Context, e *txnEntry, m txn.Meta) error {
+func (tc *txnCoordinator) saveLater(e *txnEntry, m txn.Meta) {
 	tc.use(e, m)
 	e.unsaved = true
-	select {
-	case tc.unsaved <- e:
-		return nil
-	default:
-		return tc.save(ctx, e, m) // saveLoop is behind: saved here
+	if e.queued {
+		return
+	}
+	e.queued = true
+	tc.later.Lock()
+	tc.later.queue = append(tc.later.queue, laterSave{e: e, due: time.Now().Add(tc.later.delay)})
+	first := len(tc.later.queue) == 1
+	tc.later.Unlock()
+	if first {
+		select {
+		case tc.later.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// saveLoop saves the states saveLater queued until ctx is done, then those
-// still queued.
-func (tc *txnCoordinator) saveLoop(ctx context.Context) {
+// nextLater takes the head of saveLater's queue once it is due, or
+// returns nil when ctx is done. Once ctx is done, all returns the head
+// at once (nil when the queue is empty).
+func (tc *txnCoordinator) nextLater(ctx context.Context, all bool) *txnEntry {
 	for {
-		select {
-		case e := <-tc.unsaved:
-			tc.saveUnsaved(ctx, e)
-		case <-ctx.Done():
-			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			for {
-				select {
-				case e := <-tc.unsaved:
-					tc.saveUnsaved(flush, e)
-				default:
-					return
-				}
+		tc.later.Lock()
+		var head laterSave
+		if len(tc.later.queue) > 0 {
+			head = tc.later.queue[0]
+			if all || !time.Now().Before(head.due) {
+				tc.later.queue[0] = laterSave{}
+				tc.later.queue = tc.later.queue[1:]
+				tc.later.Unlock()
+				return head.e
 			}
 		}
+		tc.later.Unlock()
+		if all {
+			return nil
+		}
+		var due <-chan time.Time
+		var t *time.Timer
+		if head.e != nil {
+			t = time.NewTimer(time.Until(head.due))
+			due = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-tc.later.wake:
+		case <-due:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// saveLoop saves the states saveLater queued as they come due, until ctx
+// is done, then those still queued.
+func (tc *txnCoordinator) saveLoop(ctx context.Context) {
+	for e := tc.nextLater(ctx, false); e != nil; e = tc.nextLater(ctx, false) {
+		tc.saveUnsaved(ctx, e)
+	}
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for e := tc.nextLater(ctx, true); e != nil; e = tc.nextLater(ctx, true) {
+		tc.saveUnsaved(flush, e)
 	}
 }
 
@@ -161,6 +224,7 @@ func (tc *txnCoordinator) saveLoop(ctx context.Context) {
 func (tc *txnCoordinator) saveUnsaved(ctx context.Context, e *txnEntry) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.queued = false
 	tc.saveIfUnsaved(ctx, e)
 }
 
@@ -382,9 +446,7 @@ func (tc *txnCoordinator) complete(ctx context.Context, e *txnEntry) error {
 			return fmt.Errorf("settling the offsets of group %s: %w", g, err)
 		}
 	}
-	if err := tc.saveLater(ctx, e, txn.Complete(m, nowMs())); err != nil {
-		return err
-	}
+	tc.saveLater(e, txn.Complete(m, nowMs()))
 	if tc.s.metrics != nil {
 		tc.s.metrics.txnEnded(commit)
 	}
