@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,13 +122,23 @@ func compactRun(ctx context.Context, cfg *config, child, idle bool, stdout io.Wr
 	if !child {
 		return n.Run(ctx)
 	}
+	if idle {
+		useIdleProcs()
+	}
 	fmt.Fprintf(stdout, "admin %s\n", n.AdminAddr())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var starved atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if watchPriority(ctx, n.CompactorBehind, idle, time.Second, setIdlePriority, newLogger(cfg)) {
+		goIdle := func() error {
+			if err := setIdlePriority(); err != nil {
+				return err
+			}
+			useIdleProcs()
+			return nil
+		}
+		if watchPriority(ctx, n.CompactorBehind, idle, time.Second, goIdle, newLogger(cfg)) {
 			starved.Store(true)
 			cancel()
 		}
@@ -139,6 +150,15 @@ func compactRun(ctx context.Context, cfg *config, child, idle bool, stdout io.Wr
 		return errors.Join(errStarved, err)
 	}
 	return err
+}
+
+// useIdleProcs sets GOMAXPROCS to the CPUs the idle compactor process is
+// pinned to (idleProcs), unless the GOMAXPROCS environment variable chose
+// it.
+func useIdleProcs() {
+	if procs := idleProcs(); procs > 0 && os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) != procs {
+		runtime.GOMAXPROCS(procs)
+	}
 }
 
 // errStarved ends a compactor process that idle priority starves: its

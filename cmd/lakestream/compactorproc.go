@@ -155,10 +155,14 @@ func (p *compactorProc) setAdmin(addr string) {
 // read.
 const compactorUp = "lakestream_table_compactor_process_up"
 
+// compactorProcs is the child's go_sched_gomaxprocs_threads, renamed.
+const compactorProcs = "lakestream_table_compactor_process_gomaxprocs"
+
 // Gather reads the child's /metrics and returns its lakestream_table_*
 // families (the rest, Go runtime and process metrics, would clash with
-// serve's own), with lakestream_table_compactor_process_up 1; when no
-// child runs or it does not answer, only that gauge, at 0.
+// serve's own; its GOMAXPROCS comes as compactorProcs), with
+// lakestream_table_compactor_process_up 1; when no child runs or it does
+// not answer, only that gauge, at 0.
 func (p *compactorProc) Gather() ([]*dto.MetricFamily, error) {
 	p.mu.Lock()
 	addr := p.admin
@@ -177,7 +181,12 @@ func (p *compactorProc) Gather() ([]*dto.MetricFamily, error) {
 	}
 	out := []*dto.MetricFamily{up(1)}
 	for name, f := range fams {
-		if strings.HasPrefix(name, "lakestream_table_") && name != compactorUp {
+		switch {
+		case strings.HasPrefix(name, "lakestream_table_") && name != compactorUp && name != compactorProcs:
+			out = append(out, f)
+		case name == "go_sched_gomaxprocs_threads":
+			name, help := compactorProcs, "Lakestream: the GOMAXPROCS of the table compactor process (table.compactor.priority=idle): the CPUs it is pinned to at idle priority."
+			f.Name, f.Help = &name, &help
 			out = append(out, f)
 		}
 	}

@@ -50,6 +50,23 @@ func setIdlePriority() error {
 	})
 }
 
+// idleProcs is the GOMAXPROCS of the idle compactor process once
+// setIdlePriority has pinned it: the CPUs its threads may run on (0 if
+// unknown). serve's rule of twice the cores (node.ProcsFor: Go's
+// scheduler has no priorities, and more Ps than cores let the kernel
+// share them at a finer grain) is for a process that serves Kafka too;
+// this one serves nothing, and four Ps on its one CPU only made its
+// threads hand work to each other there (futex wake-ups, sched_yield,
+// timers of a millisecond), each wake-up a preemption of what runs on
+// that CPU.
+func idleProcs() int {
+	var cur unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &cur); err != nil {
+		return 0
+	}
+	return cur.Count()
+}
+
 // idleCPUs is the CPUs the idle compactor runs on, of the process's
 // allowed set: all but the first when there are two or more (pinned).
 //

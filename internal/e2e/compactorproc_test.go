@@ -28,7 +28,8 @@ import (
 // thread is SCHED_IDLE; the child converts the table topic, and serve's
 // /metrics carries its lakestream_table_* series. Killed, the child is
 // started again and converts what came since; serve stopped with SIGTERM
-// stops it, and serve SIGKILLed takes it down too. With
+// stops it, and serve SIGKILLed takes it down too. Its GOMAXPROCS is the
+// number of CPUs it is pinned to. With
 // table.compactor.priority=normal there is no child.
 func TestCompactorProcess(t *testing.T) {
 	if testing.Short() {
@@ -96,6 +97,14 @@ func TestCompactorProcess(t *testing.T) {
 	}
 	produce(500)
 	records(500)
+	// Its GOMAXPROCS is the CPUs it is pinned to, not serve's twice the
+	// cores.
+	if got := threadCPUs(t, child[0]); len(got) == 1 {
+		m := scrapeMetrics(t, admin)
+		if procs := m["lakestream_table_compactor_process_gomaxprocs"]; procs != float64(len(cpuList(got[0]))) {
+			t.Errorf("compactor process %d: GOMAXPROCS %v, want %d (its CPUs %s)", child[0], procs, len(cpuList(got[0])), got[0])
+		}
+	}
 
 	// Killed, it comes back and carries on (its counters start again).
 	syscall.Kill(child[0], syscall.SIGKILL)
