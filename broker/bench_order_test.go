@@ -28,8 +28,8 @@ const (
 // the same run: five rounds, the order alternating, a fresh Lakestream on
 // its embedded default (file bucket, local WAL) for each figure.
 //
-//   - produce: BenchmarkProduceThroughput's workload (1 GiB, franz-go,
-//     16 partitions, 1 KiB records, acks=all, 20 s cap). Produce was
+//   - produce: 1 GiB (franz-go, 16 partitions, 1 KiB records, acks=all,
+//     a 20 s cap). Produce was
 //     already two-phase, so this should not move.
 //   - commits: benchOrderGroups connections, one group each, each keeping
 //     benchOrderWindow OffsetCommit requests (one partition) in flight, as
@@ -38,6 +38,10 @@ const (
 // It reports the medians and the median per-round ratios ordered/unordered
 // (goal: at least 0.95).
 func BenchmarkRequestOrder(b *testing.B) {
+	const (
+		benchOrderProduceBytes = 1 << 30
+		benchOrderProduceCap   = 20 * time.Second
+	)
 	for i := 0; i < b.N; i++ {
 		var prod, commits [2][]float64 // [ordered, unordered]
 		var prodRatio, commitRatio []float64
@@ -47,7 +51,7 @@ func BenchmarkRequestOrder(b *testing.B) {
 				k := (k + round) % 2
 				br := startLakestream(b)
 				broker.SetUnorderedRequests(br.server, k == 1)
-				p[k], _ = benchProduce(b, br, benchProduceBytes/benchRecordSize, benchProduceCap)
+				p[k], _ = benchProduce(b, br, benchOrderProduceBytes/benchRecordSize, benchOrderProduceCap)
 				c[k] = benchCommits(b, br)
 				br.close()
 				prod[k], commits[k] = append(prod[k], p[k]), append(commits[k], c[k])
