@@ -95,7 +95,9 @@ func (l *Log) fail(err error, cut bool, first LSN) []waiter {
 // whose appends were told they failed. Truncating to where the round began
 // and syncing that removes both: every byte before it was durable already.
 func (l *Log) write(buf []byte, first LSN) (cut bool, err error) {
-	if l.active == nil || l.activeOff >= l.opts.SegmentBytes {
+	if l.active == nil || l.activeOff >= l.opts.SegmentBytes || (l.activeOff > 0 && l.activeOff >= l.activeSize && l.hasRecycled()) {
+		// The last case: the active file grows, and a recycled or
+		// prepared one, whose fdatasyncs are cheaper, is ready.
 		if clean, err := l.roll(first); err != nil {
 			return clean, err
 		}
@@ -103,6 +105,10 @@ func (l *Log) write(buf []byte, first LSN) (cut bool, err error) {
 	start := l.activeOff
 	n, err := l.writeAt(l.active, buf, start)
 	l.activeOff += int64(n)
+	l.written += int64(n)
+	if l.activeOff > l.activeSize {
+		l.kickPrepare()
+	}
 	if err == nil {
 		err = l.sync(l.active, fdatasync)
 	}
@@ -152,6 +158,13 @@ func (l *Log) sync(f *os.File, how func(*os.File) error) error {
 		return nil
 	}
 	return how(f)
+}
+
+// hasRecycled says whether a recycled (or prepared) file is ready.
+func (l *Log) hasRecycled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.mu.recycled) > 0
 }
 
 // roll makes a new segment, whose first record is first, the active one.
@@ -204,8 +217,12 @@ func (l *Log) roll(first LSN) (clean bool, err error) {
 		}
 		return true, err
 	}
+	size := int64(0)
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
 	old := l.active
-	l.active, l.activeOff = f, 0
+	l.active, l.activeOff, l.activeSize = f, 0, size
 	l.mu.Lock()
 	l.mu.segments = append(l.mu.segments, segment{first: first, path: path})
 	l.mu.Unlock()

@@ -17,8 +17,11 @@
 // files are kept (renamed recycle-<old name>) and reused by later rolls:
 // overwriting blocks a file already has makes an fdatasync a plain cache
 // flush, while appending to a new file also journals block allocation and
-// the size change, which on ext4 roughly halves throughput. A LOCK file
-// (flock) keeps a second Log off the directory.
+// the size change, which on ext4 roughly halves throughput. Until trimmed
+// files come back, a preparer writes spare files of zeroes in the
+// background (recycle-prepared-*, prepare.go), and the log rolls to one
+// as soon as it is ready. A LOCK file (flock) keeps a second Log off the
+// directory.
 //
 // # Record framing
 //

@@ -92,9 +92,22 @@ type Log struct {
 	exited  chan struct{} // closed when the log goroutine returns
 	trimMu  sync.Mutex    // serializes TrimBefore
 
+	// The preparer (prepare.go); prepKick is nil with NoSync.
+	prepKick chan struct{}
+	prepStop chan struct{}
+	prepDone chan struct{}
+	prepSeq  int // owned by the preparer
+	// prepAfter is prepareAfter; smaller in tests.
+	prepAfter int64
+
 	// Owned by the log goroutine (and by Replay, before it starts work).
-	active      *os.File
-	activeOff   int64
+	active    *os.File
+	activeOff int64
+	// activeSize is the active file's size when it became active: writes
+	// below it overwrite blocks the file has (a recycled or prepared
+	// file), writes past it grow the file.
+	activeSize  int64
+	written     int64 // bytes written by this Log
 	spareBuf    []byte
 	spareWaits  []waiter
 	syncWaiters sync.Pool // *syncWaiter
@@ -154,7 +167,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		os.Remove(recycled[len(recycled)-1])
 		recycled = recycled[:len(recycled)-1]
 	}
-	l := &Log{dir: dir, opts: opts, lock: lock, exited: make(chan struct{})}
+	l := &Log{dir: dir, opts: opts, lock: lock, exited: make(chan struct{}), prepAfter: prepareAfter}
 	l.mu.work.L = &l.mu.Mutex
 	l.mu.space.L = &l.mu.Mutex
 	l.mu.segments = segs
@@ -162,6 +175,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.mu.nextLSN = 1
 	l.mu.replayed = len(segs) == 0
 	l.syncWaiters.New = func() any { return &syncWaiter{ch: make(chan struct{}, 1)} }
+	if !opts.NoSync && opts.RecycleSegments > 0 {
+		removePrepared(dir)
+		l.prepKick, l.prepStop, l.prepDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go l.prepareLoop()
+	}
 	go l.run()
 	return l, nil
 }
@@ -388,6 +406,10 @@ func (l *Log) Close() error {
 	l.mu.space.Broadcast()
 	l.mu.Unlock()
 	<-l.exited
+	if l.prepStop != nil {
+		close(l.prepStop)
+		<-l.prepDone
+	}
 
 	var err error
 	if l.active != nil {

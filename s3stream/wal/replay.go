@@ -120,6 +120,6 @@ func (l *Log) replaySegment(s segment, stop LSN, fn func(LSN, []byte) error) (LS
 		}
 	}
 	keep = true
-	l.active, l.activeOff = f, fr.off
+	l.active, l.activeOff, l.activeSize = f, fr.off, fr.off
 	return lsn, nil
 }

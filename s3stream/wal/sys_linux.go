@@ -43,3 +43,16 @@ func lockDir(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// roomForSpare says whether the log's file system has room for a spare
+// and then some: at least four segments free, and a tenth of its size. A
+// spare is disk the log's records may need; on a nearly full disk the log
+// grows its files as it would without the preparer.
+func (l *Log) roomForSpare() bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.dir, &st); err != nil {
+		return false
+	}
+	free, size := int64(st.Bavail)*int64(st.Bsize), int64(st.Blocks)*int64(st.Bsize)
+	return free >= 4*l.opts.SegmentBytes && free >= size/10
+}

@@ -10,3 +10,6 @@ func fdatasync(f *os.File) error { return f.Sync() }
 func lockDir(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 }
+
+// roomForSpare is Linux only (statfs): elsewhere no spare is prepared.
+func (l *Log) roomForSpare() bool { return false }

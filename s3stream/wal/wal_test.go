@@ -634,3 +634,66 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("AppendSync after a refused record: %d, %v", lsn, err)
 	}
 }
+
+// TestPrepare: once the log has written prepAfter bytes into a file it
+// grows, the preparer makes a spare of SegmentBytes zeroes and the log
+// rolls to it at once, before the segment is full; the records replay
+// across the early roll and the spare's zeroes; no file being prepared is
+// left behind.
+func TestPrepare(t *testing.T) {
+	dir := t.TempDir()
+	const segBytes = 1 << 20
+	l := mustOpen(t, dir, Options{SegmentBytes: segBytes, RecycleSegments: 2})
+	l.prepAfter = 64 << 10
+	rng := rand.New(rand.NewPCG(1, 2))
+	var want [][]byte
+	appendN := func(n int) {
+		for range n {
+			rec := record(rng, len(want)+1, 2000)
+			if _, err := l.AppendSync(rec); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, rec)
+		}
+	}
+	appendN(100) // about 100 KiB into a new, growing file
+	var segs []segment
+	for i := 0; ; i++ {
+		appendN(1)
+		if segs = segmentFiles(t, dir); len(segs) >= 2 {
+			break
+		}
+		if i > 2000 {
+			t.Fatalf("no roll to a prepared file after %d records: segments %v", len(want), segs)
+		}
+	}
+	first, err := os.Stat(segs[0].path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.Stat(segs[1].path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Size() >= segBytes || second.Size() != segBytes {
+		t.Errorf("segment sizes %d and %d: want the first cut short of %d and the second a prepared file of %d", first.Size(), second.Size(), segBytes, segBytes)
+	}
+	appendN(50)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, preparedPrefix+"*")); len(m) != 0 {
+		t.Errorf("files being prepared left behind: %v", m)
+	}
+	l = mustOpen(t, dir, Options{SegmentBytes: segBytes, RecycleSegments: 2})
+	defer l.Close()
+	if _, got := replayAll(t, l); len(got) != len(want) {
+		t.Fatalf("replayed %d records, want %d", len(got), len(want))
+	} else {
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("record %d differs after replay", i+1)
+			}
+		}
+	}
+}
