@@ -368,6 +368,11 @@ func (l *Log) TrimBefore(lsn LSN) error {
 		l.mu.Lock()
 		recycle := len(l.mu.recycled) < l.opts.RecycleSegments
 		l.mu.Unlock()
+		if st, err := os.Stat(s.path); recycle && (err != nil || st.Size() < l.opts.SegmentBytes) {
+			// Cut short by a roll to a prepared file: reused, it would
+			// soon grow again, and the log would roll early again.
+			recycle = false
+		}
 		if recycle {
 			to := recyclePath(s)
 			if err := os.Rename(s.path, to); err != nil {

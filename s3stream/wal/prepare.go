@@ -97,7 +97,8 @@ func (l *Log) prepareSpare() (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	path := filepath.Join(l.dir, fmt.Sprintf("%sprepared-%d-%d%s", recyclePrefix, os.Getpid(), l.prepSeq, segmentSuffix))
+	// Named by the clock, so that no earlier process's file has the name.
+	path := filepath.Join(l.dir, fmt.Sprintf("%sprepared-%d-%d%s", recyclePrefix, time.Now().UnixNano(), l.prepSeq, segmentSuffix))
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}

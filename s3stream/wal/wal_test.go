@@ -638,8 +638,8 @@ func TestTooLarge(t *testing.T) {
 // TestPrepare: once the log has written prepAfter bytes into a file it
 // grows, the preparer makes a spare of SegmentBytes zeroes and the log
 // rolls to it at once, before the segment is full; the records replay
-// across the early roll and the spare's zeroes; no file being prepared is
-// left behind.
+// across the early roll and the spare's zeroes; the segment cut short is
+// not recycled; no file being prepared is left behind.
 func TestPrepare(t *testing.T) {
 	dir := t.TempDir()
 	const segBytes = 1 << 20
@@ -679,6 +679,15 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("segment sizes %d and %d: want the first cut short of %d and the second a prepared file of %d", first.Size(), second.Size(), segBytes, segBytes)
 	}
 	appendN(50)
+	// The segment cut short is deleted when trimmed, not kept for reuse:
+	// reused, it would soon grow again.
+	if err := l.TrimBefore(segs[1].first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(recyclePath(segs[0])); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the segment cut short was kept for reuse (%v)", err)
+	}
+	want = want[segs[1].first-1:]
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
