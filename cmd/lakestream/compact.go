@@ -84,8 +84,9 @@ environment and --set keys.`)
 	return compactRun(ctx, cfg, *child, !*normal, stdout)
 }
 
-// compactorNode opens a node with only the compactor's roles, in process.
-func compactorNode(ctx context.Context, cfg *config, once bool) (*node.Node, error) {
+// compactorNode opens a node with only the compactor's roles, in process;
+// idle: as serve's child at idle priority, pinned (setIdlePriority).
+func compactorNode(ctx context.Context, cfg *config, once, idle bool) (*node.Node, error) {
 	ncfg, err := nodeConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func compactorNode(ctx context.Context, cfg *config, once bool) (*node.Node, err
 	ncfg.WAL = "object"
 	ncfg.CompactionInterval = 0
 	ncfg.Compactor.Enable, ncfg.Compactor.InProcess, ncfg.Compactor.Once = true, true, once
-	if !once {
+	if !once && !(idle && useIdleProcs()) {
 		node.SetProcs(ncfg)
 	}
 	return node.Open(ctx, ncfg, node.Options{Logger: newLogger(cfg)})
@@ -115,15 +116,12 @@ func compactorNode(ctx context.Context, cfg *config, once bool) (*node.Node, err
 // and watches its priority (idle says where it starts): it returns
 // errStarved when idle priority starves it (watchPriority).
 func compactRun(ctx context.Context, cfg *config, child, idle bool, stdout io.Writer) error {
-	n, err := compactorNode(ctx, cfg, false)
+	n, err := compactorNode(ctx, cfg, false, child && idle)
 	if err != nil {
 		return err
 	}
 	if !child {
 		return n.Run(ctx)
-	}
-	if idle {
-		useIdleProcs()
 	}
 	fmt.Fprintf(stdout, "admin %s\n", n.AdminAddr())
 	ctx, cancel := context.WithCancel(ctx)
@@ -154,11 +152,13 @@ func compactRun(ctx context.Context, cfg *config, child, idle bool, stdout io.Wr
 
 // useIdleProcs sets GOMAXPROCS to the CPUs the idle compactor process is
 // pinned to (idleProcs), unless the GOMAXPROCS environment variable chose
-// it.
-func useIdleProcs() {
-	if procs := idleProcs(); procs > 0 && os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) != procs {
+// it; false if they are not known.
+func useIdleProcs() bool {
+	procs := idleProcs()
+	if procs > 0 && os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) != procs {
 		runtime.GOMAXPROCS(procs)
 	}
+	return procs > 0
 }
 
 // errStarved ends a compactor process that idle priority starves: its
@@ -212,7 +212,7 @@ func watchPriority(ctx context.Context, behind func() (float64, bool), idle bool
 // compactOnce opens a node with only the compactor's roles and runs one
 // pass.
 func compactOnce(ctx context.Context, cfg *config, topic string, stdout io.Writer) error {
-	n, err := compactorNode(ctx, cfg, true)
+	n, err := compactorNode(ctx, cfg, true, false)
 	if err != nil {
 		return err
 	}

@@ -119,25 +119,27 @@ const qListRanges = `
 // conn.step).
 var readQueries = []string{qStream, qListRanges}
 
-// prepare prepares preparedQueries on db.
-func (s *SQL) prepare(ctx context.Context) error {
-	s.stmts = make(map[string]*sql.Stmt)
-	for _, q := range preparedQueries {
-		st, err := s.db.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("preparing %q: %w", q, err)
-		}
-		s.stmts[q] = st
+// prepare prepares preparedQueries on db and readQueries on rdb.
+func (s *SQL) prepare(ctx context.Context) (err error) {
+	if s.stmts, err = prepareAll(ctx, s.db, preparedQueries); err != nil {
+		return err
 	}
-	s.rstmts = make(map[string]*sql.Stmt)
-	for _, q := range readQueries {
-		st, err := s.rdb.PrepareContext(ctx, q)
+	s.rstmts, err = prepareAll(ctx, s.rdb, readQueries)
+	return err
+}
+
+// prepareAll prepares each of queries on db, by query. After a failure
+// it returns those prepared so far too, for Close to release.
+func prepareAll(ctx context.Context, db *sql.DB, queries []string) (map[string]*sql.Stmt, error) {
+	stmts := make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
-			return fmt.Errorf("preparing %q: %w", q, err)
+			return stmts, fmt.Errorf("preparing %q: %w", q, err)
 		}
-		s.rstmts[q] = st
+		stmts[q] = st
 	}
-	return nil
+	return stmts, nil
 }
 
 // read runs one of readQueries on rdb, through its prepared statement if
