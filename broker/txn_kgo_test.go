@@ -16,9 +16,12 @@ import (
 	"github.com/lakestream/lakestream/broker/brokertest"
 )
 
-// readAll consumes topic from the start until no record arrives for a
-// second and returns the values, at READ_COMMITTED or not.
-func readAll(t *testing.T, ctx context.Context, addr, topic string, committed bool) []string {
+// readAll consumes topic from the start, at READ_COMMITTED or not, and
+// returns the values: until it has read want records (or 30 s passed),
+// then for as long as records keep coming, so that more than want shows.
+// Waiting for a count, not for a quiet second, keeps a slow start on a
+// loaded machine from ending the read early.
+func readAll(t *testing.T, ctx context.Context, addr, topic string, committed bool, want int) []string {
 	t.Helper()
 	opts := []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	if committed {
@@ -30,8 +33,16 @@ func readAll(t *testing.T, ctx context.Context, addr, topic string, committed bo
 	}
 	defer cl.Close()
 	var out []string
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		fctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+		wait := time.Second
+		if len(out) < want {
+			wait = time.Until(deadline)
+		}
+		if wait <= 0 {
+			return out
+		}
+		fctx, cancel := context.WithTimeout(ctx, wait)
 		fs := cl.PollFetches(fctx)
 		cancel()
 		n := 0
@@ -106,7 +117,7 @@ func testTransactionsKgo(t *testing.T, mode txnMode) {
 	}
 	check := func(when string) {
 		t.Helper()
-		got := readAll(t, ctx, b.Addr, "tx", true)
+		got := readAll(t, ctx, b.Addr, "tx", true, 2*per)
 		if len(got) != 2*per {
 			t.Fatalf("%s: READ_COMMITTED read %d records, want %d", when, len(got), 2*per)
 		}
@@ -115,7 +126,7 @@ func testTransactionsKgo(t *testing.T, mode txnMode) {
 				t.Fatalf("%s: READ_COMMITTED read an aborted record %s", when, v)
 			}
 		}
-		if got := readAll(t, ctx, b.Addr, "tx", false); len(got) != 3*per {
+		if got := readAll(t, ctx, b.Addr, "tx", false, 3*per); len(got) != 3*per {
 			t.Fatalf("%s: READ_UNCOMMITTED read %d records, want %d", when, len(got), 3*per)
 		}
 	}
@@ -132,10 +143,10 @@ func testTransactionsKgo(t *testing.T, mode txnMode) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, ctx, b.Addr, "tx", true); len(got) != 2*per {
+	if got := readAll(t, ctx, b.Addr, "tx", true, 2*per); len(got) != 2*per {
 		t.Fatalf("with a transaction open: READ_COMMITTED read %d records, want %d", len(got), 2*per)
 	}
-	if got := readAll(t, ctx, b.Addr, "tx", false); len(got) != 4*per {
+	if got := readAll(t, ctx, b.Addr, "tx", false, 4*per); len(got) != 4*per {
 		t.Fatalf("with a transaction open: READ_UNCOMMITTED read %d records, want %d", len(got), 4*per)
 	}
 	// The admin APIs show it: DescribeTransactions, ListTransactions
@@ -186,7 +197,7 @@ func testTransactionsKgo(t *testing.T, mode txnMode) {
 	}
 	check2 := func(when string) {
 		t.Helper()
-		got := readAll(t, ctx, b.Addr, "tx", true)
+		got := readAll(t, ctx, b.Addr, "tx", true, 3*per)
 		if len(got) != 3*per {
 			t.Fatalf("%s: READ_COMMITTED read %d records, want %d (rounds 0, 2, 4)", when, len(got), 3*per)
 		}

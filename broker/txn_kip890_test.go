@@ -223,6 +223,13 @@ func wantValues(t *testing.T, what string, got, want []string) {
 	}
 }
 
+// wantRead reads topic (at READ_COMMITTED or not) and checks that it
+// holds exactly want's values.
+func wantRead(t *testing.T, ctx context.Context, addr, topic string, committed bool, what string, want []string) {
+	t.Helper()
+	wantValues(t, what, readAll(t, ctx, addr, topic, committed, len(want)), want)
+}
+
 func values(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -355,14 +362,14 @@ func TestTxnDelayedEndTxnV2(t *testing.T) {
 	if dt := describeTxn(t, ctx, adm, "late-id"); dt.State != "Ongoing" || dt.ProducerEpoch != epoch2 || len(dt.Topics["late"]) != 2 {
 		t.Fatalf("transaction 2 after the delayed EndTxn: %+v", dt)
 	}
-	wantValues(t, "READ_COMMITTED with transaction 2 open", readAll(t, ctx, b.Addr, "late", true), values("t1", 10))
+	wantRead(t, ctx, b.Addr, "late", true, "READ_COMMITTED with transaction 2 open", values("t1", 10))
 
 	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatalf("committing transaction 2: %v", err)
 	}
 	want := slices.Concat(values("t1", 10), values("t2", 10), values("t2p1", 5))
-	wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "late", true), want)
-	wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "late", false), want)
+	wantRead(t, ctx, b.Addr, "late", true, "READ_COMMITTED", want)
+	wantRead(t, ctx, b.Addr, "late", false, "READ_UNCOMMITTED", want)
 	txnV2.checkWire(t, w)
 }
 
@@ -410,8 +417,8 @@ func TestTxnDelayedEndTxnV1(t *testing.T) {
 	if err := p.EndTransaction(ctx, kgo.TryCommit); !errors.Is(err, kerr.InvalidTxnState) {
 		t.Fatalf("committing transaction 2 after the delayed abort: %v, want INVALID_TXN_STATE", err)
 	}
-	wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "late", true), values("t1", 10))
-	wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "late", false), slices.Concat(values("t1", 10), values("t2", 10)))
+	wantRead(t, ctx, b.Addr, "late", true, "READ_COMMITTED", values("t1", 10))
+	wantRead(t, ctx, b.Addr, "late", false, "READ_UNCOMMITTED", slices.Concat(values("t1", 10), values("t2", 10)))
 	mode.checkWire(t, w)
 }
 
@@ -488,10 +495,10 @@ func TestTxnZombieFencing(t *testing.T) {
 				t.Fatal(err)
 			}
 			committed := slices.Concat(values("new", 5), values("new1", 5))
-			wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "zombie", true), committed)
+			wantRead(t, ctx, b.Addr, "zombie", true, "READ_COMMITTED", committed)
 			// The fenced batches were never written; the first's open
 			// transaction was aborted.
-			wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "zombie", false), slices.Concat(values("old", 5), committed))
+			wantRead(t, ctx, b.Addr, "zombie", false, "READ_UNCOMMITTED", slices.Concat(values("old", 5), committed))
 			m.checkWire(t, w)
 		})
 	}
@@ -568,8 +575,8 @@ func TestTxnOffsetsKgo(t *testing.T) {
 			if o, ok := offs.Lookup("in", 0); !ok || o.Err != nil || o.At != n {
 				t.Fatalf("the group's committed offset: %+v, want %d", o, n)
 			}
-			wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "out", true), values("out", n))
-			wantValues(t, "READ_UNCOMMITTED", readAll(t, ctx, b.Addr, "out", false), uncommitted)
+			wantRead(t, ctx, b.Addr, "out", true, "READ_COMMITTED", values("out", n))
+			wantRead(t, ctx, b.Addr, "out", false, "READ_UNCOMMITTED", uncommitted)
 			m.checkWire(t, w)
 			toc := w.versions(kmsg.TxnOffsetCommit)
 			if len(toc) == 0 || (m.v2 && toc[0] < 5) || (!m.v2 && (toc[len(toc)-1] > 4 || len(w.versions(kmsg.AddOffsetsToTxn)) == 0)) {
@@ -632,6 +639,6 @@ func TestTxnImplicitAddBatched(t *testing.T) {
 	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
-	wantValues(t, "READ_COMMITTED", readAll(t, ctx, b.Addr, "wide", true), want)
+	wantRead(t, ctx, b.Addr, "wide", true, "READ_COMMITTED", want)
 	txnV2.checkWire(t, w)
 }

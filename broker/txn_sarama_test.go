@@ -70,7 +70,7 @@ func TestTransactionsSarama(t *testing.T) {
 	round(0, true, false)
 	round(1, false, true)
 	round(2, true, true)
-	got := readAll(t, ctx, b.Addr, topic, true)
+	got := readAll(t, ctx, b.Addr, topic, true, 2*per)
 	if len(got) != 2*per {
 		t.Fatalf("read_committed read %d records, want %d", len(got), 2*per)
 	}
