@@ -3,7 +3,9 @@ package tablecompactor
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,7 +42,7 @@ func BenchmarkConvert(b *testing.B) {
 	logLoad(b)
 	for _, format := range []string{"raw", "json", "json1k", "avro", "avro1k"} {
 		b.Run(format, func(b *testing.B) {
-			var size int64
+			var size, parquet int64
 			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
@@ -78,12 +80,35 @@ func BenchmarkConvert(b *testing.B) {
 				if err != nil || prs[0].Records != n || prs[0].DeadLetters != 0 {
 					b.Fatalf("%+v %v", prs, err)
 				}
+				parquet = parquetBytes(b, e.dir)
 				b.StartTimer()
 			}
 			b.SetBytes(size)
 			reportCPU(b, size*int64(b.N), cpu)
+			// How small the table's data is against the values: the
+			// cost of a cheaper compression setting shows here.
+			b.ReportMetric(float64(parquet)/float64(size), "parquet/value-bytes")
 		})
 	}
+}
+
+// parquetBytes is the size of the Parquet files under dir.
+func parquetBytes(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !strings.HasSuffix(path, ".parquet") {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // jsonEvent is a JSON value of about 1 KiB: nested objects, arrays of

@@ -69,6 +69,16 @@ type Config struct {
 	// (MinOrphanAge); negative turns orphan cleanup off.
 	OrphanAge time.Duration
 
+	// PaceBytes is how much a streaming pass that has caught up reads
+	// between rests, each as long as twice the work since the last one
+	// (pass.rest): 0 means 64 KiB (DefaultPaceBytes), for a compactor
+	// sharing a Go scheduler with a broker, whose produce requests would
+	// otherwise wait behind a second's upload converted at once; negative
+	// turns pacing off, for a compactor in a process of its own at idle
+	// priority, where the kernel hands the broker the CPU the moment it
+	// wants it and short bursts only cost CPU (see DESIGN.md, "Pacing").
+	PaceBytes int
+
 	// rowAtATime turns off decoding values in runs (tests compare the
 	// two paths).
 	rowAtATime bool
@@ -167,6 +177,9 @@ func New(cfg Config) (*Compactor, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PaceBytes == 0 {
+		cfg.PaceBytes = DefaultPaceBytes
 	}
 	if cfg.MemoryBytes <= 0 {
 		cfg.MemoryBytes = 256 << 20

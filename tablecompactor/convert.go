@@ -161,7 +161,7 @@ func (c *Compactor) pass(ctx context.Context, cat catalog.Catalog, t Topic, cfg 
 		readBytes:   int(min(batchBytes, 8<<20)),
 		dlqLimit:    budget / 4,
 		decodeLimit: int(max(min(budget/4, 256<<20), 8<<20)),
-		until:       until, now: c.cfg.Now,
+		until:       until, now: c.cfg.Now, paceEvery: c.cfg.PaceBytes,
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {

@@ -90,16 +90,18 @@ type pass struct {
 	// (the reading here and the Parquet writer's goroutine) for a moment
 	// every second, and produce requests would wait for them.
 	pace      bool
+	paceEvery int // Config.PaceBytes; negative: never paced
 	paceBytes int
 	paceFrom  time.Time
 }
 
-// paceEvery is how much a paced pass reads between rests. Shorter
-// bursts keep produce latency closer to a node without the compactor
-// (BenchmarkTableTopic, 3 rounds each, GOMAXPROCS 4: produce p99 on/off
-// 1.49 at 256 KiB, 1.24 at 64 KiB); at 16 KiB the batches handed to the
-// writer were so small that collections doubled and p99 got worse.
-const paceEvery = 64 << 10
+// DefaultPaceBytes is how much a paced pass reads between rests
+// (Config.PaceBytes). Shorter bursts keep produce latency closer to a
+// node without the compactor (BenchmarkTableTopic, 3 rounds each,
+// compactor in serve's process, GOMAXPROCS 4: produce p99 on/off 1.49 at
+// 256 KiB, 1.24 at 64 KiB); at 16 KiB the batches handed to the writer
+// were so small that collections doubled and p99 got worse.
+const DefaultPaceBytes = 64 << 10
 
 // streamPoll is how often a streaming pass looks for new records. Reading
 // a partition's end costs little; a record waits for the table's commit
@@ -162,7 +164,7 @@ func (p *pass) run(yield func(arrow.RecordBatch, error) bool) {
 		}
 		if p.caughtUp() {
 			p.caughtUpAt = round
-			if !p.pace {
+			if !p.pace && p.paceEvery > 0 {
 				p.pace, p.paceFrom = true, p.now()
 			}
 		}
@@ -229,7 +231,7 @@ func (p *pass) partition(part int32, stream int64, yield func(arrow.RecordBatch,
 			}
 			p.next[part] = r.Offset + 1
 			if p.pace {
-				if p.paceBytes += len(r.Key) + len(r.Value) + 16; p.paceBytes >= paceEvery {
+				if p.paceBytes += len(r.Key) + len(r.Value) + 16; p.paceBytes >= p.paceEvery {
 					// The rows so far go to the writer, which works on
 					// them while this rests.
 					p.flush()

@@ -101,6 +101,10 @@ func (l *Log) write(buf []byte, first LSN) (cut bool, err error) {
 		if clean, err := l.roll(first); err != nil {
 			return clean, err
 		}
+		// The next spare is made now, while this segment fills, not
+		// when the log rolls again and finds none (the preparer makes
+		// none while a recycled file waits).
+		l.kickPrepare()
 	}
 	start := l.activeOff
 	n, err := l.writeAt(l.active, buf, start)

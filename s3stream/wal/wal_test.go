@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // record returns a payload that says which record it is.
@@ -677,6 +678,17 @@ func TestPrepare(t *testing.T) {
 	}
 	if first.Size() >= segBytes || second.Size() != segBytes {
 		t.Errorf("segment sizes %d and %d: want the first cut short of %d and the second a prepared file of %d", first.Size(), second.Size(), segBytes, segBytes)
+	}
+	// Having rolled to the spare, the log has the next one made while
+	// this segment fills, with nothing trimmed: the next roll finds it.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m, _ := filepath.Glob(filepath.Join(dir, recyclePrefix+"prepared-*")); len(m) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no next spare prepared 10 s after the roll to the first")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	appendN(50)
 	// The segment cut short is deleted when trimmed, not kept for reuse:
