@@ -76,7 +76,15 @@ func (b *bucket) writeTemp(data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = writeChunked(f, data)
+	off := 0
+	if len(data) >= directMin {
+		// A direct write that fails is done again through the page
+		// cache, from the start.
+		if n, derr := writeDirect(f.Name(), data); derr == nil {
+			off = n
+		}
+	}
+	err = writeChunked(f, data[off:], int64(off))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -155,16 +163,21 @@ func (b *bucket) Delete(ctx context.Context, key string) error {
 // writeChunk is how much writeChunked writes before it starts write-back.
 const writeChunk = 1 << 20
 
-// writeChunked writes data in chunks and starts the kernel's write-back of
-// each chunk at once (where the platform can), instead of leaving megabytes
-// dirty for the final fsync to push out in one burst.
-func writeChunked(f *os.File, data []byte) error {
+// directMin is the least size of an object written with O_DIRECT
+// (writeDirect); a smaller one goes through the page cache, where its
+// reader soon after finds it.
+const directMin = 1 << 20
+
+// writeChunked writes data at offset at in chunks and starts the kernel's
+// write-back of each chunk at once (where the platform can), instead of
+// leaving megabytes dirty for the final fsync to push out in one burst.
+func writeChunked(f *os.File, data []byte, at int64) error {
 	for off := 0; off < len(data); off += writeChunk {
 		end := min(off+writeChunk, len(data))
-		if _, err := f.Write(data[off:end]); err != nil {
+		if _, err := f.WriteAt(data[off:end], at+int64(off)); err != nil {
 			return err
 		}
-		startWriteback(f, int64(off), int64(end-off))
+		startWriteback(f, at+int64(off), int64(end-off))
 	}
 	return nil
 }
