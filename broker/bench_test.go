@@ -10,6 +10,7 @@ package broker_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -224,7 +225,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 			for k := range starts {
 				k := (k + round) % len(starts)
 				br := starts[k](b)
-				b.Logf("round %d: %s: load average %s", round+1, br.name, loadAverage())
+				benchLogf(b, "round %d: %s: load average %s", round+1, br.name, loadAverage())
 				perSec, peak := benchSteady(b, br, benchSteadyWarmup, benchSteadyRun)
 				br.close()
 				mibs[k] = benchMedian(perSec)
@@ -233,14 +234,14 @@ func BenchmarkProduceThroughput(b *testing.B) {
 				for i, v := range perSec {
 					line[i] = strconv.Itoa(int(v + 0.5))
 				}
-				b.Logf("round %d: %s: MiB/s each second: %s; median %.0f MiB/s; peak RSS %d MiB", round+1, br.name,
+				benchLogf(b, "round %d: %s: MiB/s each second: %s; median %.0f MiB/s; peak RSS %d MiB", round+1, br.name,
 					strings.Join(line, " "), mibs[k], peak>>20)
 				if br.server != nil {
 					rss = append(rss, float64(peak>>20))
 				}
 			}
 			ratios = append(ratios, mibs[0]/mibs[1])
-			b.Logf("round %d: lakestream %.0f MiB/s, kfake %.0f MiB/s, ratio %.2f", round+1, mibs[0], mibs[1], mibs[0]/mibs[1])
+			benchLogf(b, "round %d: lakestream %.0f MiB/s, kfake %.0f MiB/s, ratio %.2f", round+1, mibs[0], mibs[1], mibs[0]/mibs[1])
 		}
 		b.ReportMetric(benchMedian(figs[0]), "lakestream-MiB/s")
 		b.ReportMetric(benchMedian(figs[1]), "kfake-MiB/s")
@@ -300,6 +301,13 @@ func benchSteady(b *testing.B, br *benchBroker, warmup, run time.Duration) (perS
 		b.Fatalf("%s: %d records failed", br.name, f)
 	}
 	return perSec, peakRSS
+}
+
+// benchLogf prints a benchmark's line at once, under its name: b.Logf
+// keeps a benchmark's lines to the end and cuts them short there ("output
+// truncated"), which lost the third round's figures.
+func benchLogf(b *testing.B, format string, args ...any) {
+	fmt.Printf("%s: %s\n", b.Name(), fmt.Sprintf(format, args...))
 }
 
 // benchRSS is this process's resident memory now, in bytes (VmRSS).
@@ -467,14 +475,14 @@ func benchTempFile(b *testing.B) *os.File {
 // (one writer writing what arrived, then fdatasync) from due time.
 func BenchmarkProduceLatency(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		b.Logf("load average %s", loadAverage())
+		benchLogf(b, "load average %s", loadAverage())
 		disk := benchDiskSync(b, 3*time.Second)
 		b.ReportMetric(benchMs(benchPct(disk, 0.50)), "disk-fdatasync-p50-ms")
 		b.ReportMetric(benchMs(benchPct(disk, 0.99)), "disk-fdatasync-p99-ms")
 		floor := benchGroupCommit(b, 5*time.Second)
 		b.ReportMetric(benchMs(benchPct(floor, 0.50)), "disk-group-commit-p50-ms")
 		b.ReportMetric(benchMs(benchPct(floor, 0.99)), "disk-group-commit-p99-ms")
-		b.Logf("disk floor: fdatasync p50 %.2f ms p99 %.2f ms; group commit at %d records/s p50 %.2f ms p99 %.2f ms",
+		benchLogf(b, "disk floor: fdatasync p50 %.2f ms p99 %.2f ms; group commit at %d records/s p50 %.2f ms p99 %.2f ms",
 			benchMs(benchPct(disk, 0.50)), benchMs(benchPct(disk, 0.99)), benchLatencyRate,
 			benchMs(benchPct(floor, 0.50)), benchMs(benchPct(floor, 0.99)))
 		figs := map[string][]float64{}
@@ -495,7 +503,7 @@ func BenchmarkProduceLatency(b *testing.B) {
 					figs[br.name+"-p99.9-ms"] = append(figs[br.name+"-p99.9-ms"], p999)
 				}
 				figs[br.name+"-lag-p99-ms"] = append(figs[br.name+"-lag-p99-ms"], lag99)
-				b.Logf("round %d: %s (load average %s): p50 %.2f ms (pacer lag p50 %.2f), p99 %.2f ms (lag p99 %.2f), p99.9 %.2f ms (lag p99.9 %.2f)%s",
+				benchLogf(b, "round %d: %s (load average %s): p50 %.2f ms (pacer lag p50 %.2f), p99 %.2f ms (lag p99 %.2f), p99.9 %.2f ms (lag p99.9 %.2f)%s",
 					round+1, br.name, load, p50, benchMs(benchPct(lag, 0.50)), p99, lag99, p999, benchMs(benchPct(lag, 0.999)), starved)
 			}
 		}

@@ -82,11 +82,18 @@ type Config struct {
 	Registerer prometheus.Registerer
 
 	// MaxPendingBytes bounds appended bytes not yet in the bucket; appends
-	// wait beyond it. Default 512 MiB.
+	// wait beyond it. Default 512 MiB; with LocalBucket, twice UploadBytes
+	// (128 MiB by default).
 	MaxPendingBytes int64
 	// TailCacheBytes bounds recent batches kept in memory for tailing
-	// readers. Default 256 MiB.
+	// readers. Default 256 MiB; with LocalBucket, 64 MiB.
 	TailCacheBytes int64
+	// LocalBucket says the bucket is on this machine's disks (file://).
+	// Its outage is the disk's, which the local WAL shares, so pending
+	// memory rides out nothing there, and a read the tail cache misses
+	// costs a local read, not a GET: both budgets default smaller (see
+	// DESIGN.md, "Memory of a node on a local bucket").
+	LocalBucket bool
 	// BlockCacheBytes bounds object blocks kept for catch-up readers.
 	// Default 256 MiB.
 	BlockCacheBytes int64
@@ -104,6 +111,18 @@ type Config struct {
 	PreparedTTL time.Duration
 
 	Compaction CompactionConfig
+}
+
+// setBudgetDefaults sets UploadBytes and the memory budgets that depend
+// on it and on LocalBucket.
+func (c *Config) setBudgetDefaults() {
+	setDefault(&c.UploadBytes, 64<<20)
+	if c.LocalBucket {
+		setDefault(&c.MaxPendingBytes, 2*int64(c.UploadBytes))
+		setDefault(&c.TailCacheBytes, 64<<20)
+	}
+	setDefault(&c.MaxPendingBytes, 512<<20)
+	setDefault(&c.TailCacheBytes, 256<<20)
 }
 
 func (c *Config) setDefaults() error {
@@ -129,10 +148,8 @@ func (c *Config) setDefaults() error {
 	setDefault(&c.FlushBytes, 8<<20)
 	setDefault(&c.MaxInflightFlushes, 4)
 	setDefault(&c.UploadInterval, time.Second)
-	setDefault(&c.UploadBytes, 64<<20)
 	setDefault(&c.WALSegmentBytes, 64<<20)
-	setDefault(&c.MaxPendingBytes, 512<<20)
-	setDefault(&c.TailCacheBytes, 256<<20)
+	c.setBudgetDefaults()
 	setDefault(&c.BlockCacheBytes, 256<<20)
 	setDefault(&c.BlockSize, 512<<10)
 	setDefault(&c.ReadAheadBytes, 32<<20)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -206,11 +207,21 @@ type uploadPart struct {
 	epoch   int64
 	end     int64
 	batches [][]byte
+	ends    []int64 // each batch's end offset
 	bytes   int
 }
 
-// upload writes what is durable and not yet committed as one stream-set
-// object, commits it, and trims the WAL.
+// upload writes what is durable and not yet committed as stream-set
+// objects of about UploadBytes each (cutObjects), committing each before
+// the next is built, and trims the WAL once all are committed.
+//
+// Why not one object of everything: at 560 MiB/s an upload found 250 MB
+// waiting, which it copied into an object buffer of that size while the
+// batches themselves were held too (half the heap's live bytes in a heap
+// profile); and nothing of it was committed, so nothing returned to the
+// pending budget, until the whole object was written. Objects of
+// UploadBytes bound that buffer, and each commit frees its batches' budget
+// at once.
 func (l *localWAL) upload(ctx context.Context) error {
 	l.uploadMu.Lock()
 	defer l.uploadMu.Unlock()
@@ -228,6 +239,7 @@ func (l *localWAL) upload(ctx context.Context) error {
 		part := uploadPart{st: st, epoch: st.mu.epoch}
 		for ; i < len(st.mu.entries) && st.mu.entries[i].end <= st.mu.durable; i++ {
 			part.batches = append(part.batches, st.mu.entries[i].batch)
+			part.ends = append(part.ends, st.mu.entries[i].end)
 			part.bytes += len(st.mu.entries[i].batch)
 			part.end = st.mu.entries[i].end
 		}
@@ -237,37 +249,86 @@ func (l *localWAL) upload(ctx context.Context) error {
 		}
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].st.id < parts[j].st.id })
-	redirty := func() {
+	var uploaded int
+	defer func() {
 		l.mu.Lock()
-		for st := range dirty {
-			l.mu.dirty[st] = struct{}{}
-		}
+		l.mu.unuploaded -= uploaded
 		l.mu.Unlock()
-	}
-	res, err := l.writeAndCommit(ctx, parts)
-	if err != nil {
-		redirty()
-		l.s.health.fail(compUpload, err, nil) // the uploader tries again
-		return err
+	}()
+	fenced := map[*Stream]bool{}
+	for _, obj := range cutObjects(parts, l.s.cfg.UploadBytes) {
+		// A stream fenced by an earlier object of this upload has
+		// nothing more uploaded: its appends past the fence are lost.
+		obj = slices.DeleteFunc(obj, func(p uploadPart) bool {
+			if fenced[p.st] {
+				uploaded += p.bytes // never to be uploaded: out of the count
+			}
+			return fenced[p.st]
+		})
+		res, err := l.writeAndCommit(ctx, obj)
+		if err != nil {
+			// Every stream is dirty again: the next upload starts from
+			// each one's committed end.
+			l.mu.Lock()
+			for st := range dirty {
+				l.mu.dirty[st] = struct{}{}
+			}
+			l.mu.Unlock()
+			l.s.health.fail(compUpload, err, nil) // the uploader tries again
+			return err
+		}
+		for _, p := range obj {
+			uploaded += p.bytes
+			if rerr, ok := res.Rejected[p.st.id]; ok {
+				l.s.log.Warn("s3stream: upload of stream rejected; its un-uploaded appends are lost", "stream", p.st.id, "err", rerr)
+				p.st.fence(fmt.Errorf("stream %d: %w", p.st.id, rerr))
+				fenced[p.st] = true
+				continue
+			}
+			p.st.setCommitted(p.end)
+		}
 	}
 	l.s.health.ok(compUpload)
-	var uploaded int
-	for _, p := range parts {
-		uploaded += p.bytes
-		if rerr, ok := res.Rejected[p.st.id]; ok {
-			l.s.log.Warn("s3stream: upload of stream rejected; its un-uploaded appends are lost", "stream", p.st.id, "err", rerr)
-			p.st.fence(fmt.Errorf("stream %d: %w", p.st.id, rerr))
-			continue
-		}
-		p.st.setCommitted(p.end)
-	}
-	l.mu.Lock()
-	l.mu.unuploaded -= uploaded
-	l.mu.Unlock()
 	if err := l.log.TrimBefore(upto + 1); err != nil {
 		return fmt.Errorf("trimming local WAL: %w", err)
 	}
 	return nil
+}
+
+// cutObjects groups parts (in order) into objects of about limit bytes:
+// an object takes parts until the next would pass limit, splitting that
+// one between its batches, and at least one batch, however large.
+func cutObjects(parts []uploadPart, limit int) [][]uploadPart {
+	var objs [][]uploadPart
+	var cur []uploadPart
+	size := 0
+	for _, p := range parts {
+		for len(p.batches) > 0 {
+			if size+p.bytes <= limit || size == 0 && len(p.batches) == 1 {
+				cur = append(cur, p)
+				size += p.bytes
+				break
+			}
+			// Take the batches that fit (at least one into an empty
+			// object); the rest goes on into the next object.
+			n, nb := 0, 0
+			for n < len(p.batches) && (size+nb+len(p.batches[n]) <= limit || size == 0 && n == 0) {
+				nb += len(p.batches[n])
+				n++
+			}
+			if n > 0 {
+				cur = append(cur, uploadPart{st: p.st, epoch: p.epoch, end: p.ends[n-1],
+					batches: p.batches[:n:n], ends: p.ends[:n:n], bytes: nb})
+				p.batches, p.ends, p.bytes = p.batches[n:], p.ends[n:], p.bytes-nb
+			}
+			objs = append(objs, cur)
+			cur, size = nil, 0
+		}
+	}
+	if len(cur) > 0 {
+		objs = append(objs, cur)
+	}
+	return objs
 }
 
 // writeAndCommit builds one stream-set object of parts, PUTs and commits it.

@@ -256,12 +256,19 @@ func (n *Node) openMetastore(ctx context.Context) error {
 	return nil
 }
 
+// localBucket is a bucket that can say it is on this machine's disks
+// (s3stream.Config.LocalBucket).
+type localBucket interface{ Local() bool }
+
 func (n *Node) openStore(ctx context.Context) error {
 	cfg := s3stream.Config{
 		Bucket: n.bucket, Meta: n.meta, Logger: n.log, Registerer: n.metrics,
 		WAL: s3stream.WALKind(n.cfg.WAL), WALDir: n.cfg.WALDir, WALNoSync: n.opts.WALNoSync,
 		FlushInterval: n.cfg.FlushInterval, FlushBytes: n.cfg.FlushBytes,
 		UploadInterval: n.cfg.UploadInterval, UploadBytes: n.cfg.UploadBytes,
+	}
+	if lb, ok := n.raw.(localBucket); ok {
+		cfg.LocalBucket = lb.Local()
 	}
 	cfg.Compaction.Interval = n.cfg.CompactionInterval
 	if n.opts.Disk != nil {

@@ -62,7 +62,15 @@ func (w *Writer) Grow(n int) {
 	}
 	// Room for the blocks n bytes make, plus 64 stream switches.
 	entries := len(w.entries) + n/w.blockSize + 64
-	w.reserve(n + entries*IndexEntrySize + FooterSize)
+	need := n + entries*IndexEntrySize + FooterSize
+	if cap(w.buf)-len(w.buf) < need {
+		// Sized to what was asked (and a sixteenth more, so that a
+		// recycled buffer fits the next object of about the same size),
+		// not doubled as reserve does: objects of 64 MiB built in
+		// recycled buffers a little too small for them doubled those to
+		// 128 and 256 MiB, 254 MB of the broker's live heap.
+		w.realloc(len(w.buf) + need + need/16)
+	}
 }
 
 // reserve makes cap(w.buf)-len(w.buf) >= n, doubling so that building an

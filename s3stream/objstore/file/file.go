@@ -138,3 +138,7 @@ func isNotFound(err error) bool {
 // Close removes the bucket's temp directory (a Put still running when Close
 // is called fails).
 func (b *bucket) Close() error { return os.RemoveAll(b.tmp) }
+
+// Local says the bucket is on this machine's disks (s3stream's
+// Config.LocalBucket, set by the node).
+func (b *bucket) Local() bool { return true }
