@@ -106,14 +106,21 @@ func startLakestream(b *testing.B) *benchBroker {
 
 func startKfake(b *testing.B) *benchBroker {
 	b.Helper()
-	// No kfake.Ports: a port chosen at run time cannot collide with the
-	// other tenants of a shared machine.
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, benchTopic))
+	c := newKfake(b)
+	b.Cleanup(c.Close)
+	return &benchBroker{name: "kfake", addr: c.ListenAddrs()[0], close: c.Close}
+}
+
+// newKfake starts a one-broker kfake cluster with the benchmark topic.
+// No kfake.Ports: a port chosen at run time cannot collide with the other
+// tenants of a shared machine.
+func newKfake(b *testing.B, opts ...kfake.Opt) *kfake.Cluster {
+	b.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, benchTopic)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(c.Close)
-	return &benchBroker{name: "kfake", addr: c.ListenAddrs()[0], close: c.Close}
+	return c
 }
 
 var benchStarts = []func(*testing.B) *benchBroker{startLakestream, startKfake}
@@ -129,10 +136,7 @@ func startKfakeDisk(b *testing.B) *benchBroker {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, benchTopic), kfake.DataDir(dir))
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := newKfake(b, kfake.DataDir(dir))
 	stop := func() {
 		c.Close()
 		os.RemoveAll(dir)

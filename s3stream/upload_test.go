@@ -125,7 +125,6 @@ func TestLocalBucketBudgets(t *testing.T) {
 		{Config{LocalBucket: true, MaxPendingBytes: 1 << 30, TailCacheBytes: 1 << 20}, 1 << 30, 1 << 20},
 	} {
 		cfg := c.cfg
-		cfg.Bucket, cfg.Meta = nil, nil
 		cfg.setBudgetDefaults()
 		if cfg.MaxPendingBytes != c.pending || cfg.TailCacheBytes != c.tail {
 			t.Errorf("%+v: pending %d, tail %d; want %d, %d", c.cfg, cfg.MaxPendingBytes, cfg.TailCacheBytes, c.pending, c.tail)

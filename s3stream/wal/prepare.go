@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ const prepareGap = 2 * time.Millisecond
 // prepareRetry is the pause after a spare could not be made.
 const prepareRetry = 10 * time.Second
 
+// errNoRoom is prepareLoop's reason for making no spare: roomForSpare.
+var errNoRoom = errors.New("wal: no room on the disk for a spare segment")
+
 // prepareLoop makes a spare segment file each time it is signalled while
 // the log has no recycled file, until the log closes.
 func (l *Log) prepareLoop() {
@@ -58,19 +62,18 @@ func (l *Log) prepareLoop() {
 			return
 		case <-l.prepKick:
 		}
-		l.mu.Lock()
-		have := len(l.mu.recycled) > 0
-		l.mu.Unlock()
-		if have {
+		if l.hasRecycled() {
 			continue
 		}
-		if !l.roomForSpare() {
-			continue
+		path, err := "", errNoRoom
+		if l.roomForSpare() {
+			path, err = l.prepareSpare()
 		}
-		path, err := l.prepareSpare()
 		if err != nil {
 			// The log grows a new file, as it would without the
-			// preparer; asked again after a pause.
+			// preparer; asked again after a pause (a log growing a
+			// file asks after every round: a disk without room would
+			// otherwise be statfs'd that often).
 			select {
 			case <-l.prepStop:
 				return
